@@ -1,0 +1,76 @@
+"""Checking fetched media bytes and keeping them content-addressed.
+
+`inspect_media` is pure: bytes in, facts or a reason out. A truncated image, bytes that are
+not an image, or a decompression bomb become an error string on that media item; the sweep
+goes on. The pixel limit is checked from the header, before anything is decoded.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from crawler.store import StoredMedia
+
+IMAGE_KINDS = {"photo", "sticker", "link_preview_photo", "thumb"}
+_MAGIC = [(b"\x1aE\xdf\xa3", "video/webm"), (b"OggS", "audio/ogg"), (b"%PDF", "application/pdf")]
+
+
+@dataclass(slots=True)
+class Inspected:
+    media: StoredMedia
+    error: str | None
+
+
+def _sniff(data: bytes) -> str | None:
+    if len(data) > 12 and data[4:8] == b"ftyp":
+        return "video/mp4"
+    return next((mime for magic, mime in _MAGIC if data.startswith(magic)), None)
+
+
+def inspect_media(data: bytes, kind: str, max_pixels: int) -> Inspected:
+    """Hashes always; for images also size, type and a full decode to catch truncation and bombs."""
+    media = StoredMedia(hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest(), len(data))
+    if not data:
+        return Inspected(media, "empty file (0 bytes)")
+    if kind not in IMAGE_KINDS:
+        media.mime = _sniff(data)
+        return Inspected(media, None)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                media.mime = Image.MIME.get(img.format or "", None)
+                media.width, media.height = img.size
+                if img.width * img.height > max_pixels:
+                    return Inspected(media, f"decompression bomb: {img.width}x{img.height} pixels is over the "
+                                            f"limit of {max_pixels} ([media] max_pixels); not decoded")
+                img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        return Inspected(media, f"decompression bomb: {exc}")
+    except UnidentifiedImageError:
+        return Inspected(media, f"not an image ({_sniff(data) or 'unknown format'}, {len(data)} bytes)")
+    except (OSError, SyntaxError, ValueError) as exc:
+        return Inspected(media, f"corrupt image: {exc}")
+    return Inspected(media, None)
+
+
+def media_relpath(digest: str) -> str:
+    return f"{digest[:2]}/{digest}"
+
+
+def write_media(media_dir: Path, digest: str, data: bytes) -> str:
+    """Write once, atomically (temp file then rename): a crash leaves no partial file."""
+    rel = media_relpath(digest)
+    target = media_dir / rel
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    return rel

@@ -1,0 +1,149 @@
+"""Plain records shared by every collector and stage.
+
+Both collectors (web previews and Telethon) produce these; the store, detectors and exports
+only ever see these, never HTML or Telethon objects. Keep them JSON-friendly: ``to_dict``
+gives what the store keeps and the exports print.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+MediaKind = Literal[
+    "photo", "video", "round_video", "gif", "sticker", "voice", "audio", "document",
+    "link_preview_photo", "location", "unsupported",
+]
+
+
+@dataclass(slots=True)
+class MediaItem:
+    """One piece of media attached to a post, as the page (or the API) shows it."""
+
+    kind: str  # one of MediaKind
+    url: str | None = None  # bytes to fetch (photo/video/sticker/voice url); None when not shown
+    thumb_url: str | None = None  # video / round video / document thumbnail
+    duration: int | None = None  # seconds, for video/round video/voice/audio
+    width: int | None = None
+    height: int | None = None
+    too_big: bool = False  # "Media is too big" marker: the page does not offer the bytes
+    title: str | None = None  # document/audio file name or title
+    post_id: int | None = None  # album items carry their own post id (t.me/<ch>/<id>?single)
+
+
+@dataclass(slots=True)
+class Forward:
+    """Where a forwarded post came from: a public channel post, or a hidden name."""
+
+    channel: str | None = None  # username, lower case
+    post: int | None = None
+    name: str | None = None  # shown name (always set when known; the only field for hidden sources)
+    url: str | None = None
+
+
+@dataclass(slots=True)
+class Reply:
+    channel: str | None = None
+    post: int | None = None
+    author: str | None = None
+    text: str | None = None
+
+
+@dataclass(slots=True)
+class Button:
+    """Inline keyboard button. Web previews show URL buttons only."""
+
+    text: str
+    url: str | None = None
+    kind: str = "url"  # url, callback, web_app, switch_inline (Telethon adds the others)
+
+
+@dataclass(slots=True)
+class LinkPreview:
+    url: str | None = None
+    site_name: str | None = None
+    title: str | None = None
+    description: str | None = None
+    image_url: str | None = None
+
+
+@dataclass(slots=True)
+class Reaction:
+    emoji: str  # the emoji, "custom:<id>" for custom emoji, "paid" for Stars
+    count: int
+
+
+@dataclass(slots=True)
+class Poll:
+    question: str
+    kind: str | None = None  # "anonymous poll", "quiz", ...
+    options: list[tuple[str, int | None]] = field(default_factory=list)  # (text, percent)
+    votes: int | None = None
+
+
+@dataclass(slots=True)
+class Post:
+    """One channel post, whichever collector saw it."""
+
+    channel: str  # username, lower case
+    id: int
+    date: str | None  # ISO 8601 with offset
+    text: str = ""
+    links: list[str] = field(default_factory=list)  # every href in the text, in order, deduplicated
+    mentions: list[str] = field(default_factory=list)  # usernames (no @, lower case)
+    hashtags: list[str] = field(default_factory=list)  # without '#'
+    views: int | None = None
+    edited: bool = False
+    author: str | None = None  # author signature
+    forwarded_from: Forward | None = None
+    reply_to: Reply | None = None
+    via_bot: str | None = None  # username, lower case
+    buttons: list[Button] = field(default_factory=list)
+    media: list[MediaItem] = field(default_factory=list)
+    link_preview: LinkPreview | None = None
+    reactions: list[Reaction] = field(default_factory=list)
+    service: str | None = None  # text of a service message ("Channel created", ...)
+    poll: Poll | None = None
+    sticker: bool = False
+    unsupported: bool = False  # "not supported in the web preview" marker
+    channel_id: int | None = None  # numeric id (data-view "c" on the web, peer id on Telethon)
+    source: str = "web"  # web | telethon
+    extra: dict[str, Any] = field(default_factory=dict)  # collector-specific fields
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class ChannelInfo:
+    """The channel header of a t.me/s page."""
+
+    username: str  # lower case
+    title: str | None = None
+    description: str | None = None
+    verified: bool = False
+    photo_url: str | None = None
+    counters: dict[str, int] = field(default_factory=dict)  # subscribers, photos, videos, links, files...
+
+
+@dataclass(slots=True)
+class ChannelPage:
+    """Everything one t.me/s/<channel> page shows."""
+
+    channel: ChannelInfo | None
+    posts: list[Post]
+    before: int | None  # data-before of the "load older" link; None when there is none
+    no_posts: bool = False  # the "No posts found" feed
+
+
+@dataclass(slots=True)
+class EntityPage:
+    """A t.me/<name> page: what kind of entity it is and what it says about itself."""
+
+    username: str
+    kind: str  # channel, group, user, bot, unknown
+    title: str | None = None
+    description: str | None = None
+    extra: str | None = None  # "12 345 subscribers", "@name", ...
+    photo_url: str | None = None
+    has_preview: bool = False  # a "Preview channel" link to /s/<name>
+    counters: dict[str, int] = field(default_factory=dict)

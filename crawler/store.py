@@ -1,0 +1,589 @@
+"""The store: one SQLite database, one writer, every stage's input and output.
+
+One aiosqlite connection does all writing (Datasette's rule: one writer per database); WAL
+lets readers (exports, `status`) run beside it. A page of posts, its raw capture, the custody
+entry and the channel's cursor go in one transaction, so a crash never half-writes and a
+re-run never duplicates (posts are keyed on (channel, id)).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import aiosqlite
+
+from crawler.discovery import channel_refs
+from crawler.paging import Cursor
+from crawler.records import ChannelInfo, EntityPage, Post
+from detectors.bot_refs import bot_refs
+
+# Each entry is one schema version; never edit a released one, append a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE channels (            -- every public username seen: watched, discovered, referenced
+        username        TEXT PRIMARY KEY,   -- lower case, no @
+        channel_id      INTEGER,            -- Telegram's numeric id (web: data-view; API: peer id)
+        kind            TEXT,               -- channel, group, user, bot, unknown (from the entity page)
+        title           TEXT,
+        description     TEXT,
+        verified        INTEGER,
+        photo_url       TEXT,
+        counters        TEXT,               -- JSON: subscribers, photos, videos, links, files
+        has_preview     INTEGER,            -- 1: t.me/s works; 0: no public preview; NULL: not yet known
+        watched         INTEGER NOT NULL DEFAULT 0,
+        discovered_from TEXT,               -- "forward in news/12": how discovery found it
+        depth           INTEGER,            -- hops from the watchlist (0 = watched)
+        first_seen      TEXT NOT NULL,
+        last_seen       TEXT NOT NULL,
+        profile_at      TEXT                -- when title/description were last read
+    );
+    CREATE TABLE posts (
+        channel         TEXT NOT NULL,
+        id              INTEGER NOT NULL,
+        channel_id      INTEGER,
+        date            TEXT,
+        text            TEXT NOT NULL DEFAULT '',
+        views           INTEGER,
+        edited          INTEGER NOT NULL DEFAULT 0,
+        author          TEXT,
+        forwarded_channel TEXT,
+        forwarded_post  INTEGER,
+        forwarded_name  TEXT,
+        reply_channel   TEXT,
+        reply_post      INTEGER,
+        via_bot         TEXT,
+        service         TEXT,
+        source          TEXT NOT NULL,      -- web or telethon: who saw it first
+        record          TEXT NOT NULL,      -- the whole record as JSON (links, buttons, media, reactions...)
+        capture_sha256  TEXT REFERENCES raw_captures(sha256),  -- the page it was read from
+        first_seen      TEXT NOT NULL,
+        last_seen       TEXT NOT NULL,
+        PRIMARY KEY (channel, id)
+    );
+    CREATE INDEX posts_forwarded ON posts(forwarded_channel) WHERE forwarded_channel IS NOT NULL;
+    CREATE TABLE media (                -- one row per distinct file (content-addressed)
+        sha256          TEXT PRIMARY KEY,
+        md5             TEXT NOT NULL,
+        size            INTEGER NOT NULL,
+        mime            TEXT,
+        width           INTEGER,
+        height          INTEGER,
+        path            TEXT,               -- relative to media_dir; NULL in hash-only mode
+        pdq             TEXT,
+        pdq_quality     INTEGER,
+        phash           TEXT,
+        first_seen      TEXT NOT NULL
+    );
+    CREATE TABLE media_items (          -- media appearances: one per media item of a post
+        channel         TEXT NOT NULL,
+        post_id         INTEGER NOT NULL,
+        position        INTEGER NOT NULL,   -- order within the post
+        item_post_id    INTEGER,            -- album items have their own id
+        kind            TEXT NOT NULL,
+        url             TEXT,               -- as shown (expires)
+        thumb_url       TEXT,
+        duration        INTEGER,
+        status          TEXT NOT NULL,      -- pending, stored, error, not_offered (too big / no url)
+        sha256          TEXT REFERENCES media(sha256),
+        thumb_sha256    TEXT REFERENCES media(sha256),
+        error           TEXT,
+        fetched_at      TEXT,
+        PRIMARY KEY (channel, post_id, position),
+        FOREIGN KEY (channel, post_id) REFERENCES posts(channel, id)
+    );
+    CREATE INDEX media_items_sha ON media_items(sha256);
+    CREATE INDEX media_items_pending ON media_items(status) WHERE status = 'pending';
+    CREATE TABLE bots (                 -- bot candidates and confirmed bots
+        username        TEXT PRIMARY KEY,
+        confirmed       INTEGER,            -- 1: a profile says it is a bot; 0: it is not; NULL: unknown
+        title           TEXT,
+        description     TEXT,
+        profile         TEXT,               -- JSON profile (entity page or API)
+        label           TEXT,               -- deepfake_generator, benign, unknown
+        score           REAL,
+        reasons         TEXT,               -- JSON list of strings
+        first_seen      TEXT NOT NULL,
+        last_seen       TEXT NOT NULL
+    );
+    CREATE TABLE bot_refs (             -- every reference from a post to a bot
+        channel         TEXT NOT NULL,
+        post_id         INTEGER NOT NULL,
+        bot             TEXT NOT NULL,
+        how             TEXT NOT NULL,      -- mention, link, deep_link, button, via
+        param           TEXT NOT NULL DEFAULT '',  -- deep-link start parameter
+        PRIMARY KEY (channel, post_id, bot, how, param)
+    );
+    CREATE INDEX bot_refs_bot ON bot_refs(bot);
+    CREATE TABLE channel_refs (         -- forwards, t.me links and @mentions between channels
+        channel         TEXT NOT NULL,
+        post_id         INTEGER NOT NULL,
+        target          TEXT NOT NULL,
+        how             TEXT NOT NULL,      -- forward, link, mention
+        target_post     INTEGER,
+        PRIMARY KEY (channel, post_id, target, how)
+    );
+    CREATE INDEX channel_refs_target ON channel_refs(target);
+    CREATE TABLE cursors (              -- how far each channel has been collected, per source
+        channel         TEXT NOT NULL,
+        source          TEXT NOT NULL,      -- web or telethon
+        last_id         INTEGER NOT NULL DEFAULT 0,   -- every post <= last_id is stored
+        pending_top     INTEGER,            -- an unfinished sweep stored [pending_bottom, pending_top]
+        pending_bottom  INTEGER,
+        not_before      TEXT,               -- do not fetch before this time (flood wait, Retry-After)
+        last_success    TEXT,
+        last_error      TEXT,
+        updated_at      TEXT NOT NULL,
+        PRIMARY KEY (channel, source)
+    );
+    CREATE TABLE raw_captures (         -- evidence: every page and API answer, unaltered
+        sha256          TEXT PRIMARY KEY,   -- of the original bytes
+        kind            TEXT NOT NULL,      -- channel_page, entity_page, telethon_json
+        url             TEXT NOT NULL,
+        size            INTEGER NOT NULL,
+        encoding        TEXT NOT NULL,      -- how content is stored: zlib (lossless) or identity
+        content         BLOB NOT NULL,
+        first_fetched   TEXT NOT NULL
+    );
+    CREATE TABLE custody_log (          -- append-only; each entry carries the previous entry's hash
+        seq             INTEGER PRIMARY KEY,
+        at              TEXT NOT NULL,
+        action          TEXT NOT NULL,      -- capture, media
+        sha256          TEXT NOT NULL,      -- of the captured bytes
+        url             TEXT NOT NULL,
+        sweep_id        INTEGER,
+        prev_hash       TEXT NOT NULL,
+        entry_hash      TEXT NOT NULL
+    );
+    CREATE TRIGGER custody_log_no_update BEFORE UPDATE ON custody_log
+        BEGIN SELECT RAISE(ABORT, 'custody_log is append-only'); END;
+    CREATE TRIGGER custody_log_no_delete BEFORE DELETE ON custody_log
+        BEGIN SELECT RAISE(ABORT, 'custody_log is append-only'); END;
+    CREATE TABLE sweeps (
+        id              INTEGER PRIMARY KEY,
+        source          TEXT NOT NULL,
+        started_at      TEXT NOT NULL,
+        finished_at     TEXT,
+        status          TEXT NOT NULL,      -- running, ok, failed, interrupted
+        stats           TEXT                -- JSON summary
+    );
+    CREATE TABLE sweep_errors (         -- recorded failures: what went wrong, where, nothing lost
+        id              INTEGER PRIMARY KEY,
+        sweep_id        INTEGER REFERENCES sweeps(id),
+        at              TEXT NOT NULL,
+        channel         TEXT,
+        url             TEXT,
+        kind            TEXT NOT NULL,      -- http, media, parse, no_preview, empty_feed, ...
+        message         TEXT NOT NULL
+    );
+    CREATE TABLE alerts (               -- outbox for the case system
+        id              TEXT PRIMARY KEY,   -- stable: webhook-id
+        type            TEXT NOT NULL,
+        subject         TEXT NOT NULL,
+        severity        TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        payload         TEXT NOT NULL,      -- JSON body
+        state           TEXT NOT NULL DEFAULT 'pending',  -- pending, delivered, dead
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        last_error      TEXT,
+        delivered_at    TEXT
+    );
+    """,
+]
+
+GENESIS = "0" * 64
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def entry_hash(prev_hash: str, seq: int, at: str, action: str, digest: str, url: str, sweep_id: int | None) -> str:
+    """The custody chain link: any edit to an entry or its order changes every later hash."""
+    body = json.dumps([prev_hash, seq, at, action, digest, url, sweep_id], separators=(",", ":"))
+    return sha256(body.encode())
+
+
+@dataclass(slots=True)
+class Capture:
+    """Raw bytes as received, with where they came from."""
+
+    kind: str
+    url: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return sha256(self.content)
+
+
+@dataclass(slots=True)
+class StoredMedia:
+    sha256: str
+    md5: str
+    size: int
+    mime: str | None = None
+    width: int | None = None
+    height: int | None = None
+    path: str | None = None
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    entries: int
+    captures: int
+    media_files: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class Store:
+    """All reads and writes of the database. Open with `await Store.open(path)`."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path):
+        self.db = db
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: str | Path) -> "Store":
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None)
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute("PRAGMA busy_timeout=30000")
+        await db.execute("PRAGMA foreign_keys=OFF")  # media rows may follow their items; checked by verify
+        store = cls(db, path)
+        await store.migrate()
+        return store
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def __aenter__(self) -> "Store":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    async def migrate(self) -> int:
+        """Apply the migrations this database has not seen, each atomically."""
+        (version,) = await (await self.db.execute("PRAGMA user_version")).fetchone()
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            try:
+                await self.db.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
+            except BaseException:
+                if self.db.in_transaction:
+                    await self.db.execute("ROLLBACK")
+                raise
+        return len(MIGRATIONS)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        else:
+            await self.db.execute("COMMIT")
+
+    async def fetchall(self, sql: str, params: tuple | list = ()) -> list[aiosqlite.Row]:
+        return list(await self.db.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: tuple | list = ()) -> aiosqlite.Row | None:
+        return await (await self.db.execute(sql, params)).fetchone()
+
+    # -- sweeps ---------------------------------------------------------------------------
+
+    async def start_sweep(self, source: str) -> int:
+        async with self.transaction():
+            cur = await self.db.execute(
+                "INSERT INTO sweeps(source, started_at, status) VALUES (?, ?, 'running')", (source, now())
+            )
+            return cur.lastrowid
+
+    async def finish_sweep(self, sweep_id: int, status: str, stats: dict[str, Any]) -> None:
+        async with self.transaction():
+            await self.db.execute(
+                "UPDATE sweeps SET finished_at=?, status=?, stats=? WHERE id=?",
+                (now(), status, json.dumps(stats, sort_keys=True), sweep_id),
+            )
+
+    async def record_error(self, sweep_id: int | None, kind: str, message: str,
+                           channel: str | None = None, url: str | None = None) -> None:
+        async with self.transaction():
+            await self._record_error(sweep_id, kind, message, channel, url)
+
+    async def _record_error(self, sweep_id, kind, message, channel=None, url=None) -> None:
+        await self.db.execute(
+            "INSERT INTO sweep_errors(sweep_id, at, channel, url, kind, message) VALUES (?,?,?,?,?,?)",
+            (sweep_id, now(), channel, url, kind, message[:2000]),
+        )
+        if channel:
+            await self.db.execute(
+                "UPDATE cursors SET last_error=?, updated_at=? WHERE channel=?", (f"{kind}: {message}"[:500], now(), channel)
+            )
+
+    # -- channels and cursors --------------------------------------------------------------
+
+    async def watch(self, usernames: list[str]) -> None:
+        """Mark the watchlist (depth 0) in the store."""
+        async with self.transaction():
+            for name in usernames:
+                await self._touch_channel(name, watched=1, depth=0)
+
+    async def _touch_channel(self, username: str, watched: int = 0, depth: int | None = None,
+                             discovered_from: str | None = None) -> None:
+        t = now()
+        await self.db.execute(
+            """INSERT INTO channels(username, watched, depth, discovered_from, first_seen, last_seen)
+               VALUES (?,?,?,?,?,?)
+               ON CONFLICT(username) DO UPDATE SET
+                 watched = max(watched, excluded.watched),
+                 depth = CASE WHEN depth IS NULL OR excluded.depth < depth THEN excluded.depth ELSE depth END,
+                 discovered_from = coalesce(discovered_from, excluded.discovered_from),
+                 last_seen = excluded.last_seen""",
+            (username, watched, depth, discovered_from, t, t),
+        )
+
+    async def discovered(self, username: str, depth: int, discovered_from: str) -> None:
+        async with self.transaction():
+            await self._touch_channel(username, depth=depth, discovered_from=discovered_from)
+
+    async def get_cursor(self, channel: str, source: str = "web") -> Cursor:
+        row = await self.fetchone(
+            "SELECT last_id, pending_top, pending_bottom FROM cursors WHERE channel=? AND source=?", (channel, source)
+        )
+        return Cursor(row[0], row[1], row[2]) if row else Cursor()
+
+    async def _set_cursor(self, channel: str, source: str, cursor: Cursor, done: bool) -> None:
+        t = now()
+        await self.db.execute(
+            """INSERT INTO cursors(channel, source, last_id, pending_top, pending_bottom, last_success, updated_at)
+               VALUES (?,?,?,?,?,?,?)
+               ON CONFLICT(channel, source) DO UPDATE SET last_id=excluded.last_id,
+                 pending_top=excluded.pending_top, pending_bottom=excluded.pending_bottom,
+                 last_success=coalesce(excluded.last_success, last_success), updated_at=excluded.updated_at""",
+            (channel, source, cursor.last_id, cursor.top, cursor.bottom, t if done else None, t),
+        )
+
+    async def mark_channel_done(self, channel: str, source: str = "web") -> None:
+        """A channel swept to the end without new pages (empty feed, no preview): note the success."""
+        async with self.transaction():
+            await self._set_cursor(channel, source, await self.get_cursor(channel, source), done=True)
+
+    # -- captures and custody --------------------------------------------------------------
+
+    async def _custody(self, action: str, digest: str, url: str, sweep_id: int | None) -> None:
+        row = await (await self.db.execute(
+            "SELECT seq, entry_hash FROM custody_log ORDER BY seq DESC LIMIT 1")).fetchone()
+        seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+        at = now()
+        await self.db.execute(
+            "INSERT INTO custody_log(seq, at, action, sha256, url, sweep_id, prev_hash, entry_hash) VALUES (?,?,?,?,?,?,?,?)",
+            (seq, at, action, digest, url, sweep_id, prev, entry_hash(prev, seq, at, action, digest, url, sweep_id)),
+        )
+
+    async def _capture(self, capture: Capture, sweep_id: int | None) -> str:
+        digest = capture.sha256
+        await self.db.execute(
+            "INSERT OR IGNORE INTO raw_captures(sha256, kind, url, size, encoding, content, first_fetched) VALUES (?,?,?,?,?,?,?)",
+            (digest, capture.kind, capture.url, len(capture.content), "zlib", zlib.compress(capture.content, 1), now()),
+        )
+        await self._custody("capture", digest, capture.url, sweep_id)
+        return digest
+
+    async def read_capture(self, digest: str) -> bytes:
+        row = await self.fetchone("SELECT encoding, content FROM raw_captures WHERE sha256=?", (digest,))
+        if row is None:
+            raise KeyError(digest)
+        return _decode(row[0], row[1])
+
+    # -- ingestion ------------------------------------------------------------------------
+
+    async def ingest_page(self, sweep_id: int | None, channel: str, info: ChannelInfo | None, posts: list[Post],
+                          capture: Capture, cursor: Cursor, done: bool, source: str = "web") -> list[int]:
+        """Store one page: capture, custody entry, header, posts, refs, cursor; one transaction.
+
+        Returns the ids of posts that were not in the store before.
+        """
+        async with self.transaction():
+            digest = await self._capture(capture, sweep_id)
+            await self._touch_channel(channel)
+            if info is not None:
+                await self._channel_info(channel, info, posts)
+            new_ids = await self._posts(posts, digest)
+            await self._set_cursor(channel, source, cursor, done)
+        return new_ids
+
+    async def _channel_info(self, channel: str, info: ChannelInfo, posts: list[Post]) -> None:
+        channel_id = next((p.channel_id for p in posts if p.channel_id), None)
+        await self.db.execute(
+            """UPDATE channels SET title=?, description=?, verified=?, photo_url=?, counters=?, has_preview=1,
+                 kind=coalesce(kind, 'channel'), channel_id=coalesce(?, channel_id), profile_at=? WHERE username=?""",
+            (info.title, info.description, int(info.verified), info.photo_url, json.dumps(info.counters),
+             channel_id, now(), channel),
+        )
+
+    async def _posts(self, posts: list[Post], digest: str) -> list[int]:
+        if not posts:
+            return []
+        channel = posts[0].channel
+        ids = [p.id for p in posts]
+        marks = ",".join("?" * len(ids))
+        existing = {r[0] for r in await self.db.execute_fetchall(
+            f"SELECT id FROM posts WHERE channel=? AND id IN ({marks})", [channel, *ids])}
+        t = now()
+        rows, media_rows, bot_rows, ref_rows = [], [], [], []
+        for p in posts:
+            fwd, reply = p.forwarded_from, p.reply_to
+            rows.append((p.channel, p.id, p.channel_id, p.date, p.text, p.views, int(p.edited), p.author,
+                         fwd.channel if fwd else None, fwd.post if fwd else None, fwd.name if fwd else None,
+                         reply.channel if reply else None, reply.post if reply else None,
+                         p.via_bot, p.service, p.source, json.dumps(p.to_dict(), ensure_ascii=False), digest, t, t))
+            if p.id in existing:
+                continue
+            for pos, m in enumerate(p.media):
+                status = "pending" if (m.url or m.thumb_url) and not m.too_big else "not_offered"
+                media_rows.append((p.channel, p.id, pos, m.post_id, m.kind, m.url, m.thumb_url, m.duration, status))
+            bot_rows += [(p.channel, p.id, r.username, r.how, r.param or "") for r in bot_refs(p)]
+            ref_rows += [(p.channel, p.id, r.username, r.how, r.post) for r in channel_refs(p)]
+        await self.db.executemany(
+            """INSERT INTO posts(channel, id, channel_id, date, text, views, edited, author, forwarded_channel,
+                 forwarded_post, forwarded_name, reply_channel, reply_post, via_bot, service, source, record,
+                 capture_sha256, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT(channel, id) DO UPDATE SET views=coalesce(excluded.views, views),
+                 edited=max(edited, excluded.edited), text=excluded.text, record=excluded.record,
+                 channel_id=coalesce(channel_id, excluded.channel_id), last_seen=excluded.last_seen""",
+            rows,
+        )
+        await self.db.executemany(
+            """INSERT OR IGNORE INTO media_items(channel, post_id, position, item_post_id, kind, url, thumb_url,
+                 duration, status) VALUES (?,?,?,?,?,?,?,?,?)""", media_rows)
+        await self.db.executemany("INSERT OR IGNORE INTO bot_refs VALUES (?,?,?,?,?)", bot_rows)
+        bots = {(r[2],) for r in bot_rows}
+        await self.db.executemany(
+            "INSERT INTO bots(username, first_seen, last_seen) VALUES (?, ?, ?) "
+            "ON CONFLICT(username) DO UPDATE SET last_seen=excluded.last_seen", [(b[0], t, t) for b in bots])
+        await self.db.executemany("INSERT OR IGNORE INTO channel_refs VALUES (?,?,?,?,?)", ref_rows)
+        for target in {r[2] for r in ref_rows}:
+            await self._touch_channel(target)
+        return [i for i in ids if i not in existing]
+
+    async def record_entity(self, sweep_id: int | None, entity: EntityPage, capture: Capture) -> None:
+        """An entity page (t.me/<name>): what the name is; bots get their public profile."""
+        async with self.transaction():
+            await self._capture(capture, sweep_id)
+            t = now()
+            if entity.kind == "bot" or entity.username.endswith("bot"):
+                await self.db.execute(
+                    """INSERT INTO bots(username, confirmed, title, description, profile, first_seen, last_seen)
+                       VALUES (?,?,?,?,?,?,?) ON CONFLICT(username) DO UPDATE SET confirmed=excluded.confirmed,
+                       title=excluded.title, description=excluded.description, profile=excluded.profile,
+                       last_seen=excluded.last_seen""",
+                    (entity.username, int(entity.kind == "bot") if entity.kind != "unknown" else None,
+                     entity.title, entity.description, json.dumps(asdict(entity), ensure_ascii=False), t, t),
+                )
+            await self._touch_channel(entity.username)
+            await self.db.execute(
+                """UPDATE channels SET kind=?, title=coalesce(?, title), description=coalesce(?, description),
+                     photo_url=coalesce(?, photo_url), has_preview=?, profile_at=? WHERE username=?""",
+                (entity.kind, entity.title, entity.description, entity.photo_url, int(entity.has_preview), t,
+                 entity.username),
+            )
+
+    # -- media ------------------------------------------------------------------------------
+
+    async def pending_media(self, channel: str, post_ids: list[int]) -> list[aiosqlite.Row]:
+        marks = ",".join("?" * len(post_ids))
+        return await self.fetchall(
+            f"""SELECT channel, post_id, position, kind, url, thumb_url FROM media_items
+                WHERE status='pending' AND channel=? AND post_id IN ({marks}) ORDER BY post_id, position""",
+            [channel, *post_ids])
+
+    async def store_media(self, sweep_id: int | None, channel: str, post_id: int, position: int, url: str,
+                          media: StoredMedia | None, error: str | None, role: str = "main") -> None:
+        """Record a fetched media file (or why it failed) on its appearance; custody-logs the bytes."""
+        async with self.transaction():
+            t = now()
+            if media is not None:
+                await self.db.execute(
+                    """INSERT OR IGNORE INTO media(sha256, md5, size, mime, width, height, path, first_seen)
+                       VALUES (?,?,?,?,?,?,?,?)""",
+                    (media.sha256, media.md5, media.size, media.mime, media.width, media.height, media.path, t))
+                await self._custody("media", media.sha256, url, sweep_id)
+            column = "thumb_sha256" if role == "thumb" else "sha256"
+            if role == "thumb":
+                await self.db.execute(
+                    f"UPDATE media_items SET {column}=? WHERE channel=? AND post_id=? AND position=?",
+                    (media.sha256 if media else None, channel, post_id, position))
+            else:
+                await self.db.execute(
+                    """UPDATE media_items SET sha256=?, status=?, error=?, fetched_at=?
+                       WHERE channel=? AND post_id=? AND position=?""",
+                    (media.sha256 if media else None, "error" if error else "stored", error, t, channel, post_id,
+                     position))
+            if error:
+                await self._record_error(sweep_id, "media", error, channel, url)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def verify(self, media_dir: Path | None = None) -> VerifyReport:
+        """Recompute the custody chain and every capture's (and kept media file's) SHA-256."""
+        problems: list[str] = []
+        prev, expected_seq, entries = GENESIS, 1, 0
+        async with self.db.execute(
+                "SELECT seq, at, action, sha256, url, sweep_id, prev_hash, entry_hash FROM custody_log ORDER BY seq") as cur:
+            async for seq, at, action, digest, url, sweep_id, prev_hash, stored_hash in cur:
+                entries += 1
+                if seq != expected_seq:
+                    problems.append(f"custody entry {seq}: expected sequence number {expected_seq} (entries missing)")
+                if prev_hash != prev:
+                    problems.append(f"custody entry {seq}: prev_hash does not match entry {seq - 1}")
+                if entry_hash(prev_hash, seq, at, action, digest, url, sweep_id) != stored_hash:
+                    problems.append(f"custody entry {seq}: contents were altered (hash mismatch)")
+                prev, expected_seq = stored_hash, seq + 1
+        captures = 0
+        async with self.db.execute("SELECT sha256, encoding, content FROM raw_captures") as cur:
+            async for digest, encoding, content in cur:
+                captures += 1
+                try:
+                    ok = sha256(_decode(encoding, content)) == digest
+                except zlib.error:
+                    ok = False
+                if not ok:
+                    problems.append(f"raw capture {digest[:16]}: content does not match its SHA-256")
+        logged = {r[0] for r in await self.fetchall("SELECT DISTINCT sha256 FROM custody_log")}
+        for (digest,) in await self.fetchall("SELECT sha256 FROM raw_captures"):
+            if digest not in logged:
+                problems.append(f"raw capture {digest[:16]}: has no custody entry")
+        files = 0
+        if media_dir is not None:
+            for digest, path in await self.fetchall("SELECT sha256, path FROM media WHERE path IS NOT NULL"):
+                files += 1
+                file = media_dir / path
+                if not file.exists():
+                    problems.append(f"media {digest[:16]}: file {path} is missing")
+                elif sha256(file.read_bytes()) != digest:
+                    problems.append(f"media {digest[:16]}: file {path} does not match its SHA-256")
+        return VerifyReport(entries, captures, files, problems)
+
+
+def _decode(encoding: str, content: bytes) -> bytes:
+    return zlib.decompress(content) if encoding == "zlib" else bytes(content)

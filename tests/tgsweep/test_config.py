@@ -1,0 +1,82 @@
+"""Config: a wrong file stops with one message naming the file, the key and what was expected."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tgsweep.config import Config, ConfigError, load_config, parse_config, starter_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def error_for(text: str, env: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, Path("/etc/tgsweep/config.toml"), env or {})
+    return str(info.value)
+
+
+def test_starter_config_loads_with_defaults_and_relative_paths(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(starter_config())
+    config = load_config(path)
+    assert config.web.base_url == "https://t.me"
+    assert config.storage.database == tmp_path / "tgsweep.db"
+    assert config.storage.media_dir == tmp_path / "media"
+    assert config.source == path
+
+
+def test_repo_example_is_the_packaged_starter():
+    assert (ROOT / "config.example.toml").read_text() == starter_config()
+
+
+def test_every_setting_is_in_the_starter_config_and_the_readme():
+    starter = starter_config()
+    readme = (ROOT / "README.md").read_text()
+    for section, model in Config.model_fields.items():
+        if section == "source":
+            continue
+        for key in model.annotation.model_fields:
+            if section == "alerts":
+                key = "sinks"
+            assert re.search(rf"^#?\s*{key}\s*=", starter, re.M) or f"{key} =" in starter, f"[{section}] {key}"
+            assert f"`{key}`" in readme, f"README does not document [{section}] {key}"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('[web]\nrequest_delay = "fast"', "[web] request_delay: Input should be a valid number"),
+    ("[webb]\nrequest_delay = 1", "[webb]: unknown section (expected one of [storage], [web]"),
+    ("[web]\ndelay = 1", "[web] delay: unknown key"),
+    ("[watch]\nchannels = \"news\"", "[watch] channels: Input should be a valid list"),
+    ("[watch]\nchannels = [\"no spaces\"]", "is not a Telegram username"),
+    ("[web]\nbase_url = \"t.me\"", "[web] base_url: expected an http(s) URL"),
+    ("[discovery]\nmax_depth = -1", "[discovery] max_depth: Input should be greater than or equal to 0"),
+    ("[media]\nkeep = \"some\"", "[media] keep: Input should be 'all' or 'none'"),
+    ('[[alerts.sinks]]\ntype = "webhook"', "[[alerts.sinks]] #1: a webhook sink needs url"),
+    ("[web\n", "not valid TOML"),
+])
+def test_errors_name_file_key_and_expectation(text, expected):
+    message = error_for(text)
+    assert message.startswith("/etc/tgsweep/config.toml: ")
+    assert expected in message
+
+
+def test_env_interpolation_and_missing_variable():
+    text = '[telethon]\napi_id = 1\napi_hash = "${TG_HASH}"\n'
+    config = parse_config(text, Path("c.toml"), {"TG_HASH": "s3cr3t-value"})
+    assert config.telethon.api_hash.get_secret_value() == "s3cr3t-value"
+    assert "s3cr3t-value" not in repr(config) and "s3cr3t-value" not in str(config.model_dump())
+    assert "[telethon] api_hash: environment variable TG_HASH is not set" in error_for(text)
+
+
+def test_secret_values_never_appear_in_errors():
+    message = error_for('[[alerts.sinks]]\ntype = "webhook"\nsecret = "whsec_TOPSECRET"')
+    assert "TOPSECRET" not in message
+    message = error_for('[telethon]\napi_hash = 12345678')
+    assert "12345678" not in message and "[telethon] api_hash" in message
+
+
+def test_missing_file_says_how_to_make_one(tmp_path):
+    with pytest.raises(ConfigError, match="tgsweep init"):
+        load_config(tmp_path / "nope.toml")

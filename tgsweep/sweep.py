@@ -1,0 +1,86 @@
+"""One sweep, start to end: collect, then each later stage, with progress and a summary."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from crawler.spider import SweepStats
+from crawler.store import Store
+from crawler.web_sweep import run_async, sweep_web
+from tgsweep.config import Config
+
+
+@dataclass
+class SweepResult:
+    sweep_id: int
+    status: str
+    seconds: float
+    stats: SweepStats
+    database: str
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def sweep_once(config: Config, channels: list[str] | None = None, progress: bool = False) -> SweepResult:
+    """Collect from the web previews into the store and read back what the sweep recorded."""
+    store = await Store.open(config.storage.database)
+    try:
+        with _progress(progress) as show:
+            sweep_id, stats, seconds = await sweep_web(config, store, channels, show)
+        row = await store.fetchone("SELECT status FROM sweeps WHERE id=?", (sweep_id,))
+        errors = [dict(r) for r in await store.fetchall(
+            "SELECT kind, channel, url, message FROM sweep_errors WHERE sweep_id=? ORDER BY id", (sweep_id,))]
+    finally:
+        await store.close()
+    return SweepResult(sweep_id, row[0], seconds, stats, str(config.storage.database), errors)
+
+
+def run_sweep(config: Config, channels: list[str] | None = None, progress: bool = True) -> SweepResult:
+    return run_async(lambda: sweep_once(config, channels, progress))
+
+
+class _progress:
+    """A live progress line on stderr when it is a terminal; nothing otherwise."""
+
+    def __init__(self, enabled: bool):
+        console = Console(stderr=True)
+        self.enabled = enabled and console.is_terminal
+        self.bar = Progress(TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TextColumn("channels"),
+                            TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console,
+                            transient=True)
+        self.task = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        self.bar.start()
+        self.task = self.bar.add_task("sweep", total=None, detail="")
+        return self.update
+
+    def update(self, stats: SweepStats) -> None:
+        self.bar.update(self.task, total=len(stats.channels), completed=stats.channels_done,
+                        detail=f"{stats.pages} pages, {stats.new_posts} new posts, {stats.media_stored} media, "
+                               f"{stats.errors + stats.media_errors} errors")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled:
+            self.bar.stop()
+
+
+def print_summary(result: SweepResult, console: Console) -> None:
+    s = result.stats
+    console.print(f"sweep {result.sweep_id} {result.status} in {result.seconds:.1f} s: "
+                  f"{len(s.channels)} channels, {s.pages} pages, {s.new_posts} new posts, "
+                  f"{s.media_stored} media stored, {s.media_errors} media errors, {s.errors} other errors, "
+                  f"{s.retries} retries")
+    if s.no_preview:
+        console.print(f"  no public preview: {', '.join(sorted(s.no_preview))}")
+    for channel, why in s.discovered:
+        console.print(f"  discovered {channel} ({why})")
+    for e in result.errors[:20]:
+        console.print(f"  error [{e['kind']}] {e['channel'] or ''} {e['message']}")
+    if len(result.errors) > 20:
+        console.print(f"  ... {len(result.errors) - 20} more errors (table sweep_errors)")
+    console.print(f"  database: {result.database}")
