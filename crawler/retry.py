@@ -76,7 +76,7 @@ class BackoffRetryMiddleware:
                     self.host_blocked_until[host] = time.monotonic() + delay
             return await self._retry(request, f"HTTP {response.status}", delay, self.max_retries) or response
         if request.meta.get("tgsweep_page") and response.status == 200 and NO_POSTS_MARK in response.body \
-                and b"tgme_widget_message_wrap" not in response.body:
+                and b"data-post=" not in response.body:
             return await self._retry(request, "empty feed (soft rate limit)", None, self.empty_retries) or response
         return response
 

@@ -7,6 +7,7 @@ re-run never duplicates (posts are keyed on (channel, id)).
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import zlib
@@ -256,6 +257,7 @@ class Store:
     def __init__(self, db: aiosqlite.Connection, path: Path):
         self.db = db
         self.path = path
+        self._writer = asyncio.Lock()  # one transaction at a time on the one connection
 
     @classmethod
     async def open(cls, path: str | Path) -> "Store":
@@ -294,14 +296,15 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
-        else:
-            await self.db.execute("COMMIT")
+        async with self._writer:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            else:
+                await self.db.execute("COMMIT")
 
     async def fetchall(self, sql: str, params: tuple | list = ()) -> list[aiosqlite.Row]:
         return list(await self.db.execute_fetchall(sql, params))

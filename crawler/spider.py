@@ -1,0 +1,248 @@
+"""The web collector: a Scrapy spider over t.me/s/<channel> pages, no account needed.
+
+Per channel it pages back from the newest page with `?before=` until it reaches the cursor
+of the last sweep; each page is stored with its raw capture and the new cursor in one
+transaction (crawler.store), so a crash or a stop loses nothing and repeats nothing.
+Media are fetched straight after their page (their URLs expire) and checked off the event
+loop. Referenced bots get their public entity page read; discovery follows references to
+other channels up to `[discovery] max_depth`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.discovery import channel_refs
+from crawler.media import inspect_media, write_media
+from crawler.paging import Position, next_step
+from crawler.store import Capture, Store
+from crawler.tme_parse import parse_channel_page, parse_entity_page
+from detectors.bot_refs import bot_refs
+from tgsweep.config import Config
+
+log = logging.getLogger(__name__)
+REDIRECTS = [301, 302, 303, 307, 308]
+
+
+@dataclass
+class SweepStats:
+    """What a sweep did, for the progress display and the summary."""
+
+    channels: set[str] = field(default_factory=set)
+    channels_done: int = 0
+    pages: int = 0
+    new_posts: int = 0
+    media_stored: int = 0
+    media_errors: int = 0
+    errors: int = 0
+    retries: int = 0
+    no_preview: list[str] = field(default_factory=list)
+    discovered: list[tuple[str, str]] = field(default_factory=list)  # (channel, from what)
+    profiles: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "channels": sorted(self.channels), "pages": self.pages, "new_posts": self.new_posts,
+            "media_stored": self.media_stored, "media_errors": self.media_errors, "errors": self.errors,
+            "retries": self.retries, "no_preview": self.no_preview,
+            "discovered": [{"channel": c, "from": f} for c, f in self.discovered], "profiles": self.profiles,
+        }
+
+
+class TmeSpider(scrapy.Spider):
+    name = "tme"
+
+    def __init__(self, store: Store, config: Config, sweep_id: int, channels: list[str],
+                 stats: SweepStats | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.store = store
+        self.config = config
+        self.sweep_id = sweep_id
+        self.base = config.web.base_url
+        self.start_channels = channels
+        self.sweep = stats or SweepStats()
+        self.depth: dict[str, int] = {}
+        self.profiled: set[str] = set()
+        self.open_channels = 0
+
+    # -- requests -----------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for name in self.start_channels:
+            request = self._schedule(name, 0)
+            if request:
+                yield request
+
+    def _schedule(self, channel: str, depth: int) -> scrapy.Request | None:
+        if channel in self.depth:
+            return None
+        self.depth[channel] = depth
+        self.sweep.channels.add(channel)
+        self.open_channels += 1
+        return self._page(channel, None, None)
+
+    def _page(self, channel: str, before: int | None, position: Position | None) -> scrapy.Request:
+        url = f"{self.base}/s/{channel}" + (f"?before={before}" if before else "")
+        return scrapy.Request(
+            url, callback=self.parse_page, errback=self.page_failed, dont_filter=True,
+            meta={"channel": channel, "before": before, "position": position, "tgsweep_page": True,
+                  "tgsweep_stats": self.sweep, "dont_redirect": True, "handle_httpstatus_list": REDIRECTS},
+        )
+
+    def _entity(self, name: str, why: str) -> scrapy.Request | None:
+        if name in self.profiled:
+            return None
+        self.profiled.add(name)
+        return scrapy.Request(f"{self.base}/{name}", callback=self.parse_entity, errback=self.entity_failed,
+                              dont_filter=True, meta={"name": name, "why": why, "tgsweep_stats": self.sweep,
+                                                      "dont_redirect": True, "handle_httpstatus_list": REDIRECTS})
+
+    def _media(self, row: Any, role: str) -> scrapy.Request:
+        url = row["thumb_url"] if role == "thumb" else row["url"]
+        return scrapy.Request(url, callback=self.parse_media, errback=self.media_failed, dont_filter=True,
+                              priority=10,  # before the next page: URLs expire
+                              meta={"item": dict(row), "role": role, "tgsweep_stats": self.sweep,
+                                    "download_maxsize": self.config.media.max_bytes})
+
+    def _channel_finished(self) -> None:
+        self.open_channels -= 1
+        self.sweep.channels_done += 1
+
+    # -- channel pages ---------------------------------------------------------------------------
+
+    async def parse_page(self, response: Response) -> AsyncIterator[scrapy.Request]:
+        channel = response.meta["channel"]
+        capture = Capture("channel_page", response.url, response.body)
+        if response.status in REDIRECTS:
+            # t.me sends /s/<name> to /<name> when there is no public preview: not an error.
+            self.sweep.no_preview.append(channel)
+            await self.store.mark_channel_done(channel)
+            self._channel_finished()
+            request = self._entity(channel, "no public preview")
+            if request:
+                yield request
+            return
+        page = parse_channel_page(response.body, channel)
+        posts = [p for p in page.posts if p.channel == channel] or page.posts
+        if not posts:
+            if not page.no_posts:
+                await self.store.record_error(self.sweep_id, "parse", "page shows no posts and no 'No posts found' "
+                                              "marker (layout changed or not a channel page)", channel, response.url)
+                self.sweep.errors += 1
+            else:
+                await self.store.mark_channel_done(channel)
+            self._channel_finished()
+            return
+        cursor = await self.store.get_cursor(channel)
+        ids = sorted({p.id for p in posts} | {m.post_id for p in posts for m in p.media if m.post_id})
+        step = next_step(cursor, ids, page.before, response.meta["position"])
+        if response.meta["before"] is not None and step.next_before is not None \
+                and step.next_before >= response.meta["before"]:
+            await self.store.record_error(self.sweep_id, "paging", f"?before={response.meta['before']} returned "
+                                          f"no older posts; stopping this channel", channel, response.url)
+            self.sweep.errors += 1
+            step = type(step)(cursor, None, step.position)
+        new_ids = await self.store.ingest_page(self.sweep_id, channel, page.channel, posts, capture,
+                                               step.cursor, done=step.next_before is None)
+        self.sweep.pages += 1
+        self.sweep.new_posts += len(new_ids)
+        new = set(new_ids)
+        for request in await self._follow(channel, [p for p in posts if p.id in new]):
+            yield request
+        if step.next_before is not None:
+            yield self._page(channel, step.next_before, step.position)
+        else:
+            self._channel_finished()
+
+    async def _follow(self, channel: str, posts: list) -> list[scrapy.Request]:
+        """Media of new posts, profiles of referenced bots, and discovered channels."""
+        out: list[scrapy.Request] = []
+        if not posts:
+            return out
+        if self.config.media.download:
+            for row in await self.store.fetchall(
+                    f"SELECT * FROM media_items WHERE channel=? AND post_id IN ({','.join('?' * len(posts))})",
+                    [channel, *[p.id for p in posts]]):
+                if row["status"] == "pending" and row["url"]:
+                    out.append(self._media(row, "main"))
+                if row["thumb_url"]:
+                    out.append(self._media(row, "thumb"))
+        for post in posts:
+            for ref in bot_refs(post):
+                request = self._entity(ref.username, f"referenced by {channel}/{post.id}")
+                if request:
+                    out.append(request)
+        discovery = self.config.discovery
+        depth = self.depth.get(channel, 0)
+        if discovery.enabled and depth < discovery.max_depth:
+            for post in posts:
+                for ref in channel_refs(post):
+                    found = sum(1 for d in self.depth.values() if d > 0)
+                    if ref.username in self.depth or found >= discovery.max_channels:
+                        continue
+                    request = self._schedule(ref.username, depth + 1)  # claims the name before any await
+                    why = f"{ref.how} in {channel}/{post.id}"
+                    self.sweep.discovered.append((ref.username, why))
+                    await self.store.discovered(ref.username, depth + 1, why)
+                    out.append(request)
+        return out
+
+    async def page_failed(self, failure: Failure) -> None:
+        request = failure.request
+        channel = request.meta["channel"]
+        reason = request.meta.get("tgsweep_last_failure") or failure.getErrorMessage()
+        await self.store.record_error(self.sweep_id, "http", f"page failed after retries ({reason}); "
+                                      "cursor kept, the next sweep resumes here", channel, request.url)
+        self.sweep.errors += 1
+        self._channel_finished()
+
+    # -- entity pages ----------------------------------------------------------------------------
+
+    async def parse_entity(self, response: Response) -> None:
+        name = response.meta["name"]
+        if response.status in REDIRECTS:
+            await self.store.record_error(self.sweep_id, "entity", f"entity page redirected to "
+                                          f"{response.headers.get('Location', b'').decode()}", name, response.url)
+            return
+        entity = parse_entity_page(response.body, name)
+        await self.store.record_entity(self.sweep_id, entity, Capture("entity_page", response.url, response.body))
+        self.sweep.profiles += 1
+
+    async def entity_failed(self, failure: Failure) -> None:
+        request = failure.request
+        await self.store.record_error(self.sweep_id, "entity", failure.getErrorMessage(), request.meta["name"],
+                                      request.url)
+        self.sweep.errors += 1
+
+    # -- media -------------------------------------------------------------------------------------
+
+    async def parse_media(self, response: Response) -> None:
+        item, role = response.meta["item"], response.meta["role"]
+        data = response.body
+        kind = "thumb" if role == "thumb" else item["kind"]
+        inspected = await asyncio.to_thread(inspect_media, data, kind, self.config.media.max_pixels)
+        media = inspected.media
+        if self.config.media.keep == "all":
+            media.path = await asyncio.to_thread(write_media, self.config.storage.media_dir, media.sha256, data)
+        await self.store.store_media(self.sweep_id, item["channel"], item["post_id"], item["position"],
+                                     response.url, media, inspected.error, role)
+        if inspected.error:
+            self.sweep.media_errors += 1
+        else:
+            self.sweep.media_stored += 1
+
+    async def media_failed(self, failure: Failure) -> None:
+        request = failure.request
+        item, role = request.meta["item"], request.meta["role"]
+        reason = request.meta.get("tgsweep_last_failure") or failure.getErrorMessage()
+        if "maxsize" in reason.lower() or "max size" in reason.lower():
+            reason = f"larger than [media] max_bytes ({self.config.media.max_bytes} bytes): not downloaded"
+        await self.store.store_media(self.sweep_id, item["channel"], item["post_id"], item["position"],
+                                     request.url, None, f"download failed: {reason}", role)
+        self.sweep.media_errors += 1

@@ -1,0 +1,134 @@
+"""Running one web sweep: Scrapy settings from our config, the crawl, the sweep record."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from typing import Any, Awaitable, Callable, TypeVar
+
+from scrapy.crawler import AsyncCrawlerRunner
+from scrapy.settings import Settings
+
+from crawler.spider import SweepStats, TmeSpider
+from crawler.store import Store
+from tgsweep.config import Config
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+
+def scrapy_settings(config: Config) -> Settings:
+    """Scrapy components from our settings (Scrapy's own model: components built from settings)."""
+    web = config.web
+    return Settings({
+        "TWISTED_REACTOR": REACTOR,
+        "ROBOTSTXT_OBEY": False,  # t.me/s previews are public pages; we keep a polite per-host delay instead
+        "USER_AGENT": web.user_agent,
+        "DOWNLOAD_DELAY": web.request_delay,
+        "DOWNLOAD_DELAY_JITTER": 0,
+        "CONCURRENT_REQUESTS": web.concurrent_requests,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": web.concurrent_requests,
+        "DOWNLOAD_TIMEOUT": web.timeout,
+        "DOWNLOAD_MAXSIZE": max(config.media.max_bytes, 50 * 1024 * 1024),
+        "DOWNLOAD_WARNSIZE": 0,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_ENABLED": False,
+        "REDIRECT_ENABLED": True,
+        "RETRY_ENABLED": False,  # replaced by BackoffRetryMiddleware (Retry-After, soft rate limit)
+        "DOWNLOADER_MIDDLEWARES": {"crawler.retry.BackoffRetryMiddleware": 550},
+        "TGSWEEP_MAX_RETRIES": web.max_retries,
+        "TGSWEEP_EMPTY_FEED_RETRIES": web.empty_feed_retries,
+        "TGSWEEP_BACKOFF": web.backoff,
+        "TGSWEEP_MAX_RETRY_AFTER": web.max_retry_after,
+        "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+        "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue",
+    })
+
+
+async def channels_to_sweep(store: Store, config: Config, only: list[str] | None) -> list[str]:
+    """The watchlist (or the names given), plus channels discovery found before, when enabled."""
+    if only:
+        return only
+    names = list(config.watch.channels)
+    names += [r[0] for r in await store.fetchall(
+        "SELECT username FROM channels WHERE watched=1 ORDER BY username")]
+    if config.discovery.enabled:
+        names += [r[0] for r in await store.fetchall(
+            "SELECT username FROM channels WHERE depth BETWEEN 1 AND ? AND coalesce(has_preview, 1) = 1 "
+            "AND coalesce(kind, 'channel') = 'channel' AND username NOT LIKE '%bot' ORDER BY depth, username",
+            (config.discovery.max_depth,))]
+    return list(dict.fromkeys(names))
+
+
+async def sweep_web(config: Config, store: Store, channels: list[str] | None = None,
+                    on_progress: Callable[[SweepStats], None] | None = None) -> tuple[int, SweepStats, float]:
+    """Collect from the web previews into the store; returns (sweep id, stats, seconds)."""
+    await store.watch(config.watch.channels)
+    names = await channels_to_sweep(store, config, channels)
+    sweep_id = await store.start_sweep("web")
+    stats = SweepStats()
+    runner = AsyncCrawlerRunner(scrapy_settings(config))
+    crawler = runner.create_crawler(TmeSpider)
+    started = time.monotonic()
+    ticker = asyncio.create_task(_tick(stats, on_progress)) if on_progress else None
+    status = "failed"
+    stop = _on_signals(lambda: asyncio.ensure_future(runner.stop()))
+    try:
+        await runner.crawl(crawler, store=store, config=config, sweep_id=sweep_id, channels=names, stats=stats)
+        reason = getattr(crawler.stats, "get_value", lambda *_: None)("finish_reason")
+        status = "ok" if reason in (None, "finished") else "interrupted"
+    finally:
+        stop()
+        if ticker:
+            ticker.cancel()
+            on_progress(stats)
+        elapsed = time.monotonic() - started
+        summary = stats.as_dict() | {"seconds": round(elapsed, 2)}
+        await asyncio.shield(store.finish_sweep(sweep_id, status, summary))
+    return sweep_id, stats, elapsed
+
+
+async def _tick(stats: SweepStats, on_progress: Callable[[SweepStats], None]) -> None:
+    while True:
+        on_progress(stats)
+        await asyncio.sleep(0.25)
+
+
+def _on_signals(handler: Callable[[], Any]) -> Callable[[], None]:
+    """SIGINT/SIGTERM stop the crawl cleanly (pages in flight are committed or not at all)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, handler)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+    return lambda: [loop.remove_signal_handler(s) for s in installed] and None
+
+
+def run_async(main: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine on the asyncio loop that Scrapy's asyncio reactor drives (once per process)."""
+    from scrapy.utils.reactor import install_reactor
+
+    install_reactor(REACTOR)
+    from twisted.internet import reactor
+
+    result: dict[str, Any] = {}
+
+    async def wrapper() -> None:
+        try:
+            result["value"] = await main()
+        except BaseException as exc:  # re-raised below, outside the reactor
+            result["error"] = exc
+        finally:
+            reactor.callLater(0, reactor.stop)
+
+    reactor.callWhenRunning(lambda: asyncio.ensure_future(wrapper()))
+    reactor.run(installSignalHandlers=False)
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
