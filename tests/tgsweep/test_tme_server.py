@@ -25,7 +25,7 @@ from tgsweep.tme_server import (
     world_to_json,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 JPEG = b"\xff\xd8\xff\xe0 not really a jpeg"
 
 
