@@ -153,22 +153,25 @@ class TmeSpider(scrapy.Spider):
         self.sweep.pages += 1
         self.sweep.new_posts += len(new_ids)
         new = set(new_ids)
-        for request in await self._follow(channel, [p for p in posts if p.id in new]):
+        first_page = response.meta["position"] is None
+        for request in await self._follow(channel, [p for p in posts if p.id in new], first_page):
             yield request
         if step.next_before is not None:
             yield self._page(channel, step.next_before, step.position)
         else:
             self._channel_finished()
 
-    async def _follow(self, channel: str, posts: list) -> list[scrapy.Request]:
+    async def _follow(self, channel: str, posts: list, first_page: bool) -> list[scrapy.Request]:
         """Media of new posts, profiles of referenced bots, and discovered channels."""
         out: list[scrapy.Request] = []
-        if not posts:
+        if not posts and not first_page:
             return out
         if self.config.media.download:
+            # media of the new posts, and any left pending by an earlier sweep that was cut off
             for row in await self.store.fetchall(
-                    f"SELECT * FROM media_items WHERE channel=? AND post_id IN ({','.join('?' * len(posts))})",
-                    [channel, *[p.id for p in posts]]):
+                    f"SELECT * FROM media_items WHERE channel=? AND (post_id IN ({','.join('?' * len(posts))}) "
+                    f"OR (status='pending' AND fetched_at IS NULL AND ?))",
+                    [channel, *[p.id for p in posts], first_page]):
                 if row["status"] == "pending" and row["url"]:
                     out.append(self._media(row, "main"))
                 if row["thumb_url"]:

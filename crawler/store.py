@@ -463,8 +463,13 @@ class Store:
             if p.id in existing:
                 continue
             for pos, m in enumerate(p.media):
-                status = "pending" if (m.url or m.thumb_url) and not m.too_big else "not_offered"
-                media_rows.append((p.channel, p.id, pos, m.post_id, m.kind, m.url, m.thumb_url, m.duration, status))
+                status, why = "pending", None
+                if m.too_big:
+                    status, why = "not_offered", "too big for the web preview (not offered)"
+                elif not m.url:
+                    status, why = "not_offered", f"the web preview offers no file for this {m.kind}"
+                media_rows.append((p.channel, p.id, pos, m.post_id, m.kind, m.url, m.thumb_url, m.duration, status,
+                                   why))
             bot_rows += [(p.channel, p.id, r.username, r.how, r.param or "") for r in bot_refs(p)]
             ref_rows += [(p.channel, p.id, r.username, r.how, r.post) for r in channel_refs(p)]
         await self.db.executemany(
@@ -478,7 +483,7 @@ class Store:
         )
         await self.db.executemany(
             """INSERT OR IGNORE INTO media_items(channel, post_id, position, item_post_id, kind, url, thumb_url,
-                 duration, status) VALUES (?,?,?,?,?,?,?,?,?)""", media_rows)
+                 duration, status, error) VALUES (?,?,?,?,?,?,?,?,?,?)""", media_rows)
         await self.db.executemany("INSERT OR IGNORE INTO bot_refs VALUES (?,?,?,?,?)", bot_rows)
         bots = {(r[2],) for r in bot_rows}
         await self.db.executemany(

@@ -7,10 +7,7 @@ from typing import Any, AsyncIterator
 
 from crawler.store import Store
 
-_NO_BYTES = {
-    "pending": "not fetched yet (the next sweep retries)",
-    "not_offered": "the web preview does not offer this media (too big or no link)",
-}
+_NO_BYTES = {"pending": "not fetched yet"}
 
 
 def _media(row: Any) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from rich.console import Console
 
 from tgsweep.config import Config, ConfigError, config_path, load_config, starter_config
 
-err = Console(stderr=True, highlight=False, markup=False)
-out = Console(highlight=False, markup=False)
+err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+out = Console(highlight=False, markup=False, soft_wrap=True)
 
 
 def _store(config: Config):
@@ -69,9 +69,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     channels = [c.lstrip("@").lower() for c in args.channel] if args.channel else None
     if not channels and not config.watch.channels:
         err.print(f"nothing to sweep: add channels to [watch] channels in {config.source} or pass --channel NAME")
+        return 2
     result = run_sweep(config, channels, progress=not args.no_progress)
     print_summary(result, out)
-    return 0 if result.status in ("ok",) else 1
+    return 0 if result.status == "ok" and not result.stats.errors else 1
 
 
 def cmd_export_messages(args: argparse.Namespace) -> int:

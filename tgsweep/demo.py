@@ -6,8 +6,10 @@ swept again after new posts appear (to show the incremental cursor), exported an
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
@@ -77,11 +79,11 @@ def run_demo(folder: Path | None, console: Console) -> int:
     console.print(f"\n[2] second sweep, after one new post was published: {second.stats.new_posts} new post(s), "
                   f"{second_pages} feed page request(s) for {len(second.stats.channels)} channels")
     messages = folder / "messages.jsonl"
-    counts = run_async_free(lambda: _export_and_verify(config, messages))
+    counts = asyncio.run(_export_and_verify(config, messages))
     console.print(f"\n[3] exported {counts['messages']} messages to {messages}")
     console.print(f"    bots referenced: {', '.join(counts['bots'])}")
-    console.print(f"    media: {counts['media_ok']} fingerprinted, {counts['media_errors']} recorded as errors "
-                  f"({'; '.join(counts['media_error_examples'])})")
+    reasons = ", ".join(f"{n} {why}" for why, n in counts["media_errors"].most_common())
+    console.print(f"    media: {counts['media_ok']} items fingerprinted; recorded without hashes: {reasons}")
     console.print(f"    custody chain: {counts['custody']} entries, "
                   f"{'verified' if counts['verified'] else 'NOT VERIFIED'}")
     console.print(f"\noutputs in {folder}:\n  config   {config_file}\n  database {config.storage.database}\n"
@@ -90,25 +92,17 @@ def run_demo(folder: Path | None, console: Console) -> int:
     return 0 if counts["verified"] else 1
 
 
-def run_async_free(main):
-    import asyncio
-
-    return asyncio.run(main())
-
-
 async def _export_and_verify(config, messages: Path) -> dict:
     store = await Store.open(config.storage.database)
     try:
-        n, ok, errors, examples = 0, 0, 0, []
+        n, ok, errors = 0, 0, Counter()
         with messages.open("w", encoding="utf-8") as handle:
             async for message in export_messages(store):
                 handle.write(json.dumps(message, ensure_ascii=False) + "\n")
                 n += 1
                 for item in message["media"]:
                     if "error" in item:
-                        errors += 1
-                        if len(examples) < 3 and item["error"].split(":")[0] not in {e.split(":")[0] for e in examples}:
-                            examples.append(item["error"][:60])
+                        errors[item["error"].split(":")[0].split(" (")[0]] += 1
                     else:
                         ok += 1
         bots = [r[0] for r in await store.fetchall(
@@ -116,5 +110,5 @@ async def _export_and_verify(config, messages: Path) -> dict:
         report = await store.verify(config.storage.media_dir)
     finally:
         await store.close()
-    return {"messages": n, "media_ok": ok, "media_errors": errors, "media_error_examples": examples,
+    return {"messages": n, "media_ok": ok, "media_errors": errors,
             "bots": bots, "custody": report.entries, "verified": report.ok}
