@@ -13,6 +13,7 @@ from typing import Any, Iterator
 from rich.console import Console
 
 from tgsweep.config import Config, ConfigError, config_path, load_config, starter_config
+from tgsweep.logs import setup_logging
 
 err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 out = Console(highlight=False, markup=False, soft_wrap=True)
@@ -59,6 +60,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    setup_logging(config.logging)
     from tgsweep.sweep import print_summary, run_sweep
 
     if args.source in ("telethon", "all"):
