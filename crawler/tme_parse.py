@@ -139,6 +139,8 @@ _POLL_PARTS = frozenset({"tgme_widget_message_poll_question", "tgme_widget_messa
 # public functions
 
 
+_BEFORE_PARAM = re.compile(r"[?&]before=(\d+)")
+
 def parse_channel_page(html: str | bytes, channel: str | None = None) -> ChannelPage:
     """Read everything a t.me/s/<channel> page (or a fragment of message blocks) shows.
 
@@ -175,6 +177,11 @@ def parse_channel_page(html: str | bytes, channel: str | None = None) -> Channel
             before = before or _to_int(node.attrs.get("data-before"))
         else:
             no_posts = True
+    if before is None and posts:
+        # older layouts: only the link's href, or the <link rel="prev"> in the head, says it
+        for node in doc.css('a.tme_messages_more[href*="before="], link[rel="prev"][href*="before="]'):
+            match = _BEFORE_PARAM.search(node.attrs.get("href") or "")
+            before = before or (_to_int(match.group(1)) if match else None)
     return ChannelPage(channel=info, posts=posts, before=before, no_posts=no_posts)
 
 

@@ -776,3 +776,13 @@ def test_channel_argument_names_fragments():
     page = parse_channel_page("<div class='tgme_widget_message' data-post='/5'></div>",
                               channel="Some_Chan")
     assert [(post.channel, post.id) for post in page.posts] == [("some_chan", 5)]
+
+
+def test_older_link_falls_back_to_href_and_rel_prev():
+    wrap = ('<div class="tgme_widget_message_wrap"><div class="tgme_widget_message" data-post="chan/50">'
+            '<div class="tgme_widget_message_text">hi</div></div></div>')
+    by_href = f'<a class="tme_messages_more" href="/s/chan?before=50"></a>{wrap}'
+    by_head = f'<html><head><link rel="prev" href="/s/chan?before=50"></head><body>{wrap}</body></html>'
+    assert parse_channel_page(by_href, "chan").before == 50
+    assert parse_channel_page(by_head, "chan").before == 50
+    assert parse_channel_page(wrap, "chan").before is None
