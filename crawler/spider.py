@@ -135,6 +135,12 @@ class TmeSpider(scrapy.Spider):
                 await self.store.record_error(self.sweep_id, "parse", "page shows no posts and no 'No posts found' "
                                               "marker (layout changed or not a channel page)", channel, response.url)
                 self.sweep.errors += 1
+            elif response.meta["before"] is not None:
+                # older pages of a channel with posts cannot be empty: the soft rate limit outlasted the retries
+                await self.store.record_error(self.sweep_id, "empty_feed", "'No posts found' in the middle of the "
+                                              "channel after every retry (soft rate limit); the next sweep resumes "
+                                              "here", channel, response.url)
+                self.sweep.errors += 1
             else:
                 await self.store.mark_channel_done(channel)
             self._channel_finished()
