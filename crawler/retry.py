@@ -16,6 +16,12 @@ from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.http import Response
+from twisted.internet.defer import CancelledError
+
+try:
+    from scrapy.exceptions import DownloadCancelledError
+except ImportError:  # Scrapy before 2.14 raised Twisted's CancelledError
+    DownloadCancelledError = CancelledError
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +87,8 @@ class BackoffRetryMiddleware:
         return response
 
     async def process_exception(self, request: Request, exception: Exception):
+        if isinstance(exception, (DownloadCancelledError, CancelledError)):
+            return None  # cancelled on purpose (over the size limit, or shutting down): trying again cannot help
         return await self._retry(request, f"{type(exception).__name__}: {exception}", None, self.max_retries)
 
     async def _retry(self, request: Request, reason: str, delay: float | None, limit: int) -> Request | None:

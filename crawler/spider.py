@@ -70,12 +70,15 @@ class TmeSpider(scrapy.Spider):
         self.depth: dict[str, int] = {}
         self.profiled: set[str] = set()
         self.open_channels = 0
+        self._media_writes = asyncio.Lock()  # write_media's temp name is per process: one write at a time
 
     # -- requests -----------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for name in self.start_channels:
-            request = self._schedule(name, 0)
+            # a channel found by an earlier sweep keeps its hops from the watchlist (max_depth holds)
+            row = await self.store.fetchone("SELECT depth FROM channels WHERE username=?", (name,))
+            request = self._schedule(name, row[0] if row and row[0] is not None else 0)
             if request:
                 yield request
 
@@ -192,7 +195,7 @@ class TmeSpider(scrapy.Spider):
         if discovery.enabled and depth < discovery.max_depth:
             for post in posts:
                 for ref in channel_refs(post):
-                    found = sum(1 for d in self.depth.values() if d > 0)
+                    found = len(self.sweep.discovered)
                     if ref.username in self.depth or found >= discovery.max_channels:
                         continue
                     request = self._schedule(ref.username, depth + 1)  # claims the name before any await
@@ -238,7 +241,8 @@ class TmeSpider(scrapy.Spider):
         inspected = await asyncio.to_thread(inspect_media, data, kind, self.config.media.max_pixels)
         media = inspected.media
         if self.config.media.keep == "all":
-            media.path = await asyncio.to_thread(write_media, self.config.storage.media_dir, media.sha256, data)
+            async with self._media_writes:
+                media.path = await asyncio.to_thread(write_media, self.config.storage.media_dir, media.sha256, data)
         await self.store.store_media(self.sweep_id, item["channel"], item["post_id"], item["position"],
                                      response.url, media, inspected.error, role)
         if inspected.error:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import zlib
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -209,6 +209,24 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _fields_dict(obj: Any) -> dict[str, Any]:
+    """json.dumps hook for the nested records: their fields in declaration order, as asdict gives."""
+    names = _FIELD_NAMES.get(type(obj))
+    if names is None:
+        if not is_dataclass(obj) or isinstance(obj, type):
+            raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))
+    return {name: getattr(obj, name) for name in names}
+
+
+def record_json(post: Post) -> str:
+    """``json.dumps(post.to_dict(), ensure_ascii=False)``, the same text, without asdict's deep copy."""
+    return json.dumps(post, ensure_ascii=False, default=_fields_dict)
+
+
 def entry_hash(prev_hash: str, seq: int, at: str, action: str, digest: str, url: str, sweep_id: int | None) -> str:
     """The custody chain link: any edit to an entry or its order changes every later hash."""
     body = json.dumps([prev_hash, seq, at, action, digest, url, sweep_id], separators=(",", ":"))
@@ -351,29 +369,28 @@ class Store:
             for name in usernames:
                 await self._touch_channel(name, watched=1, depth=0)
 
-    async def _touch_channel(self, username: str, watched: int = 0, depth: int | None = None,
-                             discovered_from: str | None = None) -> None:
-        t = now()
-        await self.db.execute(
-            """INSERT INTO channels(username, watched, depth, discovered_from, first_seen, last_seen)
+    _TOUCH_CHANNEL = """INSERT INTO channels(username, watched, depth, discovered_from, first_seen, last_seen)
                VALUES (?,?,?,?,?,?)
                ON CONFLICT(username) DO UPDATE SET
                  watched = max(watched, excluded.watched),
                  depth = CASE WHEN depth IS NULL OR excluded.depth < depth THEN excluded.depth ELSE depth END,
                  discovered_from = coalesce(discovered_from, excluded.discovered_from),
-                 last_seen = excluded.last_seen""",
-            (username, watched, depth, discovered_from, t, t),
-        )
+                 last_seen = excluded.last_seen"""
+
+    async def _touch_channel(self, username: str, watched: int = 0, depth: int | None = None,
+                             discovered_from: str | None = None) -> None:
+        t = now()
+        await self.db.execute(self._TOUCH_CHANNEL, (username, watched, depth, discovered_from, t, t))
 
     async def discovered(self, username: str, depth: int, discovered_from: str) -> None:
         async with self.transaction():
             await self._touch_channel(username, depth=depth, discovered_from=discovered_from)
 
     async def get_cursor(self, channel: str, source: str = "web") -> Cursor:
-        row = await self.fetchone(
+        rows = await self.db.execute_fetchall(  # one round trip to the database thread, not two
             "SELECT last_id, pending_top, pending_bottom FROM cursors WHERE channel=? AND source=?", (channel, source)
         )
-        return Cursor(row[0], row[1], row[2]) if row else Cursor()
+        return Cursor(*rows[0]) if rows else Cursor()
 
     async def _set_cursor(self, channel: str, source: str, cursor: Cursor, done: bool) -> None:
         t = now()
@@ -394,9 +411,8 @@ class Store:
     # -- captures and custody --------------------------------------------------------------
 
     async def _custody(self, action: str, digest: str, url: str, sweep_id: int | None) -> None:
-        row = await (await self.db.execute(
-            "SELECT seq, entry_hash FROM custody_log ORDER BY seq DESC LIMIT 1")).fetchone()
-        seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+        rows = await self.db.execute_fetchall("SELECT seq, entry_hash FROM custody_log ORDER BY seq DESC LIMIT 1")
+        seq, prev = (rows[0][0] + 1, rows[0][1]) if rows else (1, GENESIS)
         at = now()
         await self.db.execute(
             "INSERT INTO custody_log(seq, at, action, sha256, url, sweep_id, prev_hash, entry_hash) VALUES (?,?,?,?,?,?,?,?)",
@@ -459,7 +475,7 @@ class Store:
             rows.append((p.channel, p.id, p.channel_id, p.date, p.text, p.views, int(p.edited), p.author,
                          fwd.channel if fwd else None, fwd.post if fwd else None, fwd.name if fwd else None,
                          reply.channel if reply else None, reply.post if reply else None,
-                         p.via_bot, p.service, p.source, json.dumps(p.to_dict(), ensure_ascii=False), digest, t, t))
+                         p.via_bot, p.service, p.source, record_json(p), digest, t, t))
             if p.id in existing:
                 continue
             for pos, m in enumerate(p.media):
@@ -481,17 +497,22 @@ class Store:
                  channel_id=coalesce(channel_id, excluded.channel_id), last_seen=excluded.last_seen""",
             rows,
         )
-        await self.db.executemany(
-            """INSERT OR IGNORE INTO media_items(channel, post_id, position, item_post_id, kind, url, thumb_url,
-                 duration, status, error) VALUES (?,?,?,?,?,?,?,?,?,?)""", media_rows)
-        await self.db.executemany("INSERT OR IGNORE INTO bot_refs VALUES (?,?,?,?,?)", bot_rows)
-        bots = {(r[2],) for r in bot_rows}
-        await self.db.executemany(
-            "INSERT INTO bots(username, first_seen, last_seen) VALUES (?, ?, ?) "
-            "ON CONFLICT(username) DO UPDATE SET last_seen=excluded.last_seen", [(b[0], t, t) for b in bots])
-        await self.db.executemany("INSERT OR IGNORE INTO channel_refs VALUES (?,?,?,?,?)", ref_rows)
-        for target in {r[2] for r in ref_rows}:
-            await self._touch_channel(target)
+        # Every statement is a round trip to aiosqlite's thread: none for an empty batch, one per batch.
+        if media_rows:
+            await self.db.executemany(
+                """INSERT OR IGNORE INTO media_items(channel, post_id, position, item_post_id, kind, url, thumb_url,
+                     duration, status, error) VALUES (?,?,?,?,?,?,?,?,?,?)""", media_rows)
+        if bot_rows:
+            await self.db.executemany("INSERT OR IGNORE INTO bot_refs VALUES (?,?,?,?,?)", bot_rows)
+            await self.db.executemany(
+                "INSERT INTO bots(username, first_seen, last_seen) VALUES (?, ?, ?) "
+                "ON CONFLICT(username) DO UPDATE SET last_seen=excluded.last_seen",
+                [(b, t, t) for b in {r[2] for r in bot_rows}])
+        if ref_rows:
+            await self.db.executemany("INSERT OR IGNORE INTO channel_refs VALUES (?,?,?,?,?)", ref_rows)
+            touched = now()
+            await self.db.executemany(self._TOUCH_CHANNEL, [(target, 0, None, None, touched, touched)
+                                                            for target in {r[2] for r in ref_rows}])
         return [i for i in ids if i not in existing]
 
     async def record_entity(self, sweep_id: int | None, entity: EntityPage, capture: Capture) -> None:
