@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 from crawler.discovery import channel_refs
 from crawler.media import inspect_media, write_media
 from crawler.paging import Position, next_step
+from crawler.retry import CancelledError, DownloadCancelledError
 from crawler.store import Capture, Store
 from crawler.tme_parse import parse_channel_page, parse_entity_page
 from detectors.bot_refs import bot_refs
@@ -70,7 +71,6 @@ class TmeSpider(scrapy.Spider):
         self.depth: dict[str, int] = {}
         self.profiled: set[str] = set()
         self.open_channels = 0
-        self._media_writes = asyncio.Lock()  # write_media's temp name is per process: one write at a time
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -221,6 +221,7 @@ class TmeSpider(scrapy.Spider):
         if response.status in REDIRECTS:
             await self.store.record_error(self.sweep_id, "entity", f"entity page redirected to "
                                           f"{response.headers.get('Location', b'').decode()}", name, response.url)
+            self.sweep.errors += 1
             return
         entity = parse_entity_page(response.body, name)
         await self.store.record_entity(self.sweep_id, entity, Capture("entity_page", response.url, response.body))
@@ -241,8 +242,13 @@ class TmeSpider(scrapy.Spider):
         inspected = await asyncio.to_thread(inspect_media, data, kind, self.config.media.max_pixels)
         media = inspected.media
         if self.config.media.keep == "all":
-            async with self._media_writes:
+            try:
                 media.path = await asyncio.to_thread(write_media, self.config.storage.media_dir, media.sha256, data)
+            except OSError as exc:  # a full or read-only disk: say so, keep the hashes, leave it retryable
+                await self.store.record_error(self.sweep_id, "media", f"could not write media file: {exc}",
+                                              item["channel"], response.url)
+                self.sweep.errors += 1
+                return
         await self.store.store_media(self.sweep_id, item["channel"], item["post_id"], item["position"],
                                      response.url, media, inspected.error, role)
         if inspected.error:
@@ -254,8 +260,14 @@ class TmeSpider(scrapy.Spider):
         request = failure.request
         item, role = request.meta["item"], request.meta["role"]
         reason = request.meta.get("tgsweep_last_failure") or failure.getErrorMessage()
-        if "maxsize" in reason.lower() or "max size" in reason.lower():
+        if "larger than download max size" in reason:
             reason = f"larger than [media] max_bytes ({self.config.media.max_bytes} bytes): not downloaded"
+        elif failure.check(DownloadCancelledError, CancelledError):
+            # over max_bytes without a Content-Length, or the sweep is stopping: left pending for the next sweep
+            await self.store.record_error(self.sweep_id, "media", "download cancelled (over [media] max_bytes, or "
+                                          "the sweep was stopping); retried next sweep", item["channel"], request.url)
+            self.sweep.media_errors += 1
+            return
         await self.store.store_media(self.sweep_id, item["channel"], item["post_id"], item["position"],
                                      request.url, None, f"download failed: {reason}", role)
         self.sweep.media_errors += 1

@@ -61,3 +61,15 @@ def test_media_store_is_content_addressed(tmp_path):
     assert rel == f"{digest[:2]}/{digest}" and (tmp_path / rel).read_bytes() == data
     assert write_media(tmp_path, digest, data) == rel
     assert list(tmp_path.rglob("*.tmp*")) == []
+
+
+def test_concurrent_writes_of_the_same_file_all_succeed(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = jpeg((300, 200))
+    digest = inspect_media(data, "photo", 10**6).media.sha256
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: write_media(tmp_path, digest, data), range(200)))
+    assert set(results) == {f"{digest[:2]}/{digest}"}
+    assert (tmp_path / results[0]).read_bytes() == data
+    assert [p.name for p in (tmp_path / digest[:2]).iterdir()] == [digest]
