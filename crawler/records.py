@@ -6,7 +6,8 @@ gives what the store keeps and the exports print.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 MediaKind = Literal[
@@ -112,6 +113,10 @@ class Post:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def to_json(self) -> str:
+        """The same text as json.dumps(to_dict()), without asdict's deep copy (the store's hot path)."""
+        return json.dumps(self, ensure_ascii=False, default=_fields)
+
 
 @dataclass(slots=True)
 class ChannelInfo:
@@ -147,3 +152,14 @@ class EntityPage:
     photo_url: str | None = None
     has_preview: bool = False  # a "Preview channel" link to /s/<name>
     counters: dict[str, int] = field(default_factory=dict)
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    """json.dumps hook for nested records: their fields in declaration order, as asdict gives."""
+    names = _FIELD_NAMES.get(type(obj))
+    if names is None:
+        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))
+    return {name: getattr(obj, name) for name in names}

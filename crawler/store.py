@@ -12,7 +12,7 @@ import hashlib
 import json
 import zlib
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -207,24 +207,6 @@ def now() -> str:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _fields_dict(obj: Any) -> dict[str, Any]:
-    """json.dumps hook for the nested records: their fields in declaration order, as asdict gives."""
-    names = _FIELD_NAMES.get(type(obj))
-    if names is None:
-        if not is_dataclass(obj) or isinstance(obj, type):
-            raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
-        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))
-    return {name: getattr(obj, name) for name in names}
-
-
-def record_json(post: Post) -> str:
-    """``json.dumps(post.to_dict(), ensure_ascii=False)``, the same text, without asdict's deep copy."""
-    return json.dumps(post, ensure_ascii=False, default=_fields_dict)
 
 
 def entry_hash(prev_hash: str, seq: int, at: str, action: str, digest: str, url: str, sweep_id: int | None) -> str:
@@ -475,7 +457,7 @@ class Store:
             rows.append((p.channel, p.id, p.channel_id, p.date, p.text, p.views, int(p.edited), p.author,
                          fwd.channel if fwd else None, fwd.post if fwd else None, fwd.name if fwd else None,
                          reply.channel if reply else None, reply.post if reply else None,
-                         p.via_bot, p.service, p.source, record_json(p), digest, t, t))
+                         p.via_bot, p.service, p.source, p.to_json(), digest, t, t))
             if p.id in existing:
                 continue
             for pos, m in enumerate(p.media):

@@ -117,3 +117,12 @@ async def test_media_files_are_checked_against_their_hash(store, tmp_path):
     assert (await store.verify(tmp_path / "media")).ok
     (tmp_path / "media" / info.media.path).write_bytes(b"changed")
     assert "does not match its SHA-256" in (await store.verify(tmp_path / "media")).problems[0]
+
+
+def test_record_json_is_the_dict_form():
+    import json
+    from crawler.records import Poll, Reaction
+    post = posts("news", [1])[0]
+    post.poll = Poll("q?", "quiz", [("yes", 60), ("no", 40)])
+    post.reactions = [Reaction("👍", 3)]
+    assert post.to_json() == json.dumps(post.to_dict(), ensure_ascii=False)
