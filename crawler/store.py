@@ -196,6 +196,31 @@ MIGRATIONS: list[str] = [
         delivered_at    TEXT
     );
     """,
+    """
+    -- v2: bot verdicts, analyst overrides and mirrors (detectors/stage.py).
+    -- bots.label is the effective label (an analyst override wins); the automatic one is
+    -- kept beside it, with score and reasons, so both can be shown side by side.
+    ALTER TABLE bots ADD COLUMN auto_label TEXT;    -- the classifier's label, whatever the override
+    ALTER TABLE bots ADD COLUMN scored_at TEXT;     -- when the classifier last scored this bot
+    CREATE TABLE bot_overrides (        -- analyst decisions; the newest per bot applies; never overwritten
+        id              INTEGER PRIMARY KEY,
+        username        TEXT NOT NULL,      -- bot, lower case, no @
+        label           TEXT NOT NULL,      -- deepfake_generator or benign
+        note            TEXT NOT NULL DEFAULT '',
+        decided_by      TEXT NOT NULL,      -- who
+        decided_at      TEXT NOT NULL       -- when (ISO 8601, UTC)
+    );
+    CREATE INDEX bot_overrides_username ON bot_overrides(username, id);
+    CREATE TABLE bot_mirrors (          -- mirror_of: a bot that replaces another (banned) one
+        bot             TEXT NOT NULL,      -- the new bot
+        predecessor     TEXT NOT NULL,      -- the bot it replaces
+        kind            TEXT NOT NULL,      -- notice (a post announces it), referral (a start code moved), profile
+        evidence        TEXT NOT NULL,      -- what shows it, a person can read, naming the post
+        first_seen      TEXT NOT NULL,
+        PRIMARY KEY (bot, predecessor, kind, evidence)
+    );
+    CREATE INDEX bot_mirrors_predecessor ON bot_mirrors(predecessor);
+    """,
 ]
 
 GENESIS = "0" * 64

@@ -129,6 +129,90 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.dir) if args.dir else None, out)
 
 
+def _bot_settings(args: argparse.Namespace):
+    """Thresholds from the config when there is one; `bots score` works without a config file."""
+    from detectors.bot_classifier import Thresholds
+
+    path = config_path(args.config)
+    if args.config or path.exists():
+        bots = load_config(path).bots
+        return Thresholds(bots.generator_threshold, bots.benign_threshold)
+    return Thresholds()
+
+
+def cmd_bots_score(args: argparse.Namespace) -> int:
+    from detectors.bot_classifier import score_bot
+
+    thresholds = _bot_settings(args)
+    problems = 0
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            profile = json.loads(line)
+            if not isinstance(profile, dict) or not profile.get("username"):
+                raise ValueError("expected a JSON object with at least username")
+        except ValueError as exc:
+            err.print(f"line {number}: {exc}")
+            problems += 1
+            continue
+        verdict = score_bot(profile, thresholds=thresholds)
+        sys.stdout.write(json.dumps(verdict.to_dict(), ensure_ascii=False) + "\n")
+    return 1 if problems else 0
+
+
+def cmd_bots_list(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    from detectors.stage import list_bots
+
+    async def read() -> list[dict]:
+        store = await _store(config)
+        try:
+            return await list_bots(store)
+        finally:
+            await store.close()
+
+    bots = asyncio.run(read())
+    if args.json:
+        for bot in bots:
+            sys.stdout.write(json.dumps(bot, ensure_ascii=False) + "\n")
+        return 0
+    for b in bots:
+        score = "-" if b["score"] is None else f"{b['score']:.2f}"
+        confirmed = {True: "bot", False: "not a bot", None: "unconfirmed"}[b["confirmed"]]
+        auto = b["auto_label"] or "not scored"
+        label = (f"{b['label']} (analyst {b['override']['by']}: {b['override']['note'] or 'no note'}; "
+                 f"automatic {auto} {score})") if b["override"] else f"{b['label']} {score}"
+        out.print(f"@{b['username']}  {label}  [{confirmed}; {b['channels']} channels, {b['posts']} posts"
+                  + (f"; codes {', '.join(b['referral_codes'][:5])}" if b["referral_codes"] else "") + "]")
+        for m in b["mirror_of"]:
+            out.print(f"    mirror of @{m['bot']}: {m['evidence']}")
+        for reason in b["reasons"][:6]:
+            out.print(f"    - {reason}")
+    if not bots:
+        out.print("no bots in the store yet (run a sweep)")
+    return 0
+
+
+def cmd_bots_label(args: argparse.Namespace) -> int:
+    import getpass
+
+    config = load_config(args.config)
+    from detectors.stage import set_override
+
+    async def label() -> dict:
+        store = await _store(config)
+        try:
+            return await set_override(store, args.username, args.label, args.note, args.by or getpass.getuser())
+        finally:
+            await store.close()
+
+    done = asyncio.run(label())
+    out.print(f"@{done['username']} labelled {done['label']} by {done['by']} at {done['at']}; "
+              "later automatic scores keep this label")
+    return 0
+
+
 # -- parser ----------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,6 +243,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify", help="check the custody chain and every stored capture's hash")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("bots", help="deepfake-bot verdicts: score profiles, list bots, label a bot")
+    bots = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+    q = bots.add_parser("score", help="bot profiles as JSON Lines on stdin -> verdicts as JSON Lines on stdout")
+    q.set_defaults(func=cmd_bots_score)
+    q = bots.add_parser("list", help="bots in the store with their verdicts, references and mirrors")
+    q.add_argument("--json", action="store_true", help="one JSON object per line")
+    q.set_defaults(func=cmd_bots_list)
+    q = bots.add_parser("label", help="an analyst's decision on a bot; never overwritten by automatic scores")
+    q.add_argument("username")
+    q.add_argument("label", choices=["deepfake_generator", "benign"])
+    q.add_argument("--note", required=True, help="why (kept with the decision)")
+    q.add_argument("--by", help="who decides (default: the login name)")
+    q.set_defaults(func=cmd_bots_label)
     return parser
 
 

@@ -110,6 +110,20 @@ class Alerts(_Section):
     sinks: list[Sink] = Field(default_factory=list)
 
 
+class Bots(_Section):
+    """The deepfake-bot classifier's cut-offs: precision first, so the generator bar is high."""
+
+    generator_threshold: float = Field(0.8, gt=0, le=1)
+    benign_threshold: float = Field(0.3, ge=0, lt=1)
+    max_promotions: int = Field(50, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Bots":
+        if self.benign_threshold >= self.generator_threshold:
+            raise ValueError("benign_threshold must be below generator_threshold")
+        return self
+
+
 class Logging(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -123,6 +137,7 @@ class Config(_Section):
     discovery: Discovery = Field(default_factory=Discovery)
     telethon: Telethon = Field(default_factory=Telethon)
     alerts: Alerts = Field(default_factory=Alerts)
+    bots: Bots = Field(default_factory=Bots)
     logging: Logging = Field(default_factory=Logging)
     source: Path | None = Field(None, exclude=True)  # the file it came from
 

@@ -82,6 +82,10 @@ def run_demo(folder: Path | None, console: Console) -> int:
     counts = asyncio.run(_export_and_verify(config, messages))
     console.print(f"\n[3] exported {counts['messages']} messages to {messages}")
     console.print(f"    bots referenced: {', '.join(counts['bots'])}")
+    for username, label, score, reasons in counts["verdicts"]:
+        console.print(f"      @{username}: {label} ({score:.2f}): {'; '.join(json.loads(reasons or '[]')[:3])}")
+    for bot, predecessor, evidence in counts["mirrors"]:
+        console.print(f"      @{bot} mirror of @{predecessor}: {evidence}")
     reasons = ", ".join(f"{n} {why}" for why, n in counts["media_errors"].most_common())
     console.print(f"    media: {counts['media_ok']} items fingerprinted; recorded without hashes: {reasons}")
     console.print(f"    custody chain: {counts['custody']} entries, "
@@ -107,8 +111,12 @@ async def _export_and_verify(config, messages: Path) -> dict:
                         ok += 1
         bots = [r[0] for r in await store.fetchall(
             "SELECT username FROM bots WHERE confirmed=1 ORDER BY username")]
+        verdicts = [tuple(r) for r in await store.fetchall(
+            "SELECT username, label, score, reasons FROM bots WHERE confirmed=1 ORDER BY score DESC, username")]
+        mirrors = [tuple(r) for r in await store.fetchall(
+            "SELECT bot, predecessor, min(evidence) FROM bot_mirrors GROUP BY bot, predecessor ORDER BY bot")]
         report = await store.verify(config.storage.media_dir)
     finally:
         await store.close()
     return {"messages": n, "media_ok": ok, "media_errors": errors,
-            "bots": bots, "custody": report.entries, "verified": report.ok}
+            "bots": bots, "verdicts": verdicts, "mirrors": mirrors, "custody": report.entries, "verified": report.ok}

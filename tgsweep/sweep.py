@@ -1,6 +1,7 @@
 """One sweep, start to end: collect, then each later stage, with progress and a summary."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,8 @@ from crawler.store import Store
 from crawler.web_sweep import run_async, sweep_web
 from tgsweep.config import Config
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class SweepResult:
@@ -21,6 +24,7 @@ class SweepResult:
     stats: SweepStats
     database: str
     errors: list[dict[str, Any]] = field(default_factory=list)
+    bots: dict[str, int] = field(default_factory=dict)  # detect stage counts (detectors.stage.detect_bots)
 
 
 async def sweep_once(config: Config, channels: list[str] | None = None, progress: bool = False) -> SweepResult:
@@ -29,12 +33,25 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
     try:
         with _progress(progress) as show:
             sweep_id, stats, seconds = await sweep_web(config, store, channels, show)
+        bots = await _detect(store, config, sweep_id)
         row = await store.fetchone("SELECT status FROM sweeps WHERE id=?", (sweep_id,))
         errors = [dict(r) for r in await store.fetchall(
             "SELECT kind, channel, url, message FROM sweep_errors WHERE sweep_id=? ORDER BY id", (sweep_id,))]
     finally:
         await store.close()
-    return SweepResult(sweep_id, row[0], seconds, stats, str(config.storage.database), errors)
+    return SweepResult(sweep_id, row[0], seconds, stats, str(config.storage.database), errors, bots)
+
+
+async def _detect(store: Store, config: Config, sweep_id: int) -> dict[str, int]:
+    """The detect stage after collection; a failure is recorded, and what was collected stays."""
+    from detectors.stage import detect_bots
+
+    try:
+        return await detect_bots(store, config)
+    except Exception as exc:  # noqa: BLE001 - one stage failing must not lose the sweep's summary
+        log.exception("bot detection failed")
+        await store.record_error(sweep_id, "detect", f"bot detection failed: {exc!r}")
+        return {}
 
 
 def run_sweep(config: Config, channels: list[str] | None = None, progress: bool = True) -> SweepResult:
@@ -79,6 +96,11 @@ def print_summary(result: SweepResult, console: Console) -> None:
         console.print(f"  no public preview: {', '.join(sorted(s.no_preview))}")
     for channel, why in s.discovered:
         console.print(f"  discovered {channel} ({why})")
+    if result.bots:
+        b = result.bots
+        console.print(f"  bots: {b['bots_scored']} scored: {b['deepfake_generator']} deepfake_generator, "
+                      f"{b['benign']} benign, {b['unknown']} unknown ({b['overridden']} by analysts); "
+                      f"{b['mirrors']} mirror links")
     for e in result.errors[:20]:
         console.print(f"  error [{e['kind']}] {e['channel'] or ''} {e['message']}")
     if len(result.errors) > 20:

@@ -7,7 +7,7 @@ import pytest
 
 from crawler.paging import Cursor
 from crawler.records import ChannelInfo, Forward, MediaItem, Post
-from crawler.store import Capture, Store, StoredMedia
+from crawler.store import MIGRATIONS, Capture, Store, StoredMedia
 
 
 def posts(channel: str, ids: list[int]) -> list[Post]:
@@ -30,11 +30,11 @@ async def count(store: Store, table: str) -> int:
 
 async def test_schema_is_versioned_and_reopening_migrates_nothing(tmp_path):
     s = await Store.open(tmp_path / "t.db")
-    assert (await s.fetchone("PRAGMA user_version"))[0] == 1
+    assert (await s.fetchone("PRAGMA user_version"))[0] == len(MIGRATIONS)
     assert (await s.fetchone("PRAGMA journal_mode"))[0] == "wal"
     await s.close()
     s = await Store.open(tmp_path / "t.db")
-    assert await s.migrate() == 1
+    assert await s.migrate() == len(MIGRATIONS)
     await s.close()
 
 

@@ -1,0 +1,238 @@
+"""Deepfake-bot classifier: a bot's public profile (and the posts advertising it) -> verdict.
+
+Pure: no network, no database. The terms live in `detectors/lexicon/<lang>.toml` (one file per
+language, each term in a signal group) and the weights in `detectors/lexicon/weights.toml`,
+so an analyst can read why a score is what it is and change it without touching code.
+
+Precision comes first: labelling a bot `deepfake_generator` accuses a real operator and
+points police at it, so the decisive evidence must be an offer to undress someone or put
+a face into adult video (a "core" group), usually with a send-a-photo flow or a paywall.
+Everything else (face swap, credits, mirrors) moves the score but cannot decide alone.
+"""
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from detectors.normalize import skeleton
+
+LEXICON_DIR = Path(__file__).with_name("lexicon")
+LANGUAGES = ("ko", "en", "ru", "zh", "ja", "es", "pt", "de", "id", "vi", "th")
+# Order in which fields are named in reasons: the bot's own words first.
+FIELDS = ("description", "about", "name", "username", "commands", "promotions")
+MAX_PROMOTIONS = 50
+MAX_PROMOTION_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Score cut-offs (settings: [bots] generator_threshold, benign_threshold)."""
+
+    generator: float = 0.8
+    benign: float = 0.3
+
+
+@dataclass(slots=True)
+class Verdict:
+    username: str
+    label: str  # deepfake_generator, benign, unknown
+    score: float  # 0..1, calibrated
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"username": self.username, "label": self.label, "score": self.score, "reasons": self.reasons}
+
+
+@dataclass(frozen=True)
+class Model:
+    """The lexicon and the weights, compiled once."""
+
+    terms: dict[str, tuple[tuple[str, str], ...]]  # skeleton term -> ((group, language), ...)
+    pattern: re.Pattern  # every term; Latin terms must start a word
+    username_pattern: re.Pattern  # Latin terms anywhere (usernames glue words: "undressaibot")
+    bias: float
+    combo: float
+    noncore_cap: float
+    promotion_factor: float
+    core: tuple[str, ...]
+    positive: dict[str, float]
+    negative: dict[str, float]
+    reasons: dict[str, str]
+    platt_a: float
+    platt_b: float
+
+
+def _trie_regex(words: Iterable[str]) -> str:
+    """One regex for many literals, as a trie: the engine follows one branch per character."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def build(node: dict) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:
+            return f"(?:{body})?" if len(branches) == 1 else body + "?"
+        return body
+
+    return build(trie)
+
+
+def _is_latin(term: str) -> bool:
+    return "a" <= term[0] <= "z" or term[0].isdigit()
+
+
+def load_lexicon(directory: Path = LEXICON_DIR) -> dict[str, dict[str, list[str]]]:
+    """{language: {group: [terms]}} as written in the TOML files."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for lang in LANGUAGES:
+        data = tomllib.loads((directory / f"{lang}.toml").read_text(encoding="utf-8"))
+        out[data.get("language", lang)] = data["terms"]
+    return out
+
+
+def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = None) -> Model:
+    """Compile the lexicon and weights (weights.toml unless given) into a Model."""
+    if weights is None:
+        weights = tomllib.loads((directory / "weights.toml").read_text(encoding="utf-8"))
+    known = set(weights["positive"]) | set(weights["negative"])
+    terms: dict[str, list[tuple[str, str]]] = {}
+    for lang, groups in load_lexicon(directory).items():
+        for group, words in groups.items():
+            if group not in known:
+                raise ValueError(f"lexicon {lang}.toml: group {group!r} has no weight in weights.toml")
+            for word in words:
+                key = skeleton(word)
+                if key and (group, lang) not in terms.setdefault(key, []):
+                    terms[key].append((group, lang))
+    latin = [t for t in terms if _is_latin(t)]
+    other = [t for t in terms if not _is_latin(t)]
+    pattern = re.compile(f"(?<![a-z0-9])(?:{_trie_regex(latin)})|{_trie_regex(other)}")
+    username_pattern = re.compile(_trie_regex([t for t in latin if len(t) >= 5 and " " not in t]))
+    return Model(
+        terms={k: tuple(v) for k, v in terms.items()}, pattern=pattern, username_pattern=username_pattern,
+        bias=float(weights["bias"]), combo=float(weights["combo"]), noncore_cap=float(weights["noncore_cap"]),
+        promotion_factor=float(weights["promotion_factor"]), core=tuple(weights["core"]),
+        positive={k: float(v) for k, v in weights["positive"].items()},
+        negative={k: float(v) for k, v in weights["negative"].items()},
+        reasons=dict(weights["reasons"]), platt_a=float(weights["platt"]["a"]), platt_b=float(weights["platt"]["b"]),
+    )
+
+
+@lru_cache(maxsize=1)
+def default_model() -> Model:
+    return build_model()
+
+
+def _commands_text(commands: Any) -> str:
+    if not commands:
+        return ""
+    if isinstance(commands, str):
+        return commands
+    parts = []
+    for c in commands:
+        if isinstance(c, dict):
+            parts.append(f"{c.get('command', '')} {c.get('description', '')}")
+        else:
+            parts.append(str(c))
+    return "\n".join(parts)
+
+
+def profile_fields(profile: dict[str, Any], promotions: list[str] | None = None) -> dict[str, str]:
+    """The texts to read, by field name, from a contract profile."""
+    if promotions is None:
+        promotions = profile.get("promotions") or []
+    promo = "\n".join(str(p)[:MAX_PROMOTION_CHARS] for p in promotions[:MAX_PROMOTIONS])
+    return {
+        "description": str(profile.get("description") or ""),
+        "about": str(profile.get("about") or ""),
+        "name": str(profile.get("name") or profile.get("title") or ""),
+        "username": str(profile.get("username") or "").lstrip("@").replace("_", " "),
+        "commands": _commands_text(profile.get("commands")),
+        "promotions": promo,
+    }
+
+
+def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str, list[tuple[str, str]]]:
+    """{group: [(field, language), ...]} in field order: which groups each field's text hits."""
+    model = model or default_model()
+    found: dict[str, list[tuple[str, str]]] = {}
+    for name in FIELDS:
+        text = fields.get(name)
+        if not text:
+            continue
+        norm = skeleton(text)
+        hits = [m.group() for m in model.pattern.finditer(norm)]
+        if name == "username":
+            hits += [m.group() for m in model.username_pattern.finditer(norm.replace(" ", ""))]
+        for hit in hits:
+            for group, lang in model.terms.get(hit, ()):
+                where = (name, lang)
+                if where not in found.setdefault(group, []):
+                    found[group].append(where)
+    return found
+
+
+def _presence(places: list[tuple[str, str]], promotion_factor: float) -> float:
+    return 1.0 if any(f != "promotions" for f, _ in places) else promotion_factor
+
+
+def raw_score(found: dict[str, list[tuple[str, str]]], model: Model) -> float:
+    """The weighted combination z (before calibration); see weights.toml."""
+    pres = {g: _presence(p, model.promotion_factor) for g, p in found.items()}
+    core = max((pres.get(g, 0.0) for g in model.core), default=0.0)
+    z = model.bias + sum(model.positive[g] * pres[g] for g in pres if g in model.core)
+    z += min(model.noncore_cap, sum(model.positive[g] * pres[g] for g in pres
+                                    if g in model.positive and g not in model.core))
+    z += model.combo * core * max(pres.get("send_photo_flow", 0.0), pres.get("credits_paywall", 0.0))
+    z -= sum(model.negative[g] * pres[g] for g in pres if g in model.negative)
+    return z
+
+
+def calibrate(z: float, model: Model) -> float:
+    t = model.platt_a * z + model.platt_b
+    if t > 50:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(t))
+
+
+def _reason(group: str, places: list[tuple[str, str]], model: Model, negative: bool) -> str:
+    field_name = places[0][0]
+    langs = "/".join(dict.fromkeys(lang for f, lang in places if f == field_name))
+    if negative:
+        return f"negative: {model.reasons.get(group, group)} ({langs}, {field_name})"
+    return f"{field_name}: {model.reasons.get(group, group)} ({langs})"
+
+
+def score_bot(profile: dict[str, Any], promotions: list[str] | None = None,
+              thresholds: Thresholds | None = None, model: Model | None = None) -> Verdict:
+    """Score one bot profile (the contract's fields); promotions override profile["promotions"]."""
+    model = model or default_model()
+    thresholds = thresholds or Thresholds()
+    found = find_signals(profile_fields(profile, promotions), model)
+    score = round(calibrate(raw_score(found, model), model), 4)
+    positives = sorted((g for g in found if g in model.positive), key=lambda g: -model.positive[g])
+    negatives = sorted((g for g in found if g in model.negative), key=lambda g: -model.negative[g])
+    reasons = [_reason(g, found[g], model, False) for g in positives]
+    reasons += [_reason(g, found[g], model, True) for g in negatives]
+    if score >= thresholds.generator:
+        label = "deepfake_generator"
+    elif score <= thresholds.benign and any(f != "promotions" for g in negatives for f, _ in found[g]):
+        # benign needs the bot's own words to show a benign purpose: a news post naming a bot is no alibi
+        label = "benign"
+    else:
+        label = "unknown"
+    if not reasons:
+        reasons = ["no signal in the profile or its promotions"]
+    username = str(profile.get("username") or "").lstrip("@").lower()
+    return Verdict(username, label, score, reasons)

@@ -1,0 +1,137 @@
+"""The detect stage for bots: read profiles and promotions from the store, score, find mirrors, write back.
+
+Re-runnable: every run rescores every bot from what the store holds now. An analyst's override
+(bot_overrides) always wins over the automatic label and is never overwritten; the automatic
+verdict is still kept beside it (bots.auto_label, score, reasons).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from crawler.store import Store, now
+from detectors.bot_classifier import Thresholds, score_bot
+from detectors.mirrors import find_mirrors, posts_from_rows
+
+LABELS = ("deepfake_generator", "benign")
+
+
+def _thresholds(config: Any) -> tuple[Thresholds, int]:
+    bots = getattr(config, "bots", None)
+    if bots is None:
+        return Thresholds(), 50
+    return Thresholds(bots.generator_threshold, bots.benign_threshold), bots.max_promotions
+
+
+async def overrides(store: Store) -> dict[str, dict[str, Any]]:
+    """The newest analyst decision per bot."""
+    rows = await store.fetchall(
+        """SELECT username, label, note, decided_by, decided_at FROM bot_overrides o
+           WHERE id = (SELECT max(id) FROM bot_overrides WHERE username = o.username)""")
+    return {r["username"]: dict(r) for r in rows}
+
+
+def profile_of(row: Any) -> dict[str, Any]:
+    """A contract bot profile from a bots row (entity page or API profile JSON)."""
+    extra: dict[str, Any] = {}
+    if row["profile"]:
+        try:
+            extra = json.loads(row["profile"])
+        except ValueError:
+            extra = {}
+    return {"username": row["username"], "name": row["title"] or extra.get("title") or "",
+            "description": row["description"] or extra.get("description") or "",
+            "about": extra.get("about") or "", "commands": extra.get("commands") or []}
+
+
+async def detect_bots(store: Store, config: Any) -> dict[str, int]:
+    """Score every bot in the store and record mirrors; returns counts for the sweep summary."""
+    thresholds, max_promotions = _thresholds(config)
+    bots = await store.fetchall(
+        "SELECT username, confirmed, title, description, profile FROM bots WHERE confirmed IS NOT 0")
+    refs = await store.fetchall(
+        """SELECT p.channel, p.id, p.date, p.text, r.bot, r.how, r.param,
+                  p.forwarded_channel IS NOT NULL OR p.forwarded_name IS NOT NULL FROM bot_refs r
+           JOIN posts p ON p.channel = r.channel AND p.id = r.post_id ORDER BY p.date DESC, p.channel, p.id""")
+    promotions: dict[str, list[str]] = {}
+    seen: set[tuple[str, str, int]] = set()
+    for channel, post_id, _date, text, bot, _how, _param, _fwd in refs:
+        if text and (bot, channel, post_id) not in seen and len(promotions.get(bot, ())) < max_promotions:
+            seen.add((bot, channel, post_id))
+            promotions.setdefault(bot, []).append(text)
+    decided = await overrides(store)
+    counts = {"bots_scored": 0, "deepfake_generator": 0, "benign": 0, "unknown": 0, "overridden": 0, "mirrors": 0}
+    updates = []
+    profiles: dict[str, str] = {}
+    t = now()
+    for row in bots:
+        profile = profile_of(row)
+        profiles[row["username"]] = f"{profile['name']}\n{profile['description']}\n{profile['about']}"
+        verdict = score_bot(profile, promotions.get(row["username"], []), thresholds)
+        label, reasons = verdict.label, list(verdict.reasons)
+        override = decided.get(row["username"])
+        if override:
+            label = override["label"]
+            reasons.insert(0, f"analyst override by {override['decided_by']} at {override['decided_at']}: "
+                              f"{override['label']}" + (f" ({override['note']})" if override["note"] else ""))
+            counts["overridden"] += 1
+        counts["bots_scored"] += 1
+        counts[label] = counts.get(label, 0) + 1
+        updates.append((label, verdict.label, verdict.score, json.dumps(reasons, ensure_ascii=False), t,
+                        row["username"]))
+    mirrors = find_mirrors(posts_from_rows([tuple(r) for r in refs]), profiles)
+    async with store.transaction() as db:
+        if updates:
+            await db.executemany(
+                "UPDATE bots SET label=?, auto_label=?, score=?, reasons=?, scored_at=? WHERE username=?", updates)
+        if mirrors:
+            await db.executemany(
+                "INSERT OR IGNORE INTO bot_mirrors(bot, predecessor, kind, evidence, first_seen) VALUES (?,?,?,?,?)",
+                [(m.bot, m.predecessor, m.kind, m.evidence, t) for m in mirrors])
+    counts["mirrors"] = len({(m.bot, m.predecessor) for m in mirrors})
+    return counts
+
+
+async def set_override(store: Store, username: str, label: str, note: str, by: str) -> dict[str, Any]:
+    """Record an analyst's decision (kept forever, newest wins) and apply it to bots.label now."""
+    if label not in LABELS:
+        raise ValueError(f"label must be one of {', '.join(LABELS)}")
+    username = username.lstrip("@").lower()
+    at = now()
+    async with store.transaction() as db:
+        await db.execute("INSERT INTO bot_overrides(username, label, note, decided_by, decided_at) VALUES (?,?,?,?,?)",
+                         (username, label, note, by, at))
+        await db.execute("INSERT INTO bots(username, first_seen, last_seen) VALUES (?,?,?) "
+                         "ON CONFLICT(username) DO NOTHING", (username, at, at))
+        await db.execute("UPDATE bots SET label=? WHERE username=?", (label, username))
+    return {"username": username, "label": label, "note": note, "by": by, "at": at}
+
+
+async def list_bots(store: Store) -> list[dict[str, Any]]:
+    """Every bot with both verdicts, references, channels, and referral codes seen."""
+    decided = await overrides(store)
+    rows = await store.fetchall(
+        """SELECT b.username, b.confirmed, b.title, b.label, b.auto_label, b.score, b.reasons, b.scored_at,
+                  (SELECT count(DISTINCT channel) FROM bot_refs r WHERE r.bot = b.username) AS channels,
+                  (SELECT count(DISTINCT channel || '/' || post_id) FROM bot_refs r WHERE r.bot = b.username) AS posts,
+                  (SELECT group_concat(DISTINCT param) FROM bot_refs r WHERE r.bot = b.username AND param != '')
+                    AS params
+           FROM bots b ORDER BY coalesce(b.score, -1) DESC, b.username""")
+    mirrors = await store.fetchall("SELECT bot, predecessor, kind, evidence FROM bot_mirrors ORDER BY bot")
+    out = []
+    for r in rows:
+        o = decided.get(r["username"])
+        out.append({
+            "username": r["username"], "title": r["title"],
+            "confirmed": None if r["confirmed"] is None else bool(r["confirmed"]),
+            "label": r["label"] or "unknown", "score": r["score"],
+            "auto_label": r["auto_label"], "reasons": json.loads(r["reasons"]) if r["reasons"] else [],
+            "override": {"label": o["label"], "note": o["note"], "by": o["decided_by"], "at": o["decided_at"]}
+            if o else None,
+            "channels": r["channels"], "posts": r["posts"],
+            "referral_codes": sorted((r["params"] or "").split(",")) if r["params"] else [],
+            "mirror_of": [{"bot": m["predecessor"], "kind": m["kind"], "evidence": m["evidence"]}
+                          for m in mirrors if m["bot"] == r["username"]],
+            "scored_at": r["scored_at"],
+        })
+    return out
