@@ -251,6 +251,12 @@ class TmeSpider(scrapy.Spider):
                 return
         await self.store.store_media(self.sweep_id, item["channel"], item["post_id"], item["position"],
                                      response.url, media, inspected.error, role)
+        if self.config.media.keep == "none" and not inspected.error:  # hash-only: fingerprint before discarding
+            from detectors.enrich import fingerprint_media, save_fingerprints
+
+            fp = await asyncio.to_thread(fingerprint_media, data, kind, self.config.media.max_pixels)
+            if fp is not None:
+                await save_fingerprints(self.store, [(media.sha256, fp, None)])
         if inspected.error:
             self.sweep.media_errors += 1
         else:

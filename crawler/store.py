@@ -221,6 +221,61 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX bot_mirrors_predecessor ON bot_mirrors(predecessor);
     """,
+    """
+    -- v3: `tgsweep watch remove` (scheduler issue). A channel removed from the watchlist keeps
+    -- watched = 0 and the time of its removal, which overrides [watch] channels in the config
+    -- file until `tgsweep watch add` puts it back.
+    ALTER TABLE channels ADD COLUMN unwatched_at TEXT;
+    """,
+    """
+    -- v4: fingerprints, hash banks and repost clusters (detectors/enrich.py, detectors/banks.py).
+    ALTER TABLE media ADD COLUMN pdq_alt TEXT;          -- JSON: PDQ of the trimmed picture and its centre crop
+    ALTER TABLE media ADD COLUMN pdq_lookup TEXT;       -- JSON: rotations/flips and alternates, for lookups
+    ALTER TABLE media ADD COLUMN fingerprint_error TEXT;  -- why it could not be fingerprinted
+    ALTER TABLE media ADD COLUMN fingerprinted_at TEXT;
+    ALTER TABLE media ADD COLUMN cluster TEXT;          -- repost cluster id (media_clusters.id)
+    CREATE INDEX media_cluster ON media(cluster);
+    CREATE TABLE media_clusters (       -- repost clusters: media that are the same picture
+        id              TEXT PRIMARY KEY,   -- sha256[:16] of the first member fingerprinted (stable)
+        origin_sha256   TEXT NOT NULL,      -- the earliest appearance: the origin candidate
+        origin_channel  TEXT,
+        origin_post     INTEGER,
+        origin_date     TEXT,
+        files           INTEGER NOT NULL,   -- distinct files in it
+        appearances     INTEGER NOT NULL,   -- media items (posts) showing it
+        channels        TEXT NOT NULL,      -- JSON list of channels, in order of first appearance
+        max_distance    INTEGER,            -- largest PDQ distance of a link inside it
+        updated_at      TEXT NOT NULL
+    );
+    CREATE TABLE hash_banks (           -- imported hash lists (victims' requests, case lists, StopNCII-style)
+        name            TEXT PRIMARY KEY,
+        source          TEXT,               -- file it was imported from
+        imported_at     TEXT NOT NULL,
+        hashes          INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE bank_hashes (
+        bank            TEXT NOT NULL REFERENCES hash_banks(name),
+        hash_type       TEXT NOT NULL,      -- pdq, md5, sha256, phash
+        hash            TEXT NOT NULL,      -- lower-case hex
+        label           TEXT NOT NULL DEFAULT '',
+        line            INTEGER,            -- line of the imported file
+        PRIMARY KEY (bank, hash_type, hash)
+    );
+    CREATE INDEX bank_hashes_lookup ON bank_hashes(hash_type, hash);
+    CREATE TABLE bank_matches (         -- a collected media file matching a bank hash
+        sha256          TEXT NOT NULL,      -- media
+        bank            TEXT NOT NULL,
+        hash_type       TEXT NOT NULL,
+        hash            TEXT NOT NULL,
+        label           TEXT NOT NULL DEFAULT '',
+        distance        INTEGER NOT NULL,
+        tier            TEXT NOT NULL,      -- near-certain, match, weak lead
+        via             TEXT NOT NULL,      -- which of the file's hashes matched (whole, rotated 90, trimmed...)
+        matched_at      TEXT NOT NULL,
+        PRIMARY KEY (sha256, bank, hash_type, hash)
+    );
+    CREATE INDEX bank_matches_bank ON bank_matches(bank);
+    """,
 ]
 
 GENESIS = "0" * 64
@@ -371,10 +426,31 @@ class Store:
     # -- channels and cursors --------------------------------------------------------------
 
     async def watch(self, usernames: list[str]) -> None:
-        """Mark the watchlist (depth 0) in the store."""
+        """Mark the watchlist (depth 0) in the store; channels removed with `watch remove` stay removed."""
         async with self.transaction():
+            removed = {r[0] for r in await self.db.execute_fetchall(
+                "SELECT username FROM channels WHERE unwatched_at IS NOT NULL")}
             for name in usernames:
-                await self._touch_channel(name, watched=1, depth=0)
+                if name not in removed:
+                    await self._touch_channel(name, watched=1, depth=0)
+
+    async def set_watched(self, username: str, watched: bool) -> None:
+        """`tgsweep watch add|remove`: on the watchlist (depth 0), or removed (overrides the config file)."""
+        async with self.transaction():
+            await self._touch_channel(username, watched=1 if watched else 0, depth=0 if watched else None)
+            await self.db.execute("UPDATE channels SET watched=?, unwatched_at=? WHERE username=?",
+                                  (int(watched), None if watched else now(), username))
+
+    async def watchlist(self, configured: list[str]) -> list[dict[str, Any]]:
+        """The effective watchlist and where each name comes from: (config ∪ watched=1) minus removed."""
+        rows = {r[0]: (r[1], r[2]) for r in await self.db.execute_fetchall(
+            "SELECT username, watched, unwatched_at FROM channels WHERE watched=1 OR unwatched_at IS NOT NULL")}
+        entries = []
+        for name in sorted(set(configured) | set(rows)):
+            watched, removed_at = rows.get(name, (0, None))
+            entries.append({"channel": name, "in_config": name in configured, "in_database": bool(watched),
+                            "removed_at": removed_at, "swept": removed_at is None})
+        return entries
 
     _TOUCH_CHANNEL = """INSERT INTO channels(username, watched, depth, discovered_from, first_seen, last_seen)
                VALUES (?,?,?,?,?,?)

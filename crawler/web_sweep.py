@@ -13,6 +13,7 @@ from scrapy.settings import Settings
 from crawler.spider import SweepStats, TmeSpider
 from crawler.store import Store
 from tgsweep.config import Config
+from tgsweep.logs import bind
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,16 +50,23 @@ def scrapy_settings(config: Config) -> Settings:
 
 
 async def channels_to_sweep(store: Store, config: Config, only: list[str] | None) -> list[str]:
-    """The watchlist (or the names given), plus channels discovery found before, when enabled."""
+    """The watchlist (or the names given), plus channels discovery found before, when enabled.
+
+    Read from the database at every sweep, so `tgsweep watch add|remove` takes effect without a
+    restart: [watch] channels plus channels.watched = 1, minus channels removed with
+    `tgsweep watch remove` (channels.unwatched_at set), which are not swept at all.
+    """
     if only:
         return only
-    names = list(config.watch.channels)
+    removed = {r[0] for r in await store.fetchall("SELECT username FROM channels WHERE unwatched_at IS NOT NULL")}
+    names = [name for name in config.watch.channels if name not in removed]
     names += [r[0] for r in await store.fetchall(
         "SELECT username FROM channels WHERE watched=1 ORDER BY username")]
     if config.discovery.enabled:
         names += [r[0] for r in await store.fetchall(
             "SELECT username FROM channels WHERE depth BETWEEN 1 AND ? AND coalesce(has_preview, 1) = 1 "
-            "AND coalesce(kind, 'channel') = 'channel' AND username NOT LIKE '%bot' ORDER BY depth, username",
+            "AND coalesce(kind, 'channel') = 'channel' AND username NOT LIKE '%bot' AND unwatched_at IS NULL "
+            "ORDER BY depth, username",
             (config.discovery.max_depth,))]
     return list(dict.fromkeys(names))
 
@@ -69,26 +77,42 @@ async def sweep_web(config: Config, store: Store, channels: list[str] | None = N
     await store.watch(config.watch.channels)
     names = await channels_to_sweep(store, config, channels)
     sweep_id = await store.start_sweep("web")
+    bind(sweep_id=sweep_id)  # every later log line of this sweep names it
+    log.info("sweep %d started: %d channels", sweep_id, len(names))
     stats = SweepStats()
     runner = AsyncCrawlerRunner(scrapy_settings(config))
     crawler = runner.create_crawler(TmeSpider)
     started = time.monotonic()
     ticker = asyncio.create_task(_tick(stats, on_progress)) if on_progress else None
     status = "failed"
-    stop = _on_signals(lambda: asyncio.ensure_future(runner.stop()))
+    stopping: list[asyncio.Future] = []
+    stop = _on_signals(lambda: stopping or stopping.append(asyncio.ensure_future(_stop_when_running(runner, crawler))))
     try:
         await runner.crawl(crawler, store=store, config=config, sweep_id=sweep_id, channels=names, stats=stats)
         reason = getattr(crawler.stats, "get_value", lambda *_: None)("finish_reason")
         status = "ok" if reason in (None, "finished") else "interrupted"
     finally:
         stop()
+        for waiting in stopping:
+            waiting.cancel()
         if ticker:
             ticker.cancel()
             on_progress(stats)
         elapsed = time.monotonic() - started
         summary = stats.as_dict() | {"seconds": round(elapsed, 2)}
         await asyncio.shield(store.finish_sweep(sweep_id, status, summary))
+        log.info("sweep %d %s in %.1f s: %d pages, %d new posts, %d errors", sweep_id, status, elapsed,
+                 stats.pages, stats.new_posts, stats.errors + stats.media_errors)
     return sweep_id, stats, elapsed
+
+
+async def _stop_when_running(runner: AsyncCrawlerRunner, crawler: Any) -> None:
+    """Stop the crawl once its engine runs. Scrapy loses a stop asked while the crawl is still
+    starting (the crawler is marked stopped, the engine starts anyway and the crawl never ends),
+    so a signal that arrives early waits for the engine."""
+    while not (crawler._engine is not None and crawler._engine.running):
+        await asyncio.sleep(0.02)
+    await runner.stop()
 
 
 async def _tick(stats: SweepStats, on_progress: Callable[[SweepStats], None]) -> None:

@@ -10,11 +10,15 @@ from crawler.store import Store
 _NO_BYTES = {"pending": "not fetched yet"}
 
 
-def _media(row: Any) -> dict[str, Any]:
+def _media(row: Any, matches: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {"kind": row["kind"]}
     if row["status"] == "stored" and row["sha256"]:
         item |= {"sha256": row["sha256"], "md5": row["md5"], "pdq": row["pdq"], "phash": row["phash"],
-                 "cluster": None, "bank_matches": []}
+                 "cluster": row["cluster"], "bank_matches": (matches or {}).get(row["sha256"], [])}
+        if row["pdq"] is not None:
+            item["pdq_quality"] = row["pdq_quality"]
+        if row["fingerprint_error"]:
+            item["fingerprint_note"] = row["fingerprint_error"]
     else:
         item["error"] = row["error"] or _NO_BYTES.get(row["status"], row["status"])
     if row["thumb_sha256"]:
@@ -55,10 +59,18 @@ async def export_messages(store: Store, channels: list[str] | None = None) -> As
     names = channels or [r[0] for r in await store.fetchall("SELECT DISTINCT channel FROM posts ORDER BY channel")]
     for channel in names:
         media: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        matches: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for sha, bank, label, distance, hash_type, tier in await store.fetchall(
+                """SELECT b.sha256, b.bank, b.label, b.distance, b.hash_type, b.tier FROM bank_matches b
+                   JOIN media_items i ON i.sha256 = b.sha256 WHERE i.channel=?
+                   GROUP BY b.sha256, b.bank, b.hash_type, b.hash ORDER BY b.distance, b.bank""", (channel,)):
+            matches[sha].append({"bank": bank, "label": label, "distance": distance, "hash_type": hash_type,
+                                 "tier": tier})
         for row in await store.fetchall(
-                """SELECT i.*, m.md5, m.pdq, m.phash FROM media_items i LEFT JOIN media m ON m.sha256 = i.sha256
-                   WHERE i.channel=? ORDER BY i.post_id, i.position""", (channel,)):
-            media[row["post_id"]].append(_media(row))
+                """SELECT i.*, m.md5, m.pdq, m.pdq_quality, m.phash, m.cluster, m.fingerprint_error FROM media_items i
+                   LEFT JOIN media m ON m.sha256 = i.sha256 WHERE i.channel=? ORDER BY i.post_id, i.position""",
+                (channel,)):
+            media[row["post_id"]].append(_media(row, matches))
         bots: dict[int, list[str]] = defaultdict(list)
         for post_id, bot in await store.fetchall(
                 "SELECT post_id, bot FROM bot_refs WHERE channel=? ORDER BY rowid", (channel,)):

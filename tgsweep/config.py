@@ -79,6 +79,16 @@ class Watch(_Section):
         return list(dict.fromkeys(_username(v) for v in value))
 
 
+class Schedule(_Section):
+    """`tgsweep run`: the scheduled service (scheduler.py)."""
+
+    jobs_database: Path = Path("jobs.db")
+    jitter_seconds: float = Field(30.0, ge=0)
+    sweep_timeout_minutes: float = Field(120.0, gt=0)
+    stop_grace_seconds: float = Field(30.0, ge=0)
+    misfire_grace_minutes: float = Field(60.0, gt=0)
+
+
 class Discovery(_Section):
     enabled: bool = False
     max_depth: int = Field(1, ge=0)
@@ -124,6 +134,27 @@ class Bots(_Section):
         return self
 
 
+class Fingerprints(_Section):
+    """PDQ/pHash match thresholds (Hamming distances) and the tiers a match is reported in."""
+
+    pdq_threshold: int = Field(31, ge=0, le=128)
+    phash_threshold: int = Field(10, ge=0, le=32)
+    pdq_near_certain: int = Field(10, ge=0, le=128)
+    pdq_match: int = Field(24, ge=0, le=128)
+    phash_near_certain: int = Field(4, ge=0, le=32)
+    phash_match: int = Field(8, ge=0, le=32)
+    min_pdq_quality: int = Field(50, ge=0, le=100)
+    workers: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Fingerprints":
+        if not self.pdq_near_certain <= self.pdq_match <= self.pdq_threshold:
+            raise ValueError("expected pdq_near_certain <= pdq_match <= pdq_threshold")
+        if not self.phash_near_certain <= self.phash_match <= self.phash_threshold:
+            raise ValueError("expected phash_near_certain <= phash_match <= phash_threshold")
+        return self
+
+
 class Logging(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -135,9 +166,11 @@ class Config(_Section):
     media: Media = Field(default_factory=Media)
     watch: Watch = Field(default_factory=Watch)
     discovery: Discovery = Field(default_factory=Discovery)
+    schedule: Schedule = Field(default_factory=Schedule)
     telethon: Telethon = Field(default_factory=Telethon)
     alerts: Alerts = Field(default_factory=Alerts)
     bots: Bots = Field(default_factory=Bots)
+    fingerprints: Fingerprints = Field(default_factory=Fingerprints)
     logging: Logging = Field(default_factory=Logging)
     source: Path | None = Field(None, exclude=True)  # the file it came from
 
@@ -146,7 +179,8 @@ class Config(_Section):
         storage = self.storage.model_copy(
             update={"database": base / self.storage.database, "media_dir": base / self.storage.media_dir}
         )
-        return self.model_copy(update={"storage": storage})
+        schedule = self.schedule.model_copy(update={"jobs_database": base / self.schedule.jobs_database})
+        return self.model_copy(update={"storage": storage, "schedule": schedule})
 
 
 def config_path(given: str | os.PathLike | None) -> Path:

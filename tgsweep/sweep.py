@@ -25,6 +25,7 @@ class SweepResult:
     database: str
     errors: list[dict[str, Any]] = field(default_factory=list)
     bots: dict[str, int] = field(default_factory=dict)  # detect stage counts (detectors.stage.detect_bots)
+    media: dict[str, Any] = field(default_factory=dict)  # enrich stage counts (detectors.enrich.enrich_media)
 
 
 async def sweep_once(config: Config, channels: list[str] | None = None, progress: bool = False) -> SweepResult:
@@ -33,13 +34,26 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
     try:
         with _progress(progress) as show:
             sweep_id, stats, seconds = await sweep_web(config, store, channels, show)
+        media = await _enrich(store, config, sweep_id)
         bots = await _detect(store, config, sweep_id)
         row = await store.fetchone("SELECT status FROM sweeps WHERE id=?", (sweep_id,))
         errors = [dict(r) for r in await store.fetchall(
             "SELECT kind, channel, url, message FROM sweep_errors WHERE sweep_id=? ORDER BY id", (sweep_id,))]
     finally:
         await store.close()
-    return SweepResult(sweep_id, row[0], seconds, stats, str(config.storage.database), errors, bots)
+    return SweepResult(sweep_id, row[0], seconds, stats, str(config.storage.database), errors, bots, media)
+
+
+async def _enrich(store: Store, config: Config, sweep_id: int) -> dict[str, Any]:
+    """The enrich stage: fingerprints, bank matches, repost clusters; a failure is recorded, never fatal."""
+    from detectors.enrich import enrich_media
+
+    try:
+        return await enrich_media(store, config)
+    except Exception as exc:  # noqa: BLE001 - one stage failing must not lose the sweep's summary
+        log.exception("media enrichment failed")
+        await store.record_error(sweep_id, "enrich", f"media fingerprinting failed: {exc!r}")
+        return {}
 
 
 async def _detect(store: Store, config: Config, sweep_id: int) -> dict[str, int]:
@@ -96,6 +110,10 @@ def print_summary(result: SweepResult, console: Console) -> None:
         console.print(f"  no public preview: {', '.join(sorted(s.no_preview))}")
     for channel, why in s.discovered:
         console.print(f"  discovered {channel} ({why})")
+    if result.media:
+        from detectors.enrich import summary_line
+
+        console.print(f"  {summary_line(result.media)}")
     if result.bots:
         b = result.bots
         console.print(f"  bots: {b['bots_scored']} scored: {b['deepfake_generator']} deepfake_generator, "

@@ -1,0 +1,172 @@
+"""Near-duplicate search over PDQ hashes, and repost clusters.
+
+`PdqIndex` is multi-index hashing (Norouzi et al.): the 256 bits are cut into 16 chunks of 16
+bits and each chunk value has a bucket (a CSR table: `offsets` over 16 x 65,536 keys, `ids`).
+Two hashes within distance 31 differ in at most 31 bits over 16 chunks, so (pigeonhole) at
+least one chunk differs in at most 1 bit: probing every chunk's own value and its 16 one-bit
+neighbours (272 buckets) finds every hash within radius 31, and an exact popcount over the
+candidates keeps only the true ones. Results are identical to brute force for any radius up
+to 31 (`MAX_RADIUS`); a larger radius falls back to the exact scan.
+
+`clusters()` groups items into connected components (union-find) of the "within threshold"
+relation over each item's lookup hashes (rotations, flips, trimmed and centre alternates)
+against the others' hashes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+CHUNKS = 16
+CHUNK_BITS = 16
+MAX_RADIUS = 2 * CHUNKS - 1  # 31: pigeonhole with one-bit probes
+_FLIPS = (1 << np.arange(CHUNK_BITS, dtype=np.int64))
+
+
+def hex_to_words(hashes: Sequence[str]) -> np.ndarray:
+    """Hex PDQ hashes -> (n, 4) uint64, most significant word first."""
+    if not len(hashes):
+        return np.zeros((0, 4), dtype=np.uint64)
+    raw = b"".join(bytes.fromhex(h) for h in hashes)
+    return np.frombuffer(raw, dtype=">u8").reshape(-1, 4).astype(np.uint64)
+
+
+def bytes_to_words(packed: np.ndarray) -> np.ndarray:
+    """(n, 32) uint8 packed bits (faiss layout) -> (n, 4) uint64."""
+    return np.ascontiguousarray(packed).view(">u8").reshape(-1, 4).astype(np.uint64)
+
+
+def _chunks(words: np.ndarray) -> np.ndarray:
+    """(n, 4) uint64 -> (n, 16) int64 chunk values (16 bits each)."""
+    shifts = np.array([48, 32, 16, 0], dtype=np.uint64)
+    parts = (words[:, :, None] >> shifts[None, None, :]) & np.uint64(0xFFFF)
+    return parts.reshape(len(words), CHUNKS).astype(np.int64)
+
+
+def distances(words: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Hamming distance from one query (4,) to each of (n, 4) hashes."""
+    return np.bitwise_count(words ^ query[None, :]).sum(axis=1, dtype=np.int32)
+
+
+class PdqIndex:
+    """Range search over PDQ hashes; exact (same answers as a full scan) up to radius 31."""
+
+    def __init__(self, words: np.ndarray):
+        self.words = np.ascontiguousarray(words, dtype=np.uint64)
+        n = len(self.words)
+        keys = (_chunks(self.words) + (np.arange(CHUNKS, dtype=np.int64) << CHUNK_BITS)[None, :]).ravel()
+        order = np.argsort(keys, kind="stable")
+        self.ids = (order // CHUNKS).astype(np.int32)
+        counts = np.bincount(keys, minlength=CHUNKS << CHUNK_BITS)
+        self.offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.offsets[1:])
+        del keys, order
+        self.size = n
+
+    @classmethod
+    def from_hex(cls, hashes: Sequence[str]) -> "PdqIndex":
+        return cls(hex_to_words(hashes))
+
+    @property
+    def nbytes(self) -> int:
+        return self.words.nbytes + self.ids.nbytes + self.offsets.nbytes
+
+    def candidates(self, query: np.ndarray) -> np.ndarray:
+        chunks = _chunks(query[None, :])[0]
+        probes = np.concatenate([chunks[:, None], chunks[:, None] ^ _FLIPS[None, :]], axis=1)  # (16, 17)
+        keys = (probes + (np.arange(CHUNKS, dtype=np.int64) << CHUNK_BITS)[:, None]).ravel()
+        starts, ends = self.offsets[keys], self.offsets[keys + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(0, dtype=np.int32)
+        # gather every bucket's ids without a Python loop: ranges [start, end) back to back
+        steps = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        return np.unique(self.ids[steps + np.arange(total)])
+
+    def search(self, query: np.ndarray, radius: int = MAX_RADIUS) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, distances) of every hash within `radius` of `query` ((4,) uint64), ids ascending."""
+        if radius > MAX_RADIUS:
+            d = distances(self.words, query)
+            ids = np.nonzero(d <= radius)[0]
+            return ids.astype(np.int32), d[ids]
+        cand = self.candidates(query)
+        d = distances(self.words[cand], query)
+        keep = d <= radius
+        return cand[keep], d[keep]
+
+    def search_hex(self, query: str, radius: int = MAX_RADIUS) -> tuple[np.ndarray, np.ndarray]:
+        return self.search(hex_to_words([query])[0], radius)
+
+
+def brute_force(words: np.ndarray, query: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    d = distances(words, query)
+    ids = np.nonzero(d <= radius)[0]
+    return ids.astype(np.int32), d[ids]
+
+
+# -- repost clusters -------------------------------------------------------------------------------
+
+class UnionFind:
+    def __init__(self, n: int):
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+@dataclass(slots=True)
+class Link:
+    a: int
+    b: int
+    distance: int
+
+
+def near_duplicate_links(primary: Sequence[Sequence[str]], lookup: Sequence[Sequence[str]],
+                         radius: int) -> list[Link]:
+    """Pairs of items (a < b) where a lookup hash of one is within `radius` of a hash of the other.
+
+    `primary[i]` are the hashes item i is found by (whole picture and alternates, usable
+    quality only); `lookup[i]` the hashes it searches with (adds rotations and flips).
+    """
+    owners: list[int] = []
+    hashes: list[str] = []
+    for item, own in enumerate(primary):
+        for h in own:
+            owners.append(item)
+            hashes.append(h)
+    if not hashes:
+        return []
+    index = PdqIndex.from_hex(hashes)
+    owner = np.asarray(owners, dtype=np.int64)
+    best: dict[tuple[int, int], int] = {}
+    for item, queries in enumerate(lookup):
+        for q in queries:
+            ids, d = index.search_hex(q, radius)
+            for other, dist in zip(owner[ids].tolist(), d.tolist()):
+                if other == item:
+                    continue
+                key = (min(item, other), max(item, other))
+                if dist < best.get(key, 1 << 30):
+                    best[key] = dist
+    return [Link(a, b, d) for (a, b), d in sorted(best.items())]
+
+
+def clusters(count: int, links: Iterable[Link]) -> list[int]:
+    """Component root (the smallest item index in it) for each of `count` items."""
+    uf = UnionFind(count)
+    for link in links:
+        uf.union(link.a, link.b)
+    return [uf.find(i) for i in range(count)]

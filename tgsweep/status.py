@@ -1,0 +1,141 @@
+"""`tgsweep status`: what the service and the sweeps did, what is due, what is waiting.
+
+Read-only over the store and the jobs database (the service may be running: both are WAL).
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from crawler.store import Store
+from tgsweep.config import Config
+
+RECENT_ERRORS = 50
+
+
+def _iso(epoch: float | None) -> str | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
+
+
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+async def gather_status(config: Config) -> dict[str, Any]:
+    from scheduler import job_specs, read_jobs, service_pid
+
+    jobs_db = config.schedule.jobs_database
+    pid = service_pid(jobs_db)
+    next_runs, last_runs = read_jobs(jobs_db)
+    specs = {s.id: s for s in job_specs(config)}
+    jobs = []
+    for job_id in list(specs) + sorted(set(next_runs) - set(specs)):
+        spec = specs.get(job_id)
+        jobs.append({"id": job_id, "about": spec.about if spec else "no longer configured",
+                     "every_seconds": spec.every.total_seconds() if spec else None,
+                     "last_run": last_runs.get(job_id), "next_run": _iso(next_runs.get(job_id))})
+
+    at = datetime.now(timezone.utc)
+    store = await Store.open(config.storage.database)
+    try:
+        watchlist = {w["channel"]: w for w in await store.watchlist(config.watch.channels)}
+        cursors = [dict(r) for r in await store.fetchall(
+            """SELECT channel, source, last_id, pending_top, pending_bottom, not_before, last_success, last_error,
+                      updated_at FROM cursors ORDER BY channel, source""")]
+        seen = {c["channel"] for c in cursors}
+        for name, entry in watchlist.items():
+            if name not in seen and entry["swept"]:
+                cursors.append({"channel": name, "source": "web", "last_id": None, "pending_top": None,
+                                "pending_bottom": None, "not_before": None, "last_success": None,
+                                "last_error": None, "updated_at": None})
+        for c in cursors:
+            entry = watchlist.get(c["channel"])
+            c["watched"] = bool(entry and entry["swept"])
+            until = _parse(c["not_before"])
+            c["flood_wait"] = bool(until and until > at)
+        cursors.sort(key=lambda c: (c["channel"], c["source"]))
+        alerts = {r[0]: {"count": r[1], "oldest": r[2]} for r in await store.fetchall(
+            "SELECT state, count(*), min(created_at) FROM alerts GROUP BY state")}
+        since = (at - timedelta(days=1)).isoformat(timespec="seconds")
+        by_kind = {r[0]: r[1] for r in await store.fetchall(
+            "SELECT kind, count(*) FROM sweep_errors WHERE at >= ? GROUP BY kind ORDER BY kind", (since,))}
+        recent = [dict(r) for r in await store.fetchall(
+            "SELECT at, sweep_id, kind, channel, url, message FROM sweep_errors WHERE at >= ? "
+            "ORDER BY id DESC LIMIT ?", (since, RECENT_ERRORS))]
+        sweeps = []
+        for r in await store.fetchall(
+                "SELECT id, source, started_at, finished_at, status, stats FROM sweeps ORDER BY id DESC LIMIT 5"):
+            stats = json.loads(r["stats"]) if r["stats"] else {}
+            sweeps.append({"id": r["id"], "source": r["source"], "started_at": r["started_at"],
+                           "finished_at": r["finished_at"], "status": r["status"],
+                           "new_posts": stats.get("new_posts"), "pages": stats.get("pages")})
+    finally:
+        await store.close()
+    return {
+        "at": at.isoformat(timespec="seconds"),
+        "service": {"running": pid is not None, "pid": pid if pid and pid > 0 else None,
+                    "jobs_database": str(jobs_db)},
+        "jobs": jobs,
+        "sweeps": sweeps,
+        "channels": cursors,
+        "flood_waits": [{"channel": c["channel"], "source": c["source"], "until": c["not_before"]}
+                        for c in cursors if c["flood_wait"]],
+        "alerts": {"pending": alerts.get("pending", {}).get("count", 0),
+                   "oldest_pending": alerts.get("pending", {}).get("oldest"),
+                   "dead": alerts.get("dead", {}).get("count", 0),
+                   "delivered": alerts.get("delivered", {}).get("count", 0)},
+        "errors_last_day": {"count": sum(by_kind.values()), "by_kind": by_kind, "recent": recent},
+    }
+
+
+def format_status(s: dict[str, Any]) -> list[str]:
+    """The status as lines a person reads."""
+    service = s["service"]
+    lines = [f"service: {'running (pid ' + str(service['pid']) + ')' if service['running'] else 'not running'}; "
+             f"jobs database {service['jobs_database']}", "jobs:"]
+    for job in s["jobs"]:
+        every = f"every {job['every_seconds'] / 60:g} min" if job["every_seconds"] else ""
+        last = job["last_run"]
+        last_text = "never run" if not last else (
+            f"last {last['started_at']} {last['status']}"
+            + (f" (sweep {last['sweep_id']})" if last.get("sweep_id") else "")
+            + (f": {last['detail']}" if last.get("detail") and last["status"] != "ok" else ""))
+        lines.append(f"  {job['id']}  {every}  {last_text}; next {job['next_run'] or 'not scheduled'}")
+    if s["sweeps"]:
+        lines.append("recent sweeps:")
+        for w in s["sweeps"]:
+            lines.append(f"  sweep {w['id']} {w['source']} {w['status']} started {w['started_at']}"
+                         + (f", {w['new_posts']} new posts" if w["new_posts"] is not None else ""))
+    lines.append("channels:")
+    for c in s["channels"]:
+        parts = [f"  {c['channel']} ({c['source']}{'' if c['watched'] else ', not on the watchlist'})",
+                 f"cursor {c['last_id'] if c['last_id'] is not None else '-'}"]
+        if c["pending_top"] is not None:
+            parts.append(f"unfinished {c['pending_bottom']}..{c['pending_top']}")
+        parts.append(f"last success {c['last_success'] or 'never'}")
+        if c["flood_wait"]:
+            parts.append(f"FLOOD WAIT until {c['not_before']}")
+        if c["last_error"]:
+            parts.append(f"last error: {c['last_error']}")
+        lines.append(", ".join(parts))
+    if not s["channels"]:
+        lines.append("  none yet")
+    waits = s["flood_waits"]
+    lines.append("flood waits in force: " + (", ".join(f"{w['channel']} until {w['until']}" for w in waits)
+                                             if waits else "none"))
+    a = s["alerts"]
+    lines.append(f"alert backlog: {a['pending']} pending" + (f" (oldest {a['oldest_pending']})" if a["pending"] else "")
+                 + f", {a['dead']} dead, {a['delivered']} delivered")
+    e = s["errors_last_day"]
+    kinds = ", ".join(f"{k} {n}" for k, n in e["by_kind"].items())
+    lines.append(f"errors in the last day: {e['count']}" + (f" ({kinds})" if kinds else ""))
+    for r in e["recent"][:10]:
+        lines.append(f"  {r['at']} [{r['kind']}] {r['channel'] or ''} {r['message']}")
+    return lines
