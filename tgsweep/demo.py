@@ -7,6 +7,7 @@ swept again after new posts appear (to show the incremental cursor), exported an
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import tempfile
 from collections import Counter
@@ -19,7 +20,8 @@ from crawler.store import Store
 from crawler.web_sweep import run_async
 from graph.exports import export_messages
 from tgsweep.config import load_config
-from tgsweep.demo_corpus import build_demo_world, demo_watchlist
+from detectors.banks import import_bank, parse_hash_csv
+from tgsweep.demo_corpus import SHARED_PICTURE, build_demo_world, demo_watchlist
 from tgsweep.sweep import SweepResult, print_summary, sweep_once
 from tgsweep.tme_server import TmeServer
 
@@ -28,6 +30,16 @@ FAULTS = [  # what real t.me does to a busy client, once each, to show the sweep
     ("/s/neural_pics", {"status": 502}),
     ("/s/meme_relay", {"empty": True}),
 ]
+
+
+def known_content_csv(world) -> str:
+    """A hash list as a case or a victim would hand it over: here, the demo's most shared picture."""
+    from detectors.fingerprints import fingerprint
+
+    original = fingerprint(world.files[SHARED_PICTURE[0]])
+    return ("hash_type,hash,label\n"
+            f"pdq,{original.pdq},synthetic stand-in for a known image\n"
+            f"md5,{hashlib.md5(world.files['shared_b.png']).hexdigest()},synthetic stand-in, exact copy\n")
 
 
 def demo_config(folder: Path, base_url: str) -> str:
@@ -64,7 +76,15 @@ def run_demo(folder: Path | None, console: Console) -> int:
             server.add_faults(path, fault)
         console.print(f"synthetic Telegram serving {len(world.entities)} names at {base_url}")
 
+        bank_csv = folder / "known_content.csv"
+        bank_csv.write_text(known_content_csv(world), encoding="utf-8")
+
         async def both() -> tuple[SweepResult, SweepResult, int]:
+            store = await Store.open(config.storage.database)
+            try:
+                await import_bank(store, "demo_case", parse_hash_csv(bank_csv.read_text()), str(bank_csv))
+            finally:
+                await store.close()
             first = await sweep_once(config, progress=True)
             newest = max(p.id for p in world.get("faceswap_hub").posts)
             server.add_post(Post(channel="faceswap_hub", id=newest + 1, date="2026-11-21T09:00:00+00:00",
@@ -86,8 +106,13 @@ def run_demo(folder: Path | None, console: Console) -> int:
         console.print(f"      @{username}: {label} ({score:.2f}): {'; '.join(json.loads(reasons or '[]')[:3])}")
     for bot, predecessor, evidence in counts["mirrors"]:
         console.print(f"      @{bot} mirror of @{predecessor}: {evidence}")
+    for channel, post, tier, distance, via in counts["bank_matches"]:
+        console.print(f"    known content (bank demo_case) found again: {channel}/{post}: {tier}, PDQ distance "
+                      f"{distance} ({via})")
+    for cluster, origin, channels in counts["clusters"]:
+        console.print(f"    repost cluster {cluster}: origin candidate {origin}, seen in {', '.join(channels)}")
     reasons = ", ".join(f"{n} {why}" for why, n in counts["media_errors"].most_common())
-    console.print(f"    media: {counts['media_ok']} items fingerprinted; recorded without hashes: {reasons}")
+    console.print(f"    media: {counts['media_ok']} media items stored with hashes; without: {reasons}")
     console.print(f"    custody chain: {counts['custody']} entries, "
                   f"{'verified' if counts['verified'] else 'NOT VERIFIED'}")
     console.print(f"\noutputs in {folder}:\n  config   {config_file}\n  database {config.storage.database}\n"
@@ -115,8 +140,15 @@ async def _export_and_verify(config, messages: Path) -> dict:
             "SELECT username, label, score, reasons FROM bots WHERE confirmed=1 ORDER BY score DESC, username")]
         mirrors = [tuple(r) for r in await store.fetchall(
             "SELECT bot, predecessor, min(evidence) FROM bot_mirrors GROUP BY bot, predecessor ORDER BY bot")]
+        matches = [tuple(r) for r in await store.fetchall(
+            """SELECT i.channel, i.post_id, b.tier, b.distance, b.via FROM bank_matches b
+               JOIN media_items i ON i.sha256 = b.sha256 WHERE b.hash_type = 'pdq'
+               GROUP BY i.channel, i.post_id ORDER BY i.channel, i.post_id""")]
+        clusters = [(r[0], f"{r[1]}/{r[2]}", json.loads(r[3])) for r in await store.fetchall(
+            "SELECT id, origin_channel, origin_post, channels FROM media_clusters WHERE files > 1 "
+            "ORDER BY json_array_length(channels) DESC, id LIMIT 3")]
         report = await store.verify(config.storage.media_dir)
     finally:
         await store.close()
     return {"messages": n, "media_ok": ok, "media_errors": errors,
-            "bots": bots, "verdicts": verdicts, "mirrors": mirrors, "custody": report.entries, "verified": report.ok}
+            "bank_matches": matches, "clusters": clusters, "bots": bots, "verdicts": verdicts, "mirrors": mirrors, "custody": report.entries, "verified": report.ok}

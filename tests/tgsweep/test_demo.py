@@ -28,3 +28,8 @@ def test_demo_sweeps_twice_exports_and_verifies(tmp_path):
     errors = dict(db.execute("SELECT kind, count(*) FROM sweep_errors GROUP BY kind").fetchall())
     assert errors == {"media": 3}  # the truncated JPEG, the non-image and the bomb, recorded not raised
     assert db.execute("SELECT has_preview FROM channels WHERE username='private_swap_club'").fetchone() == (0,)
+    # the known picture from the demo's hash list is found again in all three channels that reposted it
+    found = {r[0] for r in db.execute("SELECT DISTINCT i.channel FROM bank_matches b JOIN media_items i "
+                                       "ON i.sha256 = b.sha256 WHERE b.bank = 'demo_case' AND b.hash_type = 'pdq'")}
+    assert found == {"faceswap_hub", "neural_pics", "meme_relay"}
+    assert "repost cluster" in run.stdout
