@@ -88,7 +88,8 @@ def job_specs(config: Config) -> list[JobSpec]:
     calling `cli_job` with its command (a child process, like the sweep) or its own thin job
     function, with an interval setting of its own:
 
-    - media enrichment (fetch pending media, fingerprints, index)  e.g. job id `enrich_media`
+    - media enrichment: runs inside every sweep now (tgsweep/sweep.py); its own job
+      (`enrich_media`) only if it needs a schedule of its own
     - graph rebuild and escalation                                   `rebuild_graph`
     - alert delivery from the outbox                                 `deliver_alerts`
     - bot profile refresh                                            `refresh_profiles`
