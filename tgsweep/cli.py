@@ -8,13 +8,14 @@ import logging
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 from rich.console import Console
 
 from tgsweep.config import Config, ConfigError, config_path, load_config, starter_config
 from tgsweep.logs import setup_logging
 
+T = TypeVar("T")
 err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 out = Console(highlight=False, markup=False, soft_wrap=True)
 
@@ -23,6 +24,18 @@ def _store(config: Config):
     from crawler.store import Store
 
     return Store.open(config.storage.database)
+
+
+def with_store(config: Config, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Open the store, do one piece of work on it, close it: each command's I/O edge."""
+    async def run() -> T:
+        store = await _store(config)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
 
 
 @contextmanager
@@ -248,14 +261,7 @@ def cmd_bots_list(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     from detectors.stage import list_bots
 
-    async def read() -> list[dict]:
-        store = await _store(config)
-        try:
-            return await list_bots(store)
-        finally:
-            await store.close()
-
-    bots = asyncio.run(read())
+    bots = with_store(config, list_bots)
     if args.json:
         for bot in bots:
             sys.stdout.write(json.dumps(bot, ensure_ascii=False) + "\n")
@@ -283,14 +289,8 @@ def cmd_bots_label(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     from detectors.stage import set_override
 
-    async def label() -> dict:
-        store = await _store(config)
-        try:
-            return await set_override(store, args.username, args.label, args.note, args.by or getpass.getuser())
-        finally:
-            await store.close()
-
-    done = asyncio.run(label())
+    done = with_store(config, lambda store: set_override(store, args.username, args.label, args.note,
+                                                         args.by or getpass.getuser()))
     out.print(f"@{done['username']} labelled {done['label']} by {done['by']} at {done['at']}; "
               "later automatic scores keep this label")
     return 0
@@ -340,14 +340,7 @@ def cmd_media_match(args: argparse.Namespace) -> int:
     if config is None:
         config = load_config(args.config)  # says there is no config file and how to make one
 
-    async def matcher():
-        store = await _store(config)
-        try:
-            return await load_matcher(store, settings)
-        finally:
-            await store.close()
-
-    banks = asyncio.run(matcher())
+    banks = with_store(config, lambda store: load_matcher(store, settings))
     problems = 0
     for path, fp in zip(args.files, _fingerprint_files(args.files, max_pixels)):
         found = banks.match(fp) if fp.sha256 else []
@@ -406,14 +399,7 @@ def cmd_media_banks(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
 
-    async def read() -> list[dict]:
-        store = await _store(config)
-        try:
-            return await list_banks(store)
-        finally:
-            await store.close()
-
-    banks = asyncio.run(read())
+    banks = with_store(config, list_banks)
     if args.json:
         for bank in banks:
             sys.stdout.write(json.dumps(bank, ensure_ascii=False) + "\n")
@@ -432,14 +418,7 @@ def cmd_media_remove_bank(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
 
-    async def remove() -> bool:
-        store = await _store(config)
-        try:
-            return await remove_bank(store, args.name)
-        finally:
-            await store.close()
-
-    if not asyncio.run(remove()):
+    if not with_store(config, lambda store: remove_bank(store, args.name)):
         err.print(f"no bank named {args.name}")
         return 1
     out.print(f"removed bank {args.name}, its hashes and its matches")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -34,8 +34,11 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
     try:
         with _progress(progress) as show:
             sweep_id, stats, seconds = await sweep_web(config, store, channels, show)
-        media = await _enrich(store, config, sweep_id)
-        bots = await _detect(store, config, sweep_id)
+        from detectors.enrich import enrich_media
+        from detectors.stage import detect_bots
+
+        media = await _stage("enrich", enrich_media, store, config, sweep_id)
+        bots = await _stage("detect", detect_bots, store, config, sweep_id)
         row = await store.fetchone("SELECT status FROM sweeps WHERE id=?", (sweep_id,))
         errors = [dict(r) for r in await store.fetchall(
             "SELECT kind, channel, url, message FROM sweep_errors WHERE sweep_id=? ORDER BY id", (sweep_id,))]
@@ -44,27 +47,14 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
     return SweepResult(sweep_id, row[0], seconds, stats, str(config.storage.database), errors, bots, media)
 
 
-async def _enrich(store: Store, config: Config, sweep_id: int) -> dict[str, Any]:
-    """The enrich stage: fingerprints, bank matches, repost clusters; a failure is recorded, never fatal."""
-    from detectors.enrich import enrich_media
-
+async def _stage(name: str, work: Callable[[Store, Config], Awaitable[dict]], store: Store, config: Config,
+                 sweep_id: int) -> dict:
+    """Run one stage after collection; a failure is recorded on the sweep, what was collected stays."""
     try:
-        return await enrich_media(store, config)
+        return await work(store, config)
     except Exception as exc:  # noqa: BLE001 - one stage failing must not lose the sweep's summary
-        log.exception("media enrichment failed")
-        await store.record_error(sweep_id, "enrich", f"media fingerprinting failed: {exc!r}")
-        return {}
-
-
-async def _detect(store: Store, config: Config, sweep_id: int) -> dict[str, int]:
-    """The detect stage after collection; a failure is recorded, and what was collected stays."""
-    from detectors.stage import detect_bots
-
-    try:
-        return await detect_bots(store, config)
-    except Exception as exc:  # noqa: BLE001 - one stage failing must not lose the sweep's summary
-        log.exception("bot detection failed")
-        await store.record_error(sweep_id, "detect", f"bot detection failed: {exc!r}")
+        log.exception("%s stage failed", name)
+        await store.record_error(sweep_id, name, f"{name} stage failed: {exc!r}")
         return {}
 
 
