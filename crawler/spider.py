@@ -20,7 +20,7 @@ from twisted.python.failure import Failure
 
 from crawler.discovery import channel_refs
 from crawler.media import inspect_media, write_media
-from crawler.paging import Position, next_step
+from crawler.paging import Cursor, Position, next_step
 from crawler.retry import CancelledError, DownloadCancelledError
 from crawler.store import Capture, Store
 from crawler.tme_parse import parse_channel_page, parse_entity_page
@@ -90,11 +90,12 @@ class TmeSpider(scrapy.Spider):
         self.open_channels += 1
         return self._page(channel, None, None)
 
-    def _page(self, channel: str, before: int | None, position: Position | None) -> scrapy.Request:
+    def _page(self, channel: str, before: int | None, position: Position | None,
+              cursor: Cursor | None = None) -> scrapy.Request:
         url = f"{self.base}/s/{channel}" + (f"?before={before}" if before else "")
         return scrapy.Request(
             url, callback=self.parse_page, errback=self.page_failed, dont_filter=True,
-            meta={"channel": channel, "before": before, "position": position, "tgsweep_page": True,
+            meta={"channel": channel, "before": before, "position": position, "cursor": cursor, "tgsweep_page": True,
                   "tgsweep_stats": self.sweep, "dont_redirect": True, "handle_httpstatus_list": REDIRECTS},
         )
 
@@ -148,7 +149,8 @@ class TmeSpider(scrapy.Spider):
                 await self.store.mark_channel_done(channel)
             self._channel_finished()
             return
-        cursor = await self.store.get_cursor(channel)
+        # the cursor this sweep committed with the previous page, or the stored one for the first page
+        cursor = response.meta.get("cursor") or await self.store.get_cursor(channel)
         ids = sorted({p.id for p in posts} | {m.post_id for p in posts for m in p.media if m.post_id})
         step = next_step(cursor, ids, page.before, response.meta["position"])
         if response.meta["before"] is not None and step.next_before is not None \
@@ -166,7 +168,7 @@ class TmeSpider(scrapy.Spider):
         for request in await self._follow(channel, [p for p in posts if p.id in new], first_page):
             yield request
         if step.next_before is not None:
-            yield self._page(channel, step.next_before, step.position)
+            yield self._page(channel, step.next_before, step.position, step.cursor)
         else:
             self._channel_finished()
 
@@ -175,7 +177,7 @@ class TmeSpider(scrapy.Spider):
         out: list[scrapy.Request] = []
         if not posts and not first_page:
             return out
-        if self.config.media.download:
+        if self.config.media.download and (first_page or any(p.media for p in posts)):
             # media of the new posts, and any left pending by an earlier sweep that was cut off
             for row in await self.store.fetchall(
                     f"SELECT * FROM media_items WHERE channel=? AND (post_id IN ({','.join('?' * len(posts))}) "

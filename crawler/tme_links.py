@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +23,7 @@ class TmeLink:
     start_param: str | None = None
 
 
+@lru_cache(maxsize=65536)  # the same links recur across posts and are read by several stages
 def parse_tme_link(url: str) -> TmeLink | None:
     """https://t.me/name, /name/123, /s/name, /name?start=x, tg://resolve?domain=name -> TmeLink."""
     try:
