@@ -1,7 +1,8 @@
 """The store: one SQLite database, one writer, every stage's input and output.
 
-One aiosqlite connection does all writing (Datasette's rule: one writer per database); WAL
-lets readers (exports, `status`) run beside it. A page of posts, its raw capture, the custody
+One connection does all writing (Datasette's rule: one writer per database): a plain sqlite3
+connection used only inside `transaction()`, on the event loop's thread (see `_Writer`); reads
+go through aiosqlite, and WAL lets them (exports, `status`) run beside it. A page of posts, its raw capture, the custody
 entry and the channel's cursor go in one transaction, so a crash never half-writes and a
 re-run never duplicates (posts are keyed on (channel, id)).
 """
@@ -394,8 +395,8 @@ class Store:
     def __init__(self, db: aiosqlite.Connection, path: Path):
         self.db = db  # reads, migrations
         self.path = path
-        self._writer = asyncio.Lock()  # one write transaction at a time
-        self._w: _Writer | None = None  # every write: see _Writer
+        self._write_lock = asyncio.Lock()  # one write transaction at a time
+        self._writer: _Writer | None = None  # every write: see _Writer
 
     @classmethod
     async def open(cls, path: str | Path) -> "Store":
@@ -409,12 +410,12 @@ class Store:
         await db.execute("PRAGMA foreign_keys=OFF")  # media rows may follow their items; checked by verify
         store = cls(db, path)
         await store.migrate()
-        store._w = _Writer.open(path)
+        store._writer = _Writer.open(path)
         return store
 
     async def close(self) -> None:
-        if self._w is not None:
-            self._w.conn.close()
+        if self._writer is not None:
+            self._writer.conn.close()
         await self.db.close()
 
     async def __aenter__(self) -> "Store":
@@ -438,15 +439,15 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Writer]:
         """One write transaction: every write goes through here, on the writer connection."""
-        async with self._writer:
-            await self._w.execute("BEGIN IMMEDIATE")
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield self._w
+                yield self._writer
             except BaseException:
-                await self._w.execute("ROLLBACK")
+                await self._writer.execute("ROLLBACK")
                 raise
             else:
-                await self._w.execute("COMMIT")
+                await self._writer.execute("COMMIT")
 
     async def fetchall(self, sql: str, params: tuple | list = ()) -> list[aiosqlite.Row]:
         return list(await self.db.execute_fetchall(sql, params))
@@ -458,14 +459,14 @@ class Store:
 
     async def start_sweep(self, source: str) -> int:
         async with self.transaction():
-            cur = await self._w.execute(
+            cur = await self._writer.execute(
                 "INSERT INTO sweeps(source, started_at, status) VALUES (?, ?, 'running')", (source, now())
             )
             return cur.lastrowid
 
     async def finish_sweep(self, sweep_id: int, status: str, stats: dict[str, Any]) -> None:
         async with self.transaction():
-            await self._w.execute(
+            await self._writer.execute(
                 "UPDATE sweeps SET finished_at=?, status=?, stats=? WHERE id=?",
                 (now(), status, json.dumps(stats, sort_keys=True), sweep_id),
             )
@@ -476,12 +477,12 @@ class Store:
             await self._record_error(sweep_id, kind, message, channel, url)
 
     async def _record_error(self, sweep_id, kind, message, channel=None, url=None) -> None:
-        await self._w.execute(
+        await self._writer.execute(
             "INSERT INTO sweep_errors(sweep_id, at, channel, url, kind, message) VALUES (?,?,?,?,?,?)",
             (sweep_id, now(), channel, url, kind, message[:2000]),
         )
         if channel:
-            await self._w.execute(
+            await self._writer.execute(
                 "UPDATE cursors SET last_error=?, updated_at=? WHERE channel=?", (f"{kind}: {message}"[:500], now(), channel)
             )
 
@@ -490,7 +491,7 @@ class Store:
     async def watch(self, usernames: list[str]) -> None:
         """Mark the watchlist (depth 0) in the store; channels removed with `watch remove` stay removed."""
         async with self.transaction():
-            removed = {r[0] for r in await self._w.execute_fetchall(
+            removed = {r[0] for r in await self._writer.execute_fetchall(
                 "SELECT username FROM channels WHERE unwatched_at IS NOT NULL")}
             for name in usernames:
                 if name not in removed:
@@ -500,7 +501,7 @@ class Store:
         """`tgsweep watch add|remove`: on the watchlist (depth 0), or removed (overrides the config file)."""
         async with self.transaction():
             await self._touch_channel(username, watched=1 if watched else 0, depth=0 if watched else None)
-            await self._w.execute("UPDATE channels SET watched=?, unwatched_at=? WHERE username=?",
+            await self._writer.execute("UPDATE channels SET watched=?, unwatched_at=? WHERE username=?",
                                   (int(watched), None if watched else now(), username))
 
     async def watchlist(self, configured: list[str]) -> list[dict[str, Any]]:
@@ -525,21 +526,21 @@ class Store:
     async def _touch_channel(self, username: str, watched: int = 0, depth: int | None = None,
                              discovered_from: str | None = None) -> None:
         t = now()
-        await self._w.execute(self._TOUCH_CHANNEL, (username, watched, depth, discovered_from, t, t))
+        await self._writer.execute(self._TOUCH_CHANNEL, (username, watched, depth, discovered_from, t, t))
 
     async def discovered(self, username: str, depth: int, discovered_from: str) -> None:
         async with self.transaction():
             await self._touch_channel(username, depth=depth, discovered_from=discovered_from)
 
     async def get_cursor(self, channel: str, source: str = "web") -> Cursor:
-        rows = await self._w.execute_fetchall(  # on the loop's thread: no hop to aiosqlite's
+        rows = await self._writer.execute_fetchall(  # on the loop's thread: no hop to aiosqlite's
             "SELECT last_id, pending_top, pending_bottom FROM cursors WHERE channel=? AND source=?", (channel, source)
         )
         return Cursor(*rows[0]) if rows else Cursor()
 
     async def _set_cursor(self, channel: str, source: str, cursor: Cursor, done: bool) -> None:
         t = now()
-        await self._w.execute(
+        await self._writer.execute(
             """INSERT INTO cursors(channel, source, last_id, pending_top, pending_bottom, last_success, updated_at)
                VALUES (?,?,?,?,?,?,?)
                ON CONFLICT(channel, source) DO UPDATE SET last_id=excluded.last_id,
@@ -556,17 +557,17 @@ class Store:
     # -- captures and custody --------------------------------------------------------------
 
     async def _custody(self, action: str, digest: str, url: str, sweep_id: int | None) -> None:
-        rows = await self._w.execute_fetchall("SELECT seq, entry_hash FROM custody_log ORDER BY seq DESC LIMIT 1")
+        rows = await self._writer.execute_fetchall("SELECT seq, entry_hash FROM custody_log ORDER BY seq DESC LIMIT 1")
         seq, prev = (rows[0][0] + 1, rows[0][1]) if rows else (1, GENESIS)
         at = now()
-        await self._w.execute(
+        await self._writer.execute(
             "INSERT INTO custody_log(seq, at, action, sha256, url, sweep_id, prev_hash, entry_hash) VALUES (?,?,?,?,?,?,?,?)",
             (seq, at, action, digest, url, sweep_id, prev, entry_hash(prev, seq, at, action, digest, url, sweep_id)),
         )
 
     async def _capture(self, capture: Capture, sweep_id: int | None) -> str:
         digest = capture.sha256
-        await self._w.execute(
+        await self._writer.execute(
             "INSERT OR IGNORE INTO raw_captures(sha256, kind, url, size, encoding, content, first_fetched) VALUES (?,?,?,?,?,?,?)",
             (digest, capture.kind, capture.url, len(capture.content), "zlib", zlib.compress(capture.content, 1), now()),
         )
@@ -598,7 +599,7 @@ class Store:
 
     async def _channel_info(self, channel: str, info: ChannelInfo, posts: list[Post]) -> None:
         channel_id = next((p.channel_id for p in posts if p.channel_id), None)
-        await self._w.execute(
+        await self._writer.execute(
             """UPDATE channels SET title=?, description=?, verified=?, photo_url=?, counters=?, has_preview=1,
                  kind=coalesce(kind, 'channel'), channel_id=coalesce(?, channel_id), profile_at=? WHERE username=?""",
             (info.title, info.description, int(info.verified), info.photo_url, json.dumps(info.counters),
@@ -611,7 +612,7 @@ class Store:
         channel = posts[0].channel
         ids = [p.id for p in posts]
         marks = ",".join("?" * len(ids))
-        existing = {r[0] for r in await self._w.execute_fetchall(
+        existing = {r[0] for r in await self._writer.execute_fetchall(
             f"SELECT id FROM posts WHERE channel=? AND id IN ({marks})", [channel, *ids])}
         t = now()
         rows, media_rows, bot_rows, ref_rows = [], [], [], []
@@ -633,7 +634,7 @@ class Store:
                                    why))
             bot_rows += [(p.channel, p.id, r.username, r.how, r.param or "") for r in bot_refs(p)]
             ref_rows += [(p.channel, p.id, r.username, r.how, r.post) for r in channel_refs(p)]
-        await self._w.executemany(
+        await self._writer.executemany(
             """INSERT INTO posts(channel, id, channel_id, date, text, views, edited, author, forwarded_channel,
                  forwarded_post, forwarded_name, reply_channel, reply_post, via_bot, service, source, record,
                  capture_sha256, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
@@ -644,19 +645,19 @@ class Store:
         )
         # Every statement is a round trip to aiosqlite's thread: none for an empty batch, one per batch.
         if media_rows:
-            await self._w.executemany(
+            await self._writer.executemany(
                 """INSERT OR IGNORE INTO media_items(channel, post_id, position, item_post_id, kind, url, thumb_url,
                      duration, status, error) VALUES (?,?,?,?,?,?,?,?,?,?)""", media_rows)
         if bot_rows:
-            await self._w.executemany("INSERT OR IGNORE INTO bot_refs VALUES (?,?,?,?,?)", bot_rows)
-            await self._w.executemany(
+            await self._writer.executemany("INSERT OR IGNORE INTO bot_refs VALUES (?,?,?,?,?)", bot_rows)
+            await self._writer.executemany(
                 "INSERT INTO bots(username, first_seen, last_seen) VALUES (?, ?, ?) "
                 "ON CONFLICT(username) DO UPDATE SET last_seen=excluded.last_seen",
                 [(b, t, t) for b in {r[2] for r in bot_rows}])
         if ref_rows:
-            await self._w.executemany("INSERT OR IGNORE INTO channel_refs VALUES (?,?,?,?,?)", ref_rows)
+            await self._writer.executemany("INSERT OR IGNORE INTO channel_refs VALUES (?,?,?,?,?)", ref_rows)
             touched = now()
-            await self._w.executemany(self._TOUCH_CHANNEL, [(target, 0, None, None, touched, touched)
+            await self._writer.executemany(self._TOUCH_CHANNEL, [(target, 0, None, None, touched, touched)
                                                             for target in {r[2] for r in ref_rows}])
         return [i for i in ids if i not in existing]
 
@@ -666,7 +667,7 @@ class Store:
             await self._capture(capture, sweep_id)
             t = now()
             if entity.kind == "bot" or entity.username.endswith("bot"):
-                await self._w.execute(
+                await self._writer.execute(
                     """INSERT INTO bots(username, confirmed, title, description, profile, first_seen, last_seen)
                        VALUES (?,?,?,?,?,?,?) ON CONFLICT(username) DO UPDATE SET confirmed=excluded.confirmed,
                        title=excluded.title, description=excluded.description, profile=excluded.profile,
@@ -675,7 +676,7 @@ class Store:
                      entity.title, entity.description, json.dumps(asdict(entity), ensure_ascii=False), t, t),
                 )
             await self._touch_channel(entity.username)
-            await self._w.execute(
+            await self._writer.execute(
                 """UPDATE channels SET kind=?, title=coalesce(?, title), description=coalesce(?, description),
                      photo_url=coalesce(?, photo_url), has_preview=?, profile_at=? WHERE username=?""",
                 (entity.kind, entity.title, entity.description, entity.photo_url, int(entity.has_preview), t,
@@ -697,18 +698,18 @@ class Store:
         async with self.transaction():
             t = now()
             if media is not None:
-                await self._w.execute(
+                await self._writer.execute(
                     """INSERT OR IGNORE INTO media(sha256, md5, size, mime, width, height, path, first_seen)
                        VALUES (?,?,?,?,?,?,?,?)""",
                     (media.sha256, media.md5, media.size, media.mime, media.width, media.height, media.path, t))
                 await self._custody("media", media.sha256, url, sweep_id)
             column = "thumb_sha256" if role == "thumb" else "sha256"
             if role == "thumb":
-                await self._w.execute(
+                await self._writer.execute(
                     f"UPDATE media_items SET {column}=? WHERE channel=? AND post_id=? AND position=?",
                     (media.sha256 if media else None, channel, post_id, position))
             else:
-                await self._w.execute(
+                await self._writer.execute(
                     """UPDATE media_items SET sha256=?, status=?, error=?, fetched_at=?
                        WHERE channel=? AND post_id=? AND position=?""",
                     (media.sha256 if media else None, "error" if error else "stored", error, t, channel, post_id,
