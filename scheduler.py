@@ -98,11 +98,34 @@ def job_specs(config: Config) -> list[JobSpec]:
     """
     path = str(Path(config.source).resolve()) if config.source else "config.toml"
     schedule = config.schedule
-    return [
+    specs = [
         JobSpec("sweep_web", sweep_job, {"config_path": path, "source": "web"},
                 timedelta(minutes=config.watch.interval_minutes), schedule.sweep_timeout_minutes * 60,
                 "web sweep of the watchlist: collect, then every later stage (`tgsweep sweep`)"),
+        JobSpec("refresh_profiles", cli_job,
+                {"config_path": path, "job_id": "refresh_profiles", "argv": ["bots", "refresh"]},
+                timedelta(minutes=schedule.bot_refresh_minutes), schedule.sweep_timeout_minutes * 60,
+                "re-read stale bot profiles and re-score every bot (`tgsweep bots refresh`)"),
+        JobSpec("recheck_takedowns", cli_job,
+                {"config_path": path, "job_id": "recheck_takedowns", "argv": ["takedown", "check"]},
+                timedelta(minutes=schedule.takedown_check_minutes), schedule.sweep_timeout_minutes * 60,
+                "re-check escalated posts, record takedowns and their latency (`tgsweep takedown check`)"),
+        *([JobSpec("deliver_alerts", cli_job,  # only with somewhere to deliver to ([[alerts.sinks]])
+                   {"config_path": path, "job_id": "deliver_alerts", "argv": ["alerts", "deliver"]},
+                   timedelta(minutes=config.alerts.deliver_interval_minutes), schedule.sweep_timeout_minutes * 60,
+                   "deliver due alerts from the outbox to the sinks, retrying failed ones (`tgsweep alerts deliver`)")]
+          if config.alerts.sinks else []),
+        JobSpec("rebuild_graph", cli_job,
+                {"config_path": path, "job_id": "rebuild_graph", "argv": ["graph", "build"]},
+                timedelta(minutes=config.graph.interval_minutes), schedule.sweep_timeout_minutes * 60,
+                "build the graph, analyse it, score escalations and queue their alerts (`tgsweep graph build`)"),
     ]
+    if config.telethon.configured:  # only with api_id and api_hash: the unit's account collects too
+        specs.append(JobSpec("sweep_telethon", sweep_job, {"config_path": path, "source": "telethon"},
+                             timedelta(minutes=config.telethon.interval_minutes), schedule.sweep_timeout_minutes * 60,
+                             "Telethon sweep of the watchlist with the unit's account, then every later stage "
+                             "(`tgsweep sweep --source telethon`)"))
+    return specs
 
 
 async def sweep_job(config_path: str, source: str = "web") -> None:

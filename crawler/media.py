@@ -80,3 +80,32 @@ def write_media(media_dir: Path, digest: str, data: bytes) -> str:
             Path(tmp).unlink(missing_ok=True)
             raise
     return rel
+
+
+async def keep_fetched(store, config, sweep_id: int | None, channel: str, post_id: int, position: int, url: str,
+                       data: bytes, kind: str, role: str = "main") -> str | None:
+    """Check, keep (content-addressed) and record fetched bytes on their media item; returns the error, if any.
+
+    Used by the Telethon collector (the spider does the same in TmeSpider.parse_media): hash-only
+    mode fingerprints the bytes before discarding them.
+    """
+    import asyncio
+
+    inspected = await asyncio.to_thread(inspect_media, data, "thumb" if role == "thumb" else kind,
+                                        config.media.max_pixels)
+    media = inspected.media
+    if config.media.keep == "all":
+        try:
+            media.path = await asyncio.to_thread(write_media, Path(config.storage.media_dir), media.sha256, data)
+        except OSError as exc:  # a full or read-only disk: keep the hashes, leave the item retryable
+            await store.record_error(sweep_id, "media", f"could not write media file: {exc}", channel, url)
+            return f"could not write media file: {exc}"
+    await store.store_media(sweep_id, channel, post_id, position, url, media, inspected.error, role)
+    if config.media.keep == "none" and not inspected.error:
+        from detectors.enrich import fingerprint_media, save_fingerprints, video_limits
+
+        fp = await asyncio.to_thread(fingerprint_media, data, "thumb" if role == "thumb" else kind,
+                                     config.media.max_pixels, video_limits(config))
+        if fp is not None:
+            await save_fingerprints(store, [(media.sha256, fp, None)])
+    return inspected.error

@@ -39,6 +39,8 @@ class Forward:
     post: int | None = None
     name: str | None = None  # shown name (always set when known; the only field for hidden sources)
     url: str | None = None
+    channel_id: int | None = None  # numeric id of the source channel (Telethon: fwd_from.from_id)
+    user_id: int | None = None  # numeric id of a source user who does not hide their account (Telethon)
 
 
 @dataclass(slots=True)
@@ -56,6 +58,7 @@ class Button:
     text: str
     url: str | None = None
     kind: str = "url"  # url, callback, web_app, switch_inline (Telethon adds the others)
+    data: str | None = None  # Telethon: callback data (base64), switch-inline query, user id, copy text
 
 
 @dataclass(slots=True)

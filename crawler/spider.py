@@ -183,6 +183,8 @@ class TmeSpider(scrapy.Spider):
                     f"SELECT * FROM media_items WHERE channel=? AND (post_id IN ({','.join('?' * len(posts))}) "
                     f"OR (status='pending' AND fetched_at IS NULL AND ?))",
                     [channel, *[p.id for p in posts], first_page]):
+                if (row["url"] or "").startswith("tg://") or (row["thumb_url"] or "").startswith("tg://"):
+                    continue  # the Telethon collector's items: fetched through the API, never over HTTP
                 if row["status"] == "pending" and row["url"]:
                     out.append(self._media(row, "main"))
                 if row["thumb_url"]:
@@ -254,9 +256,10 @@ class TmeSpider(scrapy.Spider):
         await self.store.store_media(self.sweep_id, item["channel"], item["post_id"], item["position"],
                                      response.url, media, inspected.error, role)
         if self.config.media.keep == "none" and not inspected.error:  # hash-only: fingerprint before discarding
-            from detectors.enrich import fingerprint_media, save_fingerprints
+            from detectors.enrich import fingerprint_media, save_fingerprints, video_limits
 
-            fp = await asyncio.to_thread(fingerprint_media, data, kind, self.config.media.max_pixels)
+            fp = await asyncio.to_thread(fingerprint_media, data, kind, self.config.media.max_pixels,
+                                         video_limits(self.config))
             if fp is not None:
                 await save_fingerprints(self.store, [(media.sha256, fp, None)])
         if inspected.error:

@@ -278,6 +278,96 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX bank_matches_bank ON bank_matches(bank);
     """,
+    """
+    -- v5?: takedown re-checks of escalated posts (tgsweep/takedown.py)
+    CREATE TABLE takedown_checks (      -- one row per escalated post URL, updated by each re-check
+        url             TEXT PRIMARY KEY,   -- https://t.me/<channel>/<id>
+        channel         TEXT NOT NULL,
+        post_id         INTEGER NOT NULL,
+        subject         TEXT,               -- the escalated node id behind it
+        escalated_at    TEXT,               -- when the subject was first seen escalated by a check
+        post_first_seen TEXT,               -- when the post was first collected
+        first_checked_at TEXT NOT NULL,
+        last_checked_at TEXT NOT NULL,
+        last_seen_up_at TEXT,
+        taken_down_at   TEXT,               -- first check that found it gone (NULL while up)
+        checks          INTEGER NOT NULL DEFAULT 0,
+        last_status     TEXT NOT NULL,      -- up, down, error
+        last_detail     TEXT,               -- "Post not found", "http 502", ...
+        capture_sha256  TEXT                -- raw capture of the last definitive answer
+    );
+    """,
+    """
+    -- v6?: escalation scores of graph nodes (graph/escalation.py)
+    CREATE TABLE escalations (          -- one row per channel, bot or media cluster scored by `graph build`
+        subject         TEXT PRIMARY KEY,   -- graph node id: channel:<u>, bot:<u>, media:<cluster>
+        kind            TEXT NOT NULL,      -- channel, bot, media
+        score           REAL NOT NULL,      -- 0..1
+        reasons         TEXT NOT NULL,      -- JSON list of strings a person can read
+        pagerank        REAL,
+        community       INTEGER,
+        computed_at     TEXT NOT NULL,
+        signals         TEXT,               -- JSON object: each signal's value 0..1 before weighting
+        escalated_at    TEXT                -- first time the score reached [graph] escalation_threshold
+    );
+    CREATE INDEX escalations_score ON escalations(score);
+    """,
+    """
+    -- v7?: alert delivery state per sink (graph/delivery.py). alerts.state sums it up:
+    -- pending until every configured sink has the alert delivered or dead.
+    CREATE TABLE alert_deliveries (
+        alert_id        TEXT NOT NULL,      -- alerts.id (the webhook-id)
+        sink            TEXT NOT NULL,      -- stable sink identity: webhook:<url without query/credentials>, jsonl:<path>
+        state           TEXT NOT NULL DEFAULT 'pending',  -- pending, delivered, dead
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,               -- due time of the next try (ISO 8601, UTC)
+        window_start    TEXT NOT NULL,      -- retries go on until this + [alerts] max_age_days (`alerts retry` resets it)
+        last_status     INTEGER,            -- HTTP status of the last try (webhook)
+        last_error      TEXT,               -- why the last try failed / why it was dead-lettered
+        delivered_at    TEXT,
+        PRIMARY KEY (alert_id, sink)
+    );
+    CREATE INDEX alert_deliveries_due ON alert_deliveries(sink, state, next_attempt_at);
+    CREATE INDEX alerts_state ON alerts(state, created_at);
+    """,
+    """
+    -- v8?: automation scores of channels and posting accounts (detectors/automation_stage.py).
+    -- Rewritten whole by every detect stage; insufficient_data subjects have score 0.
+    CREATE TABLE automation_scores (
+        subject         TEXT PRIMARY KEY,   -- channel:<username> or account:<from_id | channel/signature>
+        kind            TEXT NOT NULL,      -- channel or account
+        score           REAL NOT NULL,      -- 0..1, noisy-OR of the weighted subscores
+        reasons         TEXT NOT NULL,      -- JSON list of strings a person can read
+        features        TEXT NOT NULL,      -- JSON object: verdict, subscores, the measured values
+        computed_at     TEXT NOT NULL
+    );
+    CREATE INDEX automation_scores_score ON automation_scores(score);
+    """,
+    """
+    -- v9?: the Telethon collector (crawler/telethon_collect.py): entity cache and flood waits.
+    CREATE TABLE telethon_entities (    -- resolved once, reused by every sweep (no ResolveUsername each time)
+        username        TEXT PRIMARY KEY,   -- lower case, no @
+        peer_id         INTEGER,            -- bare id (channel_id / user_id); NULL: not resolvable
+        kind            TEXT NOT NULL,      -- channel, group, bot, user, not_found, invalid
+        access_hash     INTEGER,            -- bound to this account's session
+        resolved_at     TEXT NOT NULL,
+        full_at         TEXT,               -- last GetFullChannel / GetFullUser (refreshed after profile_refresh_hours)
+        profile         TEXT,               -- JSON: the mapped full profile
+        error           TEXT                -- why it could not be resolved
+    );
+    CREATE INDEX telethon_entities_peer ON telethon_entities(peer_id);
+    CREATE TABLE telethon_waits (       -- account-wide flood waits (a channel's own wait is cursors.not_before)
+        scope           TEXT PRIMARY KEY,   -- account:<request kind> (history, resolve, full_channel, full_user, media)
+        until           TEXT NOT NULL,      -- ISO 8601 UTC: no request of this kind before then
+        seconds         INTEGER NOT NULL,
+        request         TEXT NOT NULL,
+        recorded_at     TEXT NOT NULL
+    );
+    """,
+    """
+    -- v10?: video keyframes (detectors/video.py): JSON list of {t, pdq, pdq_quality, phash, pdq_alt, pdq_lookup}
+    ALTER TABLE media ADD COLUMN frames TEXT;
+    """,
 ]
 
 GENESIS = "0" * 64
@@ -409,7 +499,11 @@ class Store:
         await db.execute("PRAGMA busy_timeout=30000")
         await db.execute("PRAGMA foreign_keys=OFF")  # media rows may follow their items; checked by verify
         store = cls(db, path)
-        await store.migrate()
+        try:
+            await store.migrate()
+        except BaseException:
+            await db.close()  # else the aiosqlite thread keeps the process alive
+            raise
         store._writer = _Writer.open(path)
         return store
 
@@ -430,9 +524,13 @@ class Store:
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             try:
                 await self.db.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
-            except BaseException:
+            except BaseException as exc:
                 if self.db.in_transaction:
                     await self.db.execute("ROLLBACK")
+                # several processes opening a new database at once: another one applied it first
+                (now_at,) = await (await self.db.execute("PRAGMA user_version")).fetchone()
+                if isinstance(exc, sqlite3.OperationalError) and now_at >= number:
+                    continue
                 raise
         return len(MIGRATIONS)
 
@@ -612,8 +710,8 @@ class Store:
         channel = posts[0].channel
         ids = [p.id for p in posts]
         marks = ",".join("?" * len(ids))
-        existing = {r[0] for r in await self._writer.execute_fetchall(
-            f"SELECT id FROM posts WHERE channel=? AND id IN ({marks})", [channel, *ids])}
+        existing = {r[0]: r[1] for r in await self._writer.execute_fetchall(
+            f"SELECT id, source FROM posts WHERE channel=? AND id IN ({marks})", [channel, *ids])}
         t = now()
         rows, media_rows, bot_rows, ref_rows = [], [], [], []
         for p in posts:
@@ -623,6 +721,9 @@ class Store:
                          reply.channel if reply else None, reply.post if reply else None,
                          p.via_bot, p.service, p.source, p.to_json(), digest, t, t))
             if p.id in existing:
+                if existing[p.id] != p.source:  # the other collector saw it first: add what only this one sees
+                    bot_rows += [(p.channel, p.id, r.username, r.how, r.param or "") for r in bot_refs(p)]
+                    ref_rows += [(p.channel, p.id, r.username, r.how, r.post) for r in channel_refs(p)]
                 continue
             for pos, m in enumerate(p.media):
                 status, why = "pending", None
@@ -639,7 +740,9 @@ class Store:
                  forwarded_post, forwarded_name, reply_channel, reply_post, via_bot, service, source, record,
                  capture_sha256, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT(channel, id) DO UPDATE SET views=coalesce(excluded.views, views),
-                 edited=max(edited, excluded.edited), text=excluded.text, record=excluded.record,
+                 edited=max(edited, excluded.edited), text=excluded.text,
+                 record=CASE WHEN excluded.source = 'web' AND json_extract(record, '$.source') = 'telethon'
+                             THEN record ELSE excluded.record END,  -- the API's record is the richer one
                  channel_id=coalesce(channel_id, excluded.channel_id), last_seen=excluded.last_seen""",
             rows,
         )
@@ -670,10 +773,14 @@ class Store:
                 await self._writer.execute(
                     """INSERT INTO bots(username, confirmed, title, description, profile, first_seen, last_seen)
                        VALUES (?,?,?,?,?,?,?) ON CONFLICT(username) DO UPDATE SET confirmed=excluded.confirmed,
-                       title=excluded.title, description=excluded.description, profile=excluded.profile,
+                       title=excluded.title, description=excluded.description,
+                       profile=json_patch(coalesce(bots.profile, '{}'), excluded.profile),
                        last_seen=excluded.last_seen""",
+                    # merged, not replaced: what only the API knows (commands, about, users) stays
                     (entity.username, int(entity.kind == "bot") if entity.kind != "unknown" else None,
-                     entity.title, entity.description, json.dumps(asdict(entity), ensure_ascii=False), t, t),
+                     entity.title, entity.description,
+                     json.dumps({k: v for k, v in asdict(entity).items() if v not in (None, "", [], {})},
+                                ensure_ascii=False), t, t),
                 )
             await self._touch_channel(entity.username)
             await self._writer.execute(

@@ -23,6 +23,7 @@ import numpy as np
 
 from detectors.fingerprints import MIN_QUALITY, lookup_names
 from detectors.hash_index import PdqIndex
+from detectors.video import frame_names
 
 HASH_TYPES = {"pdq": 64, "md5": 32, "sha256": 64, "phash": 16}
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -142,6 +143,7 @@ class Hashes:
     pdq_quality: int | None = None
     phash: str | None = None
     pdq_lookup: list[str] = field(default_factory=list)
+    frames: list[dict[str, Any]] = field(default_factory=list)  # a video's keyframes (detectors/video.py)
 
     @classmethod
     def of(cls, item: Any) -> "Hashes":
@@ -149,7 +151,11 @@ class Hashes:
         lookup = get("pdq_lookup") or []
         if isinstance(lookup, str):
             lookup = json.loads(lookup)
-        return cls(get("sha256"), get("md5"), get("pdq"), get("pdq_quality"), get("phash"), list(lookup))
+        frames = get("frames") or []
+        if isinstance(frames, str):
+            frames = json.loads(frames)
+        return cls(get("sha256"), get("md5"), get("pdq"), get("pdq_quality"), get("phash"), list(lookup),
+                   list(frames))
 
 
 class BankMatcher:
@@ -187,20 +193,28 @@ class BankMatcher:
             value = getattr(h, kind)
             for bank, label in self.exact.get((kind, value), []) if value else []:
                 add(BankMatch(bank, label, kind, value, 0, "near-certain", kind))
-        if self.pdq_index is not None and h.pdq and (h.pdq_quality or 0) >= s.min_pdq_quality:
+        if self.pdq_index is not None and h.frames:  # a video: every usable keyframe, named by its time
+            queries = frame_names([f for f in h.frames if (f.get("pdq_quality") or 0) >= s.min_pdq_quality])
+        elif self.pdq_index is not None and h.pdq and (h.pdq_quality or 0) >= s.min_pdq_quality:
             lookup = h.pdq_lookup or [h.pdq]
             names = lookup_names(len(lookup)) if h.pdq_lookup else ["whole"]
-            for query, via in zip(lookup, names + ["whole"] * (len(lookup) - len(names))):
+            queries = list(zip(lookup, names + ["whole"] * (len(lookup) - len(names))))
+        else:
+            queries = []
+        if queries:
+            for query, via in queries:
                 ids, d = self.pdq_index.search_hex(query, s.pdq_threshold)
                 for i, dist in zip(ids.tolist(), d.tolist()):
                     bank, value, label = self.pdq_entries[i]
                     add(BankMatch(bank, label, "pdq", value, dist, tier("pdq", dist, s), via))
-        if len(self.phash_words) and h.phash:
-            d = np.bitwise_count(self.phash_words ^ np.uint64(int(h.phash, 16)))
+        phashes = [(f["phash"], f"keyframe at {f['t']:.0f} s") for f in h.frames if f.get("phash")] if h.frames \
+            else [(h.phash, "whole")] if h.phash else []
+        for value_, via in phashes if len(self.phash_words) else []:
+            d = np.bitwise_count(self.phash_words ^ np.uint64(int(value_, 16)))
             for i in np.nonzero(d <= s.phash_threshold)[0].tolist():
                 bank, value, label = self.phash_entries[i]
                 dist = int(d[i])
-                add(BankMatch(bank, label, "phash", value, dist, tier("phash", dist, s), "whole"))
+                add(BankMatch(bank, label, "phash", value, dist, tier("phash", dist, s), via))
         return sorted(found.values(), key=lambda m: (TIERS.index(m.tier), m.distance, m.bank, m.hash))
 
 
@@ -252,13 +266,18 @@ async def load_matcher(store: Any, settings: MatchSettings) -> BankMatcher:
     return BankMatcher([tuple(r) for r in rows], settings)
 
 
-async def match_all_media(store: Any, settings: MatchSettings) -> dict[str, int]:
-    """Match every collected media file against every bank; bank_matches is rewritten in one go."""
+async def match_all_media(store: Any, settings: MatchSettings, alerts: Any = None) -> dict[str, int]:
+    """Match every collected media file against every bank; bank_matches is rewritten in one go.
+
+    New matches raise `bank_match` alerts in the same transaction (graph/alert_rules.py);
+    `alerts` is an AlertSettings (None: the defaults). counts["alerts"] = alerts written.
+    """
     from crawler.store import now
+    from graph.alert_rules import AlertSettings, bank_match_rule
 
     matcher = await load_matcher(store, settings)
     rows = await store.fetchall(
-        "SELECT sha256, md5, pdq, pdq_quality, phash, pdq_lookup FROM media") if matcher.size else []
+        "SELECT sha256, md5, pdq, pdq_quality, phash, pdq_lookup, frames FROM media") if matcher.size else []
     t = now()
     records = []
     counts = {tier_: 0 for tier_ in TIERS}
@@ -270,6 +289,8 @@ async def match_all_media(store: Any, settings: MatchSettings) -> dict[str, int]
         await db.execute("DELETE FROM bank_matches")
         if records:
             await db.executemany("INSERT INTO bank_matches VALUES (?,?,?,?,?,?,?,?,?)", records)
+        raised = await bank_match_rule(db, alerts or AlertSettings()) if records else 0
     counts["media_matched"] = len({r[0] for r in records})
+    counts["alerts"] = raised
     return counts
 

@@ -3,12 +3,14 @@
 Reads its input from the store and writes its output there, so it can be re-run at any time:
 
 1. every media file not fingerprinted yet is read from `media_dir` and fingerprinted in a
-   process pool (`[fingerprints] workers`), off the event loop; in hash-only mode
+   process pool (`[fingerprints] workers`), off the event loop (a video: its keyframes at one
+   per second, `detectors.video`, within `[media] max_video_seconds`); in hash-only mode
    (`[media] keep = "none"`) the spider fingerprints the bytes as they arrive
    (`fingerprint_media`), before discarding them;
-2. every media file is matched against every bank (`detectors.banks`);
-3. repost clusters are rebuilt: connected components of files within the PDQ threshold
-   (`detectors.hash_index`), each with its earliest appearance as the origin candidate.
+2. repost clusters are rebuilt: connected components of files within the PDQ threshold
+   (`detectors.hash_index`), each with its earliest appearance as the origin candidate;
+3. every media file is matched against every bank (`detectors.banks`); a new match raises a
+   `bank_match` alert in the same transaction (graph/alert_rules.py), naming its cluster.
 """
 from __future__ import annotations
 
@@ -24,32 +26,50 @@ from typing import Any
 from detectors.banks import match_all_media, settings_from
 from detectors.fingerprints import DEFAULT_MAX_PIXELS, Fingerprints, fingerprint
 from detectors.hash_index import clusters, near_duplicate_links
+from detectors.video import DEFAULT_DEDUPE_DISTANCE, DEFAULT_MAX_SECONDS, fingerprint_video, is_video
 
 log = logging.getLogger(__name__)
 
 IMAGE_MIMES = ("image/",)
 _BATCH = 64
-VIDEO_NOTE = "video: hashed by SHA-256/MD5 only (keyframes not fingerprinted; its thumbnail is)"
+VIDEO_MIMES = ("video/",)
+VIDEO_KINDS = ("video", "round_video", "gif")
+VideoLimits = tuple[float, int]  # ([media] max_video_seconds, [media] video_dedupe_distance)
+DEFAULT_VIDEO: VideoLimits = (DEFAULT_MAX_SECONDS, DEFAULT_DEDUPE_DISTANCE)
 
 
 def is_image(mime: str | None) -> bool:
     return mime is None or mime.startswith(IMAGE_MIMES)
 
 
-def fingerprint_path(path: str, max_pixels: int) -> Fingerprints:
+def video_limits(config: Any) -> VideoLimits:
+    media = getattr(config, "media", None)
+    return (getattr(media, "max_video_seconds", DEFAULT_MAX_SECONDS),
+            getattr(media, "video_dedupe_distance", DEFAULT_DEDUPE_DISTANCE))
+
+
+def fingerprint_bytes(data: bytes, max_pixels: int, video: VideoLimits = DEFAULT_VIDEO) -> Fingerprints:
+    """A picture's or a video's fingerprints (told apart by the bytes, not by what the page said)."""
+    if is_video(data):
+        return fingerprint_video(data, max_pixels, video[0], video[1])
+    return fingerprint(data, max_pixels)
+
+
+def fingerprint_path(path: str, max_pixels: int, video: VideoLimits = DEFAULT_VIDEO) -> Fingerprints:
     """Worker: read one kept media file and fingerprint it (runs in a pool process)."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         return Fingerprints("", "", 0, error=f"could not read the kept file: {exc.strerror or exc}")
-    return fingerprint(data, max_pixels)
+    return fingerprint_bytes(data, max_pixels, video)
 
 
-def fingerprint_media(data: bytes, kind: str, max_pixels: int) -> Fingerprints | None:
+def fingerprint_media(data: bytes, kind: str, max_pixels: int,
+                      video: VideoLimits = DEFAULT_VIDEO) -> Fingerprints | None:
     """Hash-only mode: fingerprint bytes at fetch time (the spider calls this before discarding them)."""
-    if kind not in ("photo", "sticker", "link_preview_photo", "thumb"):
+    if kind not in ("photo", "sticker", "link_preview_photo", "thumb", *VIDEO_KINDS):
         return None
-    return fingerprint(data, max_pixels)
+    return fingerprint_bytes(data, max_pixels, video)
 
 
 async def save_fingerprints(store: Any, items: list[tuple[str, Fingerprints | None, str | None]]) -> None:
@@ -60,25 +80,26 @@ async def save_fingerprints(store: Any, items: list[tuple[str, Fingerprints | No
     rows = []
     for digest, fp, note in items:
         if fp is None:
-            rows.append((None, None, None, None, None, note, t, digest))
+            rows.append((None, None, None, None, None, None, note, t, digest))
         else:
             rows.append((fp.pdq, fp.pdq_quality, fp.phash, json.dumps(fp.pdq_alt), json.dumps(fp.pdq_lookup),
-                         fp.error, t, digest))
+                         json.dumps(fp.frames) if fp.frames else None, fp.error, t, digest))
     async with store.transaction() as db:
         await db.executemany(
-            """UPDATE media SET pdq=?, pdq_quality=?, phash=?, pdq_alt=?, pdq_lookup=?, fingerprint_error=?,
+            """UPDATE media SET pdq=?, pdq_quality=?, phash=?, pdq_alt=?, pdq_lookup=?, frames=?, fingerprint_error=?,
                  fingerprinted_at=? WHERE sha256=?""", rows)
 
 
-async def fingerprint_pending(store: Any, media_dir: Path, max_pixels: int, workers: int = 0) -> dict[str, int]:
+async def fingerprint_pending(store: Any, media_dir: Path, max_pixels: int, workers: int = 0,
+                              video: VideoLimits = DEFAULT_VIDEO) -> dict[str, int]:
     rows = await store.fetchall(
         "SELECT sha256, path, mime FROM media WHERE fingerprinted_at IS NULL ORDER BY first_seen, sha256")
     counts = Counter(fingerprinted=0, fingerprint_errors=0, not_images=0)
     jobs: list[tuple[str, str]] = []
     notes: list[tuple[str, Fingerprints | None, str | None]] = []
     for row in rows:
-        if not is_image(row["mime"]):
-            note = VIDEO_NOTE if (row["mime"] or "").startswith("video/") else f"not an image ({row['mime']}): hashed by SHA-256/MD5 only"
+        if not is_image(row["mime"]) and not (row["mime"] or "").startswith(VIDEO_MIMES):
+            note = f"not an image or video ({row['mime']}): hashed by SHA-256/MD5 only"
             notes.append((row["sha256"], None, note))
             counts["not_images"] += 1
         elif row["path"] is None:
@@ -97,9 +118,9 @@ async def fingerprint_pending(store: Any, media_dir: Path, max_pixels: int, work
         for start in range(0, len(jobs), _BATCH):
             batch = jobs[start:start + _BATCH]
             if pool is None:
-                results = [await asyncio.to_thread(fingerprint_path, path, max_pixels) for _, path in batch]
+                results = [await asyncio.to_thread(fingerprint_path, path, max_pixels, video) for _, path in batch]
             else:
-                results = await asyncio.gather(*(loop.run_in_executor(pool, fingerprint_path, path, max_pixels)
+                results = await asyncio.gather(*(loop.run_in_executor(pool, fingerprint_path, path, max_pixels, video)
                                                  for _, path in batch))
             out = []
             for (digest, _), fp in zip(batch, results):
@@ -181,11 +202,16 @@ async def enrich_media(store: Any, config: Any) -> dict[str, Any]:
     max_pixels = getattr(media, "max_pixels", DEFAULT_MAX_PIXELS)
     counts: dict[str, Any] = {}
     counts |= await fingerprint_pending(store, Path(config.storage.media_dir), max_pixels,
-                                        getattr(section, "workers", 0))
-    matches = await match_all_media(store, settings)
-    counts["bank_matches"] = {k: v for k, v in matches.items() if k != "media_matched"}
+                                        getattr(section, "workers", 0), video_limits(config))
+    # Clusters first, so that a bank-match alert names the file's cluster (its graph node media:<cluster>).
+    clustered = await build_clusters(store, settings.pdq_threshold, settings.min_pdq_quality)
+    from graph.alert_rules import alert_settings
+
+    matches = await match_all_media(store, settings, alert_settings(config))
+    counts["bank_matches"] = {k: v for k, v in matches.items() if k not in ("media_matched", "alerts")}
     counts["media_matched"] = matches.get("media_matched", 0)
-    counts |= await build_clusters(store, settings.pdq_threshold, settings.min_pdq_quality)
+    counts["alerts"] = matches.get("alerts", 0)
+    counts |= clustered
     return counts
 
 

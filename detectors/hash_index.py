@@ -1,11 +1,14 @@
 """Near-duplicate search over PDQ hashes, and repost clusters.
 
 `PdqIndex` is multi-index hashing (Norouzi et al.): the 256 bits are cut into 16 chunks of 16
-bits and each chunk value has a bucket (a CSR table: `offsets` over 16 x 65,536 keys, `ids`).
+bits and each chunk value has a bucket (a CSR table: `offsets` over 16 x 65,536 keys, `ids`,
+built with one linear radix sort per chunk).
 Two hashes within distance 31 differ in at most 31 bits over 16 chunks, so (pigeonhole) at
 least one chunk differs in at most 1 bit: probing every chunk's own value and its 16 one-bit
 neighbours (272 buckets) finds every hash within radius 31, and an exact popcount over the
-candidates keeps only the true ones. Results are identical to brute force for any radius up
+candidates keeps only the true ones. Candidates are first checked on their first 128 bits
+(a packed 16-byte copy: a random hash differs in ~64 of them, so almost all stop there),
+then in full; de-duplication runs only on the few that are left. Results are identical to brute force for any radius up
 to 31 (`MAX_RADIUS`); a larger radius falls back to the exact scan.
 
 `clusters()` groups items into connected components (union-find) of the "within threshold"
@@ -22,7 +25,6 @@ import numpy as np
 CHUNKS = 16
 CHUNK_BITS = 16
 MAX_RADIUS = 2 * CHUNKS - 1  # 31: pigeonhole with one-bit probes
-_FLIPS = (1 << np.arange(CHUNK_BITS, dtype=np.int64))
 
 
 def hex_to_words(hashes: Sequence[str]) -> np.ndarray:
@@ -47,7 +49,12 @@ def _chunks(words: np.ndarray) -> np.ndarray:
 
 def distances(words: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Hamming distance from one query (4,) to each of (n, 4) hashes."""
-    return np.bitwise_count(words ^ query[None, :]).sum(axis=1, dtype=np.int32)
+    bits = np.bitwise_count(words ^ query)
+    d = bits[:, 0].astype(np.int32)
+    d += bits[:, 1]
+    d += bits[:, 2]
+    d += bits[:, 3]
+    return d
 
 
 class PdqIndex:
@@ -56,13 +63,21 @@ class PdqIndex:
     def __init__(self, words: np.ndarray):
         self.words = np.ascontiguousarray(words, dtype=np.uint64)
         n = len(self.words)
-        keys = (_chunks(self.words) + (np.arange(CHUNKS, dtype=np.int64) << CHUNK_BITS)[None, :]).ravel()
-        order = np.argsort(keys, kind="stable")
-        self.ids = (order // CHUNKS).astype(np.int32)
-        counts = np.bincount(keys, minlength=CHUNKS << CHUNK_BITS)
-        self.offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=self.offsets[1:])
-        del keys, order
+        chunks = _chunks(self.words).astype(np.uint16)  # (n, 16)
+        # one bucket table per chunk: a stable radix sort of 16-bit keys is linear and fast
+        self.ids = np.empty(CHUNKS * n, dtype=np.int32)
+        self.offsets = np.zeros((CHUNKS << CHUNK_BITS) + 1, dtype=np.int64)
+        for c in range(CHUNKS):
+            column = np.ascontiguousarray(chunks[:, c])
+            self.ids[c * n:(c + 1) * n] = np.argsort(column, kind="stable")
+            counts = np.bincount(column, minlength=1 << CHUNK_BITS)
+            base = c << CHUNK_BITS
+            self.offsets[base + 1:base + (1 << CHUNK_BITS) + 1] = c * n + np.cumsum(counts)
+        del chunks
+        self._rows = self.words.view(np.dtype((np.void, 32))).ravel()  # one 32-byte item per hash: fast take
+        # the first 128 bits again, packed: a candidate more than `radius` away on them is out
+        # (random hashes differ in ~64 of them), so most candidates cost a 16-byte read
+        self._heads = np.ascontiguousarray(self.words[:, :2]).view(np.dtype((np.void, 16))).ravel()
         self.size = n
 
     @classmethod
@@ -71,34 +86,49 @@ class PdqIndex:
 
     @property
     def nbytes(self) -> int:
-        return self.words.nbytes + self.ids.nbytes + self.offsets.nbytes
+        return self.words.nbytes + self._heads.nbytes + self.ids.nbytes + self.offsets.nbytes
 
-    def candidates(self, query: np.ndarray) -> np.ndarray:
-        chunks = _chunks(query[None, :])[0]
-        probes = np.concatenate([chunks[:, None], chunks[:, None] ^ _FLIPS[None, :]], axis=1)  # (16, 17)
-        keys = (probes + (np.arange(CHUNKS, dtype=np.int64) << CHUNK_BITS)[:, None]).ravel()
+    def _probe_keys(self, query: np.ndarray) -> np.ndarray:
+        value = (int(query[0]) << 192) | (int(query[1]) << 128) | (int(query[2]) << 64) | int(query[3])
+        chunks = np.array([(value >> (CHUNK_BITS * (CHUNKS - 1 - c))) & 0xFFFF for c in range(CHUNKS)],
+                          dtype=np.int64)
+        return ((chunks[:, None] ^ _PROBES[None, :]) + _BASES[:, None]).ravel()  # (16 * 17,)
+
+    def _gather(self, query: np.ndarray) -> np.ndarray:
+        """Ids in every probed bucket, with repeats (a near hash sits in several buckets)."""
+        keys = self._probe_keys(query)
         starts, ends = self.offsets[keys], self.offsets[keys + 1]
         lengths = ends - starts
         total = int(lengths.sum())
         if not total:
             return np.zeros(0, dtype=np.int32)
-        # gather every bucket's ids without a Python loop: ranges [start, end) back to back
-        steps = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-        return np.unique(self.ids[steps + np.arange(total)])
+        # every bucket's ids without a Python loop: ranges [start, end) back to back
+        steps = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        return self.ids[steps + np.arange(total)]
+
+    def candidates(self, query: np.ndarray) -> np.ndarray:
+        return np.unique(self._gather(query))
 
     def search(self, query: np.ndarray, radius: int = MAX_RADIUS) -> tuple[np.ndarray, np.ndarray]:
         """(ids, distances) of every hash within `radius` of `query` ((4,) uint64), ids ascending."""
         if radius > MAX_RADIUS:
-            d = distances(self.words, query)
-            ids = np.nonzero(d <= radius)[0]
-            return ids.astype(np.int32), d[ids]
-        cand = self.candidates(query)
-        d = distances(self.words[cand], query)
+            return brute_force(self.words, query, radius)
+        cand = self._gather(query)
+        heads = np.take(self._heads, cand).view(np.uint64).reshape(-1, 2)
+        near = np.bitwise_count(heads[:, 0] ^ query[0]).astype(np.int32)
+        near += np.bitwise_count(heads[:, 1] ^ query[1])
+        cand = cand[near <= radius]
+        d = distances(np.take(self._rows, cand).view(np.uint64).reshape(-1, 4), query)
         keep = d <= radius
-        return cand[keep], d[keep]
+        ids, first = np.unique(cand[keep], return_index=True)  # only the few true ones are de-duplicated
+        return ids, d[keep][first]
 
     def search_hex(self, query: str, radius: int = MAX_RADIUS) -> tuple[np.ndarray, np.ndarray]:
         return self.search(hex_to_words([query])[0], radius)
+
+
+_PROBES = np.concatenate(([0], 1 << np.arange(CHUNK_BITS))).astype(np.int64)  # the value and its 1-bit flips
+_BASES = np.arange(CHUNKS, dtype=np.int64) << CHUNK_BITS
 
 
 def brute_force(words: np.ndarray, query: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +183,7 @@ def near_duplicate_links(primary: Sequence[Sequence[str]], lookup: Sequence[Sequ
     owner = np.asarray(owners, dtype=np.int64)
     best: dict[tuple[int, int], int] = {}
     for item, queries in enumerate(lookup):
-        for q in queries:
+        for q in dict.fromkeys(queries):  # a low-quality alternate repeats the whole hash: ask once
             ids, d = index.search_hex(q, radius)
             for other, dist in zip(owner[ids].tolist(), d.tolist()):
                 if other == item:

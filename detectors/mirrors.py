@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable
 
 from detectors.bot_classifier import Model, default_model, find_signals
 
@@ -73,30 +73,57 @@ def notice_mirrors(posts: list[PromoPost], model: Model | None = None) -> list[M
     return out
 
 
-def referral_mirrors(posts: list[PromoPost]) -> list[Mirror]:
-    """The same referral start code used with one bot, then (never again with it) with another."""
-    uses: dict[str, dict[str, list[PromoPost]]] = {}
-    for post in posts:
+class ReferralSpans:
+    """Per referral code and bot, the first and the last post using it: all a move needs.
+
+    Fed one post at a time, it keeps two posts per (code, bot), not every post, so the detect
+    stage can stream a million references through it.
+    """
+
+    def __init__(self) -> None:
+        self.spans: dict[str, dict[str, tuple[tuple, PromoPost, tuple, PromoPost]]] = {}
+
+    def add(self, post: PromoPost) -> None:
         if post.forwarded:
-            continue
-        for bot, how, param in post.refs:
-            if param and _is_referral_code(param):
-                uses.setdefault(param, {}).setdefault(bot, []).append(post)
-    out = []
-    for param, by_bot in uses.items():
-        if len(by_bot) < 2:
-            continue
-        spans = sorted(((min(map(_when, ps)), max(map(_when, ps)), bot, ps) for bot, ps in by_bot.items()),
-                       key=lambda s: s[0])
-        for (first_a, last_a, old, old_posts), (first_b, _, new, new_posts) in zip(spans, spans[1:]):
-            if last_a >= first_b:
-                continue  # used with both at once: a shared code, not a move
-            before = max(old_posts, key=_when)
-            after = min(new_posts, key=_when)
-            out.append(Mirror(new, old, "referral",
-                              f"referral code {param!r} moved from @{old} ({before.channel}/{before.id}) "
-                              f"to @{new} ({after.channel}/{after.id})"))
-    return out
+            return
+        when = _when(post)
+        for bot, _how, param in post.refs:
+            if not (param and _is_referral_code(param)):
+                continue
+            by_bot = self.spans.setdefault(param, {})
+            span = by_bot.get(bot)
+            if span is None:
+                by_bot[bot] = (when, post, when, post)
+            else:
+                first, first_post, last, last_post = span
+                if when < first:
+                    first, first_post = when, post
+                if when > last:
+                    last, last_post = when, post
+                by_bot[bot] = (first, first_post, last, last_post)
+
+    def mirrors(self) -> list[Mirror]:
+        out = []
+        for param, by_bot in self.spans.items():
+            if len(by_bot) < 2:
+                continue
+            spans = sorted(((first, last, bot, first_post, last_post)
+                            for bot, (first, first_post, last, last_post) in by_bot.items()), key=lambda s: s[0])
+            for (_, last_a, old, _, before), (first_b, _, new, after, _) in zip(spans, spans[1:]):
+                if last_a >= first_b:
+                    continue  # used with both at once: a shared code, not a move
+                out.append(Mirror(new, old, "referral",
+                                  f"referral code {param!r} moved from @{old} ({before.channel}/{before.id}) "
+                                  f"to @{new} ({after.channel}/{after.id})"))
+        return out
+
+
+def referral_mirrors(posts: Iterable[PromoPost]) -> list[Mirror]:
+    """The same referral start code used with one bot, then (never again with it) with another."""
+    spans = ReferralSpans()
+    for post in posts:
+        spans.add(post)
+    return spans.mirrors()
 
 
 def profile_mirrors(profiles: dict[str, str], model: Model | None = None) -> list[Mirror]:
@@ -114,11 +141,35 @@ def profile_mirrors(profiles: dict[str, str], model: Model | None = None) -> lis
     return out
 
 
-def find_mirrors(posts: list[PromoPost], profiles: dict[str, str] | None = None,
+class MirrorFinder:
+    """find_mirrors fed one post at a time (the detect stage streams them from the store)."""
+
+    def __init__(self, model: Model | None = None) -> None:
+        self.model = model or default_model()
+        self.notices: list[Mirror] = []
+        self.spans = ReferralSpans()
+
+    def add(self, post: PromoPost) -> None:
+        if len({r[0] for r in post.refs}) == 2:
+            self.notices += notice_mirrors([post], self.model)
+        self.spans.add(post)
+
+    def mirrors(self, profiles: dict[str, str] | None = None) -> list[Mirror]:
+        found = self.notices + self.spans.mirrors() + profile_mirrors(profiles or {}, self.model)
+        return [m for m in dict.fromkeys(found) if m.bot != m.predecessor]
+
+
+def find_mirrors(posts: Iterable[PromoPost], profiles: dict[str, str] | None = None,
                  model: Model | None = None) -> list[Mirror]:
-    """Every mirror_of edge the posts and profiles show, deduplicated."""
-    found = notice_mirrors(posts, model) + referral_mirrors(posts) + profile_mirrors(profiles or {}, model)
-    return [m for m in dict.fromkeys(found) if m.bot != m.predecessor]
+    """Every mirror_of edge the posts and profiles show, deduplicated.
+
+    One pass over `posts`, which may be a generator: memory grows with the mirrors and the
+    distinct (referral code, bot) pairs, not with the posts.
+    """
+    finder = MirrorFinder(model)
+    for post in posts:
+        finder.add(post)
+    return finder.mirrors(profiles)
 
 
 def posts_from_rows(rows: list[Any]) -> list[PromoPost]:

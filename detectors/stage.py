@@ -11,7 +11,8 @@ from typing import Any
 
 from crawler.store import Store, now
 from detectors.bot_classifier import Thresholds, score_bot
-from detectors.mirrors import find_mirrors, posts_from_rows
+from detectors.bot_stream import Promotions, stream_mirrors
+from graph.alert_rules import AlertSettings, alert_settings, deepfake_bot_rule, mirror_rule
 
 LABELS = ("deepfake_generator", "benign")
 
@@ -49,16 +50,8 @@ async def detect_bots(store: Store, config: Any) -> dict[str, int]:
     thresholds, max_promotions = _thresholds(config)
     bots = await store.fetchall(
         "SELECT username, confirmed, title, description, profile FROM bots WHERE confirmed IS NOT 0")
-    refs = await store.fetchall(
-        """SELECT p.channel, p.id, p.date, p.text, r.bot, r.how, r.param,
-                  p.forwarded_channel IS NOT NULL OR p.forwarded_name IS NOT NULL FROM bot_refs r
-           JOIN posts p ON p.channel = r.channel AND p.id = r.post_id ORDER BY p.date DESC, p.channel, p.id""")
-    promotions: dict[str, list[str]] = {}
-    seen: set[tuple[str, str, int]] = set()
-    for channel, post_id, _date, text, bot, _how, _param, _fwd in refs:
-        if text and (bot, channel, post_id) not in seen and len(promotions.get(bot, ())) < max_promotions:
-            seen.add((bot, channel, post_id))
-            promotions.setdefault(bot, []).append(text)
+    # bounded memory: promotions a chunk of bots at a time, mirrors streamed (detectors/bot_stream.py)
+    promotions = Promotions(store, [r["username"] for r in bots], max_promotions)
     decided = await overrides(store)
     counts = {"bots_scored": 0, "deepfake_generator": 0, "benign": 0, "unknown": 0, "overridden": 0, "mirrors": 0}
     updates = []
@@ -67,7 +60,7 @@ async def detect_bots(store: Store, config: Any) -> dict[str, int]:
     for row in bots:
         profile = profile_of(row)
         profiles[row["username"]] = f"{profile['name']}\n{profile['description']}\n{profile['about']}"
-        verdict = score_bot(profile, promotions.get(row["username"], []), thresholds)
+        verdict = score_bot(profile, await promotions.of(row["username"]), thresholds)
         label, reasons = verdict.label, list(verdict.reasons)
         override = decided.get(row["username"])
         if override:
@@ -79,7 +72,7 @@ async def detect_bots(store: Store, config: Any) -> dict[str, int]:
         counts[label] = counts.get(label, 0) + 1
         updates.append((label, verdict.label, verdict.score, json.dumps(reasons, ensure_ascii=False), t,
                         row["username"]))
-    mirrors = find_mirrors(posts_from_rows([tuple(r) for r in refs]), profiles)
+    mirrors = await stream_mirrors(store, profiles)
     async with store.transaction() as db:
         if updates:
             await db.executemany(
@@ -88,11 +81,18 @@ async def detect_bots(store: Store, config: Any) -> dict[str, int]:
             await db.executemany(
                 "INSERT OR IGNORE INTO bot_mirrors(bot, predecessor, kind, evidence, first_seen) VALUES (?,?,?,?,?)",
                 [(m.bot, m.predecessor, m.kind, m.evidence, t) for m in mirrors])
+        counts["alerts"] = await _alert_rules(db, alert_settings(config))  # with their cause, or not at all
     counts["mirrors"] = len({(m.bot, m.predecessor) for m in mirrors})
     return counts
 
 
-async def set_override(store: Store, username: str, label: str, note: str, by: str) -> dict[str, Any]:
+async def _alert_rules(db: Any, settings: AlertSettings) -> int:
+    """deepfake_bot and mirror alerts for what the labels and mirrors now say (graph/alert_rules.py)."""
+    return await deepfake_bot_rule(db, settings) + await mirror_rule(db, settings)
+
+
+async def set_override(store: Store, username: str, label: str, note: str, by: str,
+                       alerts: AlertSettings | None = None) -> dict[str, Any]:
     """Record an analyst's decision (kept forever, newest wins) and apply it to bots.label now."""
     if label not in LABELS:
         raise ValueError(f"label must be one of {', '.join(LABELS)}")
@@ -104,7 +104,8 @@ async def set_override(store: Store, username: str, label: str, note: str, by: s
         await db.execute("INSERT INTO bots(username, first_seen, last_seen) VALUES (?,?,?) "
                          "ON CONFLICT(username) DO NOTHING", (username, at, at))
         await db.execute("UPDATE bots SET label=? WHERE username=?", (label, username))
-    return {"username": username, "label": label, "note": note, "by": by, "at": at}
+        raised = await _alert_rules(db, alerts or AlertSettings())
+    return {"username": username, "label": label, "note": note, "by": by, "at": at, "alerts": raised}
 
 
 async def list_bots(store: Store) -> list[dict[str, Any]]:

@@ -210,8 +210,8 @@ def test_service_sweeps_on_schedule_and_collects_new_posts_exactly_once(sweeps, 
     assert_store_matches_server(sweeps, config, server)
     # each post was new in exactly one sweep; later sweeps fetched one page per channel
     assert new_posts_reported(config) == sum(SIZES.values()) + 3 + 1 + 3 + 2
-    runs = job_runs(config)
-    assert len(runs) >= 3 and all(job == "sweep_web" for _, job, *_ in runs)
+    runs = [r for r in job_runs(config) if r[1] == "sweep_web"]  # other stages run on their own intervals
+    assert len(runs) >= 3
     assert all(status in ("ok", "interrupted") for _, _, status, *_ in runs), runs
     assert [r for r in runs if r[2] == "ok"][0][4] == 1  # the run knows its sweep id
     log = service.output()
@@ -220,8 +220,8 @@ def test_service_sweeps_on_schedule_and_collects_new_posts_exactly_once(sweeps, 
 
     status = json.loads(sweeps.cli(config, "status", "--json").stdout)
     assert status["service"]["running"] is False
-    (job,) = status["jobs"]
-    assert job["id"] == "sweep_web" and job["every_seconds"] == pytest.approx(1.2)
+    (job,) = [j for j in status["jobs"] if j["id"] == "sweep_web"]
+    assert job["every_seconds"] == pytest.approx(1.2)
     assert job["last_run"]["status"] in ("ok", "interrupted") and job["next_run"]
 
 
@@ -396,7 +396,8 @@ def test_status_reports_cursors_flood_waits_backlog_and_errors(sweeps, tmp_path,
     assert done.returncode == 0, done.stderr
     status = json.loads(done.stdout)
     assert status["service"]["running"] is False
-    assert [(j["id"], j["last_run"], j["next_run"]) for j in status["jobs"]] == [("sweep_web", None, None)]
+    jobs = {j["id"]: (j["last_run"], j["next_run"]) for j in status["jobs"]}
+    assert jobs["sweep_web"] == (None, None) and all(v == (None, None) for v in jobs.values())
     channels = {c["channel"]: c for c in status["channels"]}
     assert channels["alpha"]["last_id"] == 40 and channels["alpha"]["flood_wait"] is True
     assert channels["alpha"]["last_success"] == past and channels["alpha"]["last_error"] == "http: 502"

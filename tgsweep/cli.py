@@ -76,19 +76,47 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     setup_logging(config.logging)
     from tgsweep.sweep import print_summary, run_sweep
 
-    if args.source in ("telethon", "all"):
-        err.print("the Telethon collector is not available yet; sweeping the web previews only"
-                  if args.source == "all" else "the Telethon collector is not available yet (use --source web)")
-        if args.source == "telethon":
-            return 2
     channels = [c.lstrip("@").lower() for c in args.channel] if args.channel else None
     if not channels and not config.watch.channels and not _database_watchlist(config):
         err.print(f"nothing to sweep: add channels to [watch] channels in {config.source}, "
                   "run `tgsweep watch add NAME`, or pass --channel NAME")
         return 2
-    result = run_sweep(config, channels, progress=not args.no_progress)
+    from crawler.telethon_client import NotLoggedIn, TelethonNotConfigured, check_configured
+
+    try:
+        if args.source in ("telethon", "all"):
+            check_configured(config)  # before anything starts
+        result = run_sweep(config, channels, progress=not args.no_progress, source=args.source)
+    except (NotLoggedIn, TelethonNotConfigured) as exc:  # nothing was collected; says what to do
+        err.print(str(exc))
+        return 2
     print_summary(result, out)
-    return 0 if result.status == "ok" and not result.stats.errors else 1
+    tg_errors = result.telethon[1].errors if result.telethon else 0
+    return 0 if result.status == "ok" and not result.stats.errors and not tg_errors else 1
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    """`tgsweep login`: interactive first login of the unit's account (never echoes api_hash or session)."""
+    config = load_config(args.config)
+    setup_logging(config.logging)
+    from crawler.telethon_client import TelethonNotConfigured, login, session_file
+
+    try:
+        who = asyncio.run(login(config, export_string=Path(args.export_string) if args.export_string else None))
+    except TelethonNotConfigured as exc:
+        err.print(str(exc))
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a wrong code or password: say so, never the secrets
+        from telethon.errors import RPCError
+
+        err.print(f"login failed: {type(exc).__name__}" + (f": {exc}" if isinstance(exc, RPCError) else ""))
+        return 1
+    where = ("the StringSession in [telethon] string_session" if config.telethon.string_session is not None
+             else f"session file {session_file(config)} (mode 0600)")
+    out.print(f"logged in as {who}; kept in {where}")
+    if args.export_string:
+        out.print(f"StringSession written to {args.export_string} (mode 0600); set TG_SESSION from it")
+    return 0
 
 
 def _database_watchlist(config: Config) -> bool:
@@ -289,10 +317,36 @@ def cmd_bots_label(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     from detectors.stage import set_override
 
+    from graph.alert_rules import alert_settings
+
     done = with_store(config, lambda store: set_override(store, args.username, args.label, args.note,
-                                                         args.by or getpass.getuser()))
+                                                         args.by or getpass.getuser(), alert_settings(config)))
     out.print(f"@{done['username']} labelled {done['label']} by {done['by']} at {done['at']}; "
               "later automatic scores keep this label")
+    return 0
+
+
+def cmd_automation(args: argparse.Namespace) -> int:
+    """`automation list`: stored scores with reasons; `automation score`: re-score from the store now."""
+    config = load_config(args.config)
+    from detectors.automation_stage import detect_automation, list_automation, summary_line
+
+    if args.action == "score":
+        counts = with_store(config, lambda store: detect_automation(store, config))
+        out.print(summary_line(counts) if counts else "automation scoring is off ([automation] enabled = false)")
+        return 0
+    rows = with_store(config, lambda store: list_automation(store, args.min_score, args.kind))
+    if args.json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return 0
+    for r in rows:
+        out.print(f"{r['subject']}  {r['score']:.2f} {r['verdict']}  [{r['features'].get('posts', 0)} posts; "
+                  f"computed {r['computed_at']}]")
+        for reason in r["reasons"]:
+            out.print(f"    - {reason}")
+    if not rows:
+        out.print("no automation scores in the store yet (run a sweep or `tgsweep automation score`)")
     return 0
 
 
@@ -308,22 +362,24 @@ def _media_settings(args: argparse.Namespace):
     return None, MatchSettings(), DEFAULT_MAX_PIXELS
 
 
-def _fingerprint_files(paths: list[str], max_pixels: int):
-    """Fingerprints of each file, in a process pool when there are several (order kept)."""
+def _fingerprint_files(paths: list[str], max_pixels: int, config: Any = None):
+    """Fingerprints of each file (pictures or videos), in a process pool when there are several (order kept)."""
     from concurrent.futures import ProcessPoolExecutor
 
     from detectors.fingerprints import fingerprint_file
 
+    seconds = getattr(getattr(config, "media", None), "max_video_seconds", None)
     if len(paths) < 4:
-        return [fingerprint_file(p, max_pixels) for p in paths]
+        return [fingerprint_file(p, max_pixels, seconds) for p in paths]
     with ProcessPoolExecutor() as pool:
-        return list(pool.map(fingerprint_file, paths, [max_pixels] * len(paths), chunksize=4))
+        return list(pool.map(fingerprint_file, paths, [max_pixels] * len(paths), [seconds] * len(paths),
+                             chunksize=4))
 
 
 def cmd_media_hash(args: argparse.Namespace) -> int:
-    _, _, max_pixels = _media_settings(args)
+    config, _, max_pixels = _media_settings(args)
     problems = 0
-    for path, fp in zip(args.files, _fingerprint_files(args.files, max_pixels)):
+    for path, fp in zip(args.files, _fingerprint_files(args.files, max_pixels, config)):
         line: dict[str, Any] = {"path": path, "sha256": fp.sha256 or None, "md5": fp.md5 or None, "pdq": fp.pdq,
                                 "pdq_quality": fp.pdq_quality, "phash": fp.phash}
         if fp.error:
@@ -342,7 +398,7 @@ def cmd_media_match(args: argparse.Namespace) -> int:
 
     banks = with_store(config, lambda store: load_matcher(store, settings))
     problems = 0
-    for path, fp in zip(args.files, _fingerprint_files(args.files, max_pixels)):
+    for path, fp in zip(args.files, _fingerprint_files(args.files, max_pixels, config)):
         found = banks.match(fp) if fp.sha256 else []
         line: dict[str, Any] = {"path": path, "matches": [
             {"bank": m.bank, "label": m.label, "hash_type": m.hash_type, "distance": m.distance, "tier": m.tier,
@@ -373,7 +429,9 @@ def cmd_media_import(args: argparse.Namespace) -> int:
         store = await _store(config)
         try:
             added = await import_bank(store, args.bank, parsed, str(Path(args.file).resolve())) if parsed.hashes else 0
-            matches = await match_all_media(store, settings_from(config))
+            from graph.alert_rules import alert_settings
+
+            matches = await match_all_media(store, settings_from(config), alert_settings(config))
         finally:
             await store.close()
         return added, matches
@@ -425,6 +483,292 @@ def cmd_media_remove_bank(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- evidence bundles, takedown lists and checks, bot profile refresh (issues 6 and 7) ------------------
+
+def cmd_evidence_export(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    from graph.evidence import write_bundle
+    from graph.evidence_gather import SubjectError, gather_evidence
+
+    try:
+        evidence = with_store(config, lambda store: gather_evidence(store, config, args.subject))
+    except SubjectError as exc:
+        err.print(str(exc))
+        return 2
+    target = Path(args.output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = write_bundle(evidence, target)  # via FILE.partial: never a half-written bundle under the final name
+    included = sum(1 for m in evidence.media if m.get("content") is not None and not evidence.hash_only)
+    out.print(f"{evidence.subject}: {len(evidence.posts)} posts, {len(evidence.captures)} raw captures, "
+              f"{len(evidence.media)} media ({included} files"
+              + (", hash-only mode" if evidence.hash_only else "") + f"), {len(evidence.custody)} custody entries")
+    out.print(f"wrote {target} ({target.stat().st_size} bytes), sha256 {digest}")
+    return 0
+
+
+def cmd_evidence_verify(args: argparse.Namespace) -> int:
+    from graph.evidence import sha256, verify_bundle
+
+    path = Path(args.file)
+    if not path.is_file():
+        err.print(f"{args.file}: no such file")
+        return 2
+    problems = verify_bundle(path)
+    for problem in problems:
+        out.print(f"PROBLEM {problem}")
+    out.print(f"{args.file} (sha256 {sha256(path)}): " + ("verified: every file matches the manifest and its "
+                                                          "hashes" if not problems else
+                                                          f"NOT verified: {len(problems)} problem(s)"))
+    return 1 if problems else 0
+
+
+def cmd_evidence_takedown(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    from graph.evidence_gather import gather_takedown
+    from graph.takedown import render_csv, render_json
+
+    items = with_store(config, lambda store: gather_takedown(store, config, args.threshold))
+    text = render_csv(items) if args.format == "csv" else render_json(items)
+    with _output(args.output) as handle:
+        handle.write(text)
+    if args.output not in (None, "-"):
+        err.print(f"{len(items)} takedown items written to {args.output}")
+    return 0
+
+
+def cmd_takedown_check(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    setup_logging(config.logging)
+    from crawler.store import Store
+    from crawler.web_sweep import run_async
+    from tgsweep.takedown import check_takedowns, report_lines, takedown_report
+
+    async def check() -> tuple[dict, dict]:
+        store = await Store.open(config.storage.database)
+        try:
+            return await check_takedowns(store, config), await takedown_report(store)
+        finally:
+            await store.close()
+
+    counts, report = run_async(check)
+    out.print(f"takedown check: {counts['checked']} post URLs checked: {counts['up']} up, {counts['down']} gone "
+              f"({counts['newly_down']} newly), {counts['errors']} inconclusive")
+    for line in report_lines(report):
+        out.print(line)
+    return 1 if counts["errors"] and counts["errors"] == counts["checked"] else 0  # nothing could be checked
+
+
+def cmd_takedown_list(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    from tgsweep.takedown import format_seconds, report_json, takedown_report
+
+    report = with_store(config, takedown_report)
+    if args.json:
+        sys.stdout.write(report_json(report) + "\n")
+        return 0
+    for r in report["posts"]:
+        state = (f"GONE since {r['taken_down_at']} (latency {format_seconds(r['latency_seconds']['from_escalation'])}"
+                 f" from escalation, {format_seconds(r['latency_seconds']['from_first_seen'])} from first seen)"
+                 if r["taken_down_at"] else f"{r['last_status']} at {r['last_checked_at']}")
+        out.print(f"{r['url']}  {state}; {r['checks']} checks; {r['last_detail'] or ''}")
+    if not report["posts"]:
+        out.print("no escalated posts checked yet (tgsweep takedown check)")
+    return 0
+
+
+def cmd_bots_refresh(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    setup_logging(config.logging)
+    from crawler.recheck import refresh_profiles
+    from crawler.store import Store
+    from crawler.web_sweep import run_async
+
+    async def refresh() -> dict:
+        store = await Store.open(config.storage.database)
+        try:
+            return await refresh_profiles(store, config)
+        finally:
+            await store.close()
+
+    done = run_async(refresh)
+    s = done["scored"]
+    out.print(f"bots refresh: {done['due']} profiles older than {config.bots.refresh_after_days:g} days, "
+              f"{done['refreshed']} re-read, {done['gone']} no longer resolve, {done['errors']} errors; "
+              f"{s.get('bots_scored', 0)} bots re-scored: {s.get('deepfake_generator', 0)} deepfake_generator, "
+              f"{s.get('benign', 0)} benign, {s.get('unknown', 0)} unknown")
+    return 1 if done["due"] and not done["refreshed"] else 0  # none of the due profiles could be read
+
+
+# -- alerts: the outbox and its delivery (issue 6; graph/delivery.py) ----------------------------
+
+def cmd_alerts_list(args: argparse.Namespace) -> int:
+    from graph.delivery import list_alerts
+
+    config = load_config(args.config)
+    alerts = with_store(config, list_alerts)
+    if args.json:
+        for alert in alerts:
+            sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
+        return 0
+    for a in alerts:
+        out.print(f"{a['id']}  {a['created_at']}  {a['type']}  {a['severity']}  {a['subject']}  {a['state']}"
+                  + (f"  next try {a['next_attempt_at']}" if a["state"] == "pending" and a["next_attempt_at"] else ""))
+        for reason in a["reasons"][:4]:
+            out.print(f"    - {reason}")
+        for d in a["sinks"]:
+            out.print(f"    {d['sink']}: {d['state']}, {d['attempts']} attempt(s)"
+                      + (f", delivered {d['delivered_at']}" if d["delivered_at"] else "")
+                      + (f", next try {d['next_attempt_at']}" if d["state"] == "pending" and d["next_attempt_at"] else "")
+                      + (f"; {d['last_error']}" if d["last_error"] else ""))
+    if not alerts:
+        out.print("no alerts yet")
+    return 0
+
+
+def cmd_alerts_retry(args: argparse.Namespace) -> int:
+    from graph.delivery import retry_alerts
+
+    config = load_config(args.config)
+
+    async def retry() -> tuple[int, list[str]]:
+        store = await _store(config)
+        try:
+            known = {r[0] for r in await store.fetchall("SELECT id FROM alerts")}
+            missing = [i for i in args.ids if i not in known]
+            return await retry_alerts(store, args.ids or None), missing
+        finally:
+            await store.close()
+
+    count, missing = asyncio.run(retry())
+    for ident in missing:
+        err.print(f"no alert {ident}")
+    out.print(f"{count} alert(s) due now; `tgsweep alerts deliver` (or the next sweep or scheduled pass) sends them")
+    return 1 if missing else 0
+
+
+def cmd_alerts_deliver(args: argparse.Namespace) -> int:
+    from graph.delivery import deliver_alerts, summary_line
+
+    config = load_config(args.config)
+    setup_logging(config.logging)
+    counts = with_store(config, lambda store: deliver_alerts(store, config))
+    out.print(summary_line(counts))
+    return 1 if counts["retry"] or counts["dead"] else 0
+
+
+def _alerts_parser(sub: Any) -> None:
+    p = sub.add_parser("alerts", help="alerts for the case system: list them, deliver them, retry failed ones")
+    alerts = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+    q = alerts.add_parser("list", help="alerts with their delivery state per sink")
+    q.add_argument("--json", action="store_true", help="one JSON object per line")
+    q.set_defaults(func=cmd_alerts_list)
+    q = alerts.add_parser("deliver", help="one delivery pass now (exit 1 if a delivery failed in it)")
+    q.set_defaults(func=cmd_alerts_deliver)
+    q = alerts.add_parser("retry", help="make dead and waiting alerts due now (all, or the ids given)")
+    q.add_argument("ids", nargs="*", metavar="ID")
+    q.set_defaults(func=cmd_alerts_retry)
+
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """`tgsweep serve`: the analyst's explorer (tgsweep/explorer) until Ctrl-C."""
+    config = load_config(args.config)
+    setup_logging(config.logging)
+    from tgsweep.explorer.app import UnsafeBinding, check_binding, serve, settings_from
+
+    settings = settings_from(config, host=args.host, port=args.port, token=args.token, analyst=args.analyst)
+    try:
+        check_binding(settings)
+    except UnsafeBinding as exc:
+        err.print(str(exc))
+        return 2
+    out.print(f"explorer on http://{settings.host}:{settings.port}/ (analyst {settings.who}"
+              + ("; token required" if settings.token else "") + "); Ctrl-C stops")
+    serve(config, settings)
+    return 0
+
+
+def _serve_parser(sub: Any) -> None:
+    p = sub.add_parser("serve", help="the analyst's explorer: a local web page and JSON API over the store")
+    p.add_argument("--host", help="address to bind (default [serve] host, 127.0.0.1; others need a token)")
+    p.add_argument("--port", type=int, help="port (default [serve] port, 8765)")
+    p.add_argument("--token", help="required on every request (default [serve] token)")
+    p.add_argument("--analyst", help="who confirms or rejects bots here (default [serve] analyst or login name)")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_graph_build(args: argparse.Namespace) -> int:
+    """`tgsweep graph build`: build, analyse, escalate (alerts for new escalations), print the summary."""
+    config = load_config(args.config)
+    setup_logging(config.logging)
+    from graph.stage import run_graph_stage, summary_lines
+
+    counts = with_store(config, lambda store: run_graph_stage(store, config))
+    if args.json:
+        sys.stdout.write(json.dumps(counts, ensure_ascii=False) + "\n")
+        return 0
+    for line in summary_lines(counts, top=args.top):
+        out.print(line)
+    for hub in counts["hub_list"][:3]:
+        out.print(f"  hub {hub['channel']}: reaches {hub['reach']} (forwarded by {len(hub['forwarded_by'])}, "
+                  f"{len(hub['suspect_bots_promoted'])} suspect bots promoted, reposted by {len(hub['reposted_by'])})")
+    for c in counts["cascade_list"][:3]:
+        out.print(f"  cascade {c['media']}: origin candidate {', '.join(c['origin_candidates'])}, "
+                  f"then {' -> '.join(c['channels'][1:])}")
+    s = counts["seconds"]
+    out.print(f"  took {s['build']:.2f} s build, {s['analysis']:.2f} s analysis, {s['escalation']:.2f} s escalation")
+    return 0
+
+
+def cmd_graph_export(args: argparse.Namespace) -> int:
+    """`tgsweep graph export`: the graph as node-link JSON, GEXF, GraphML or Cytoscape JSON (the contract)."""
+    config = load_config(args.config)
+    from graph.build import build_graph
+    from graph.exports import write_graph
+
+    graph = with_store(config, lambda store: build_graph(store, max_posts=config.graph.max_edge_posts,
+                                                         incremental=config.graph.incremental))
+    with _output(args.output) as handle:
+        write_graph(graph, args.format, handle)
+    if args.output not in (None, "-"):
+        err.print(f"exported {graph.number_of_nodes()} nodes and {graph.number_of_edges()} edges "
+                  f"({args.format}) to {args.output}")
+    return 0
+
+
+def cmd_graph_picture(args: argparse.Namespace) -> int:
+    """`tgsweep graph picture`: the top escalated subgraph as SVG or PNG, for reports."""
+    config = load_config(args.config)
+    from graph.build import build_graph
+    from graph.exports import draw_picture
+
+    if Path(args.output).suffix.lower() not in (".svg", ".png"):
+        err.print(f"{args.output}: the picture is written as .svg or .png")
+        return 2
+    graph = with_store(config, lambda store: build_graph(store, max_posts=config.graph.max_edge_posts,
+                                                         incremental=config.graph.incremental))
+    drawn = draw_picture(graph, args.output, top=args.top, seed=config.graph.community_seed)
+    out.print(f"drew {drawn} nodes (top {args.top} escalated and what they promote) to {args.output}")
+    return 0
+
+
+def _graph_parser(sub: Any) -> None:
+    p = sub.add_parser("graph", help="the channel/bot/media graph: build and escalate, export, picture")
+    graph = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+    q = graph.add_parser("build", help="build the graph, analyse it, score escalations, queue escalation alerts")
+    q.add_argument("--top", type=int, default=10, help="escalated subjects to print (default 10)")
+    q.add_argument("--json", action="store_true", help="the counts, top subjects, hubs and cascades as one object")
+    q.set_defaults(func=cmd_graph_build)
+    q = graph.add_parser("export", help="the graph: node-link, gexf, graphml or cytoscape")
+    q.add_argument("--format", required=True, choices=["node-link", "gexf", "graphml", "cytoscape"])
+    q.add_argument("-o", "--output", help="file to write (default: stdout)")
+    q.set_defaults(func=cmd_graph_export)
+    q = graph.add_parser("picture", help="the top escalated subgraph as SVG or PNG")
+    q.add_argument("-o", "--output", required=True, metavar="FILE.svg|FILE.png")
+    q.add_argument("--top", type=int, default=15, help="escalated subjects drawn (default 15)")
+    q.set_defaults(func=cmd_graph_picture)
+
+
 # -- parser ----------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -445,6 +789,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", action="append", metavar="NAME", help="sweep only this channel (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("login", help="log the Telethon collector's account in (phone, code, 2FA); session file 0600")
+    p.add_argument("--export-string", metavar="FILE",
+                   help="also write the session as a StringSession to FILE (created 0600), for string_session")
+    p.set_defaults(func=cmd_login)
 
     p = sub.add_parser("run", help="the scheduled service, until stopped (SIGINT/SIGTERM stop it cleanly)")
     p.set_defaults(func=cmd_run)
@@ -488,6 +837,18 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--note", required=True, help="why (kept with the decision)")
     q.add_argument("--by", help="who decides (default: the login name)")
     q.set_defaults(func=cmd_bots_label)
+    q = bots.add_parser("refresh", help="re-read stale bot profiles ([bots] refresh_after_days), re-score all bots")
+    q.set_defaults(func=cmd_bots_refresh)
+
+    p = sub.add_parser("automation", help="automation scores of channels and posting accounts, with reasons")
+    automation = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = automation.add_parser("list", help="stored scores, highest first, with their reasons")
+    q.add_argument("--json", action="store_true", help="one JSON object per line")
+    q.add_argument("--min-score", type=float, default=0.0, metavar="X", help="only scores >= X")
+    q.add_argument("--kind", choices=["channel", "account"], help="only channels or only accounts")
+    q.set_defaults(func=cmd_automation)
+    q = automation.add_parser("score", help="re-score every channel and account from the store now")
+    q.set_defaults(func=cmd_automation)
 
     p = sub.add_parser("media", help="fingerprints and hash banks: hash files, match them, manage banks")
     media = p.add_subparsers(dest="what", required=True, metavar="WHAT")
@@ -507,6 +868,32 @@ def build_parser() -> argparse.ArgumentParser:
     q = media.add_parser("remove-bank", help="remove a bank, its hashes and its matches")
     q.add_argument("name", metavar="NAME")
     q.set_defaults(func=cmd_media_remove_bank)
+
+    p = sub.add_parser("evidence", help="evidence bundles and takedown request lists")
+    evidence = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+    q = evidence.add_parser("export", help="a zip about one subject: posts, raw captures, media, custody, manifest")
+    q.add_argument("subject", metavar="SUBJECT", help="channel:<u>, bot:<u>, media:<cluster> or a bare username")
+    q.add_argument("-o", "--output", required=True, metavar="FILE.zip")
+    q.set_defaults(func=cmd_evidence_export)
+    q = evidence.add_parser("verify", help="check a bundle against its manifest and hashes")
+    q.add_argument("file", metavar="FILE.zip")
+    q.set_defaults(func=cmd_evidence_verify)
+    q = evidence.add_parser("takedown", help="takedown request list per platform for what was escalated")
+    q.add_argument("-o", "--output", help="file to write (default: stdout)")
+    q.add_argument("--format", choices=["json", "csv"], default="json")
+    q.add_argument("--threshold", type=float, help="escalation score (default [graph] escalation_threshold)")
+    q.set_defaults(func=cmd_evidence_takedown)
+
+    p = sub.add_parser("takedown", help="re-check escalated posts: is the content still up (takedown latency)")
+    takedown = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+    q = takedown.add_parser("check", help="fetch each escalated post's embed once; record up / taken down")
+    q.set_defaults(func=cmd_takedown_check)
+    q = takedown.add_parser("list", help="checked posts: status, when taken down, latency")
+    q.add_argument("--json", action="store_true", help="one JSON object")
+    q.set_defaults(func=cmd_takedown_list)
+    _alerts_parser(sub)
+    _serve_parser(sub)
+    _graph_parser(sub)
     return parser
 
 

@@ -18,7 +18,7 @@ DEFAULT_PATH = "config.toml"
 ENV_PATH = "TGSWEEP_CONFIG"
 USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SECRET_KEYS = {"api_hash", "secret", "session"}
+_SECRET_KEYS = {"api_hash", "secret", "session", "string_session", "token"}
 
 
 class ConfigError(Exception):
@@ -67,6 +67,8 @@ class Media(_Section):
     max_bytes: int = Field(20 * 1024 * 1024, gt=0)
     max_pixels: int = Field(40_000_000, gt=0)
     keep: Literal["all", "none"] = "all"
+    max_video_seconds: float = Field(600.0, gt=0)  # detectors/video.py: keyframes of the first N seconds
+    video_dedupe_distance: int = Field(12, ge=0, le=256)
 
 
 class Watch(_Section):
@@ -87,6 +89,8 @@ class Schedule(_Section):
     sweep_timeout_minutes: float = Field(120.0, gt=0)
     stop_grace_seconds: float = Field(30.0, ge=0)
     misfire_grace_minutes: float = Field(60.0, gt=0)
+    takedown_check_minutes: float = Field(360.0, gt=0)  # job recheck_takedowns (`tgsweep takedown check`)
+    bot_refresh_minutes: float = Field(1440.0, gt=0)  # job refresh_profiles (`tgsweep bots refresh`)
 
 
 class Discovery(_Section):
@@ -96,9 +100,21 @@ class Discovery(_Section):
 
 
 class Telethon(_Section):
+    """The MTProto collector (crawler/telethon_collect.py): the unit's own account, public channels only."""
+
     api_id: int | None = None
     api_hash: SecretStr | None = None
-    session: str = "tgsweep.session"
+    session: str = "tgsweep.session"  # session file, relative to the config file; created 0600
+    string_session: SecretStr | None = None  # a StringSession instead of the file, e.g. "${TG_SESSION}"
+    flood_sleep_threshold: int = Field(60, ge=0)  # FloodWait up to this many seconds: slept through
+    profile_refresh_hours: float = Field(24.0, gt=0)  # GetFullChannel / GetFullUser at most this often
+    retry_unavailable_hours: float = Field(24.0, gt=0)  # a username that did not resolve: tried again after
+    download_full_media: bool = True  # false: thumbnails only (full files stay as recorded, not fetched)
+    interval_minutes: float = Field(60, gt=0)  # `tgsweep run`: minutes between Telethon sweeps
+
+    @property
+    def configured(self) -> bool:
+        return self.api_id is not None and self.api_hash is not None
 
 
 class Sink(_Section):
@@ -113,10 +129,44 @@ class Sink(_Section):
             raise ValueError("a webhook sink needs url")
         if self.type == "jsonl" and not self.path:
             raise ValueError("a jsonl sink needs path")
+        if self.type == "webhook" and not re.match(r"^https?://[^/\s]+", self.url):
+            raise ValueError("a webhook sink's url must be http:// or https://")
+        if self.type == "webhook" and self.secret is None:
+            raise ValueError('a webhook sink needs secret (whsec_<base64>; write "${ENV_VAR}")')
         return self
+
+    @field_validator("secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        """Standard Webhooks secrets: `whsec_` then base64 of the key (checked here, never echoed)."""
+        if value is None:
+            return value
+        import base64
+        import binascii
+
+        text = value.get_secret_value()
+        body = text.removeprefix("whsec_")
+        try:
+            key = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if not text.startswith("whsec_") or not key:
+            raise ValueError("expected whsec_ followed by the base64 of the key")
+        return value
 
 
 class Alerts(_Section):
+    """Alert rules (graph/alert_rules.py) and delivery to the sinks (graph/delivery.py)."""
+
+    rules: list[Literal["bank_match", "deepfake_bot", "mirror", "escalation"]] = Field(
+        default_factory=lambda: ["bank_match", "deepfake_bot", "mirror", "escalation"])
+    min_bank_tier: Literal["near-certain", "match", "weak lead"] = "match"
+    mirror_flagged_only: bool = True
+    deliver_interval_minutes: float = Field(5.0, gt=0)
+    timeout: float = Field(10.0, gt=0)
+    retry_base_seconds: float = Field(30.0, gt=0)
+    retry_max_seconds: float = Field(21600.0, gt=0)
+    max_age_days: float = Field(3.0, gt=0)
     sinks: list[Sink] = Field(default_factory=list)
 
 
@@ -126,12 +176,37 @@ class Bots(_Section):
     generator_threshold: float = Field(0.8, gt=0, le=1)
     benign_threshold: float = Field(0.3, ge=0, lt=1)
     max_promotions: int = Field(50, ge=0)
+    refresh_after_days: float = Field(7.0, ge=0)  # `tgsweep bots refresh`: profiles older than this
+    refresh_limit: int = Field(200, ge=1)  # at most this many profiles per refresh
 
     @model_validator(mode="after")
     def _ordered(self) -> "Bots":
         if self.benign_threshold >= self.generator_threshold:
             raise ValueError("benign_threshold must be below generator_threshold")
         return self
+
+
+class Automation(_Section):
+    """Automation scores of channels and posting accounts (detectors/automation.py): thresholds, weights."""
+
+    enabled: bool = True
+    min_posts: int = Field(20, ge=2)  # fewer dated posts: insufficient_data, never scored
+    min_text_posts: int = Field(10, ge=1)  # fewer text posts: the duplicate signal is left out
+    min_text_length: int = Field(30, ge=1)  # shorter normalised texts are not compared
+    max_posts: int = Field(500, ge=2)  # the newest posts read per channel
+    threshold: float = Field(0.7, gt=0, le=1)  # verdict `automated` at or above
+    near_duplicate_jaccard: float = Field(0.8, gt=0, le=1)  # 1.0: exact copies only
+    burst_posts: int = Field(5, ge=2)
+    burst_seconds: float = Field(60.0, gt=0)
+    weight_regularity: float = Field(0.8, ge=0, le=1)
+    weight_exact_seconds: float = Field(0.4, ge=0, le=1)
+    weight_bursts: float = Field(0.4, ge=0, le=1)
+    weight_duplicates: float = Field(0.6, ge=0, le=1)
+    weight_repeats: float = Field(0.3, ge=0, le=1)
+    weight_forwards: float = Field(0.3, ge=0, le=1)
+    weight_links: float = Field(0.2, ge=0, le=1)
+    weight_bot_promotions: float = Field(0.4, ge=0, le=1)
+    weight_views: float = Field(0.3, ge=0, le=1)
 
 
 class Fingerprints(_Section):
@@ -155,9 +230,40 @@ class Fingerprints(_Section):
         return self
 
 
+class GraphSettings(_Section):
+    """The graph, its analysis and escalation (graph/): weights are the most a signal alone gives."""
+
+    escalation_threshold: float = Field(0.6, gt=0, le=1)
+    weight_bank_matches: float = Field(0.8, ge=0, le=1)
+    weight_flagged_bots: float = Field(0.7, ge=0, le=1)
+    weight_mirrors: float = Field(0.4, ge=0, le=1)
+    weight_reach: float = Field(0.4, ge=0, le=1)
+    weight_automation: float = Field(0.3, ge=0, le=1)
+    weight_centrality: float = Field(0.2, ge=0, le=1)
+    min_bot_score: float = Field(0.3, ge=0, le=1)
+    hub_min_reach: int = Field(2, ge=1)
+    community_seed: int = 42
+    community_resolution: float = Field(1.0, gt=0)
+    community_iterations: int = Field(2, ge=-1)
+    max_edge_posts: int = Field(20, ge=0)
+    incremental: bool = True
+    interval_minutes: float = Field(60, gt=0)
+
+
 class Logging(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
+
+
+class Serve(_Section):
+    """`tgsweep serve`, the analyst's explorer (tgsweep/explorer)."""
+
+    host: str = "127.0.0.1"  # anything but loopback needs a token
+    port: int = Field(8765, ge=0, le=65535)
+    token: SecretStr | None = None  # required for every request when set; required to bind beyond loopback
+    blur: float = Field(12.0, ge=6.0, le=64.0)  # Gaussian blur radius of media previews (px of a 256 px preview)
+    analyst: str = ""  # who confirms or rejects bots from the explorer (default: the login name)
+    max_nodes: int = Field(20000, ge=1)  # nodes sent to the graph view at most (highest escalation first)
 
 
 class Config(_Section):
@@ -170,8 +276,11 @@ class Config(_Section):
     telethon: Telethon = Field(default_factory=Telethon)
     alerts: Alerts = Field(default_factory=Alerts)
     bots: Bots = Field(default_factory=Bots)
+    automation: Automation = Field(default_factory=Automation)
     fingerprints: Fingerprints = Field(default_factory=Fingerprints)
+    graph: GraphSettings = Field(default_factory=GraphSettings)
     logging: Logging = Field(default_factory=Logging)
+    serve: Serve = Field(default_factory=Serve)
     source: Path | None = Field(None, exclude=True)  # the file it came from
 
     def resolved(self, base: Path) -> "Config":
@@ -180,7 +289,9 @@ class Config(_Section):
             update={"database": base / self.storage.database, "media_dir": base / self.storage.media_dir}
         )
         schedule = self.schedule.model_copy(update={"jobs_database": base / self.schedule.jobs_database})
-        return self.model_copy(update={"storage": storage, "schedule": schedule})
+        sinks = [s.model_copy(update={"path": base / s.path}) if s.path else s for s in self.alerts.sinks]
+        alerts = self.alerts.model_copy(update={"sinks": sinks})
+        return self.model_copy(update={"storage": storage, "schedule": schedule, "alerts": alerts})
 
 
 def config_path(given: str | os.PathLike | None) -> Path:

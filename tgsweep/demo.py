@@ -60,6 +60,10 @@ channels = [{channels}]
 [discovery]
 enabled = true
 max_depth = 1
+
+[[alerts.sinks]]
+type = "jsonl"
+path = "alerts.jsonl"
 """
 
 
@@ -115,6 +119,20 @@ def run_demo(folder: Path | None, console: Console) -> int:
     console.print(f"    media: {counts['media_ok']} media items stored with hashes; without: {reasons}")
     console.print(f"    custody chain: {counts['custody']} entries, "
                   f"{'verified' if counts['verified'] else 'NOT VERIFIED'}")
+    from graph.stage import demo_outputs
+
+    for line in demo_outputs(config, folder):
+        console.print(f"    {line}")
+    from graph.evidence_gather import demo_outputs as evidence_outputs
+
+    for line in evidence_outputs(config, folder):
+        console.print(f"    {line}")
+    alerts_file = config.alerts.sinks[0].path
+    lines = alerts_file.read_text(encoding="utf-8").splitlines() if alerts_file.exists() else []
+    kinds = Counter(json.loads(line)["type"] for line in lines)
+    console.print(f"    {len(lines)} alerts written to {alerts_file}"
+                  + (f" ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))})" if kinds else "")
+                  + "; `tgsweep alerts list` shows them with their delivery state")
     console.print(f"\noutputs in {folder}:\n  config   {config_file}\n  database {config.storage.database}\n"
                   f"  media    {config.storage.media_dir}\n  messages {messages}\n"
                   f"try: tgsweep --config {config_file} export messages | head -3")

@@ -155,6 +155,7 @@ class _Feed:
     next_id: int = 1
     when: datetime = _START
     by_key: dict[str, Post] = field(default_factory=dict)
+    step: timedelta | None = None  # a clockwork channel posts exactly this often, on the minute
 
     def skip(self, n: int = 1) -> None:
         """Deleted posts leave gaps in the ids."""
@@ -169,7 +170,11 @@ class _Feed:
             for i, item in enumerate(media):
                 item.post_id = post.id + i
         self.next_id += len(media) if len(media) > 1 else 1
-        self.when += timedelta(hours=self.rng.randint(3, 19), minutes=self.rng.randint(0, 59))
+        if self.step is not None:
+            self.when += self.step
+        else:  # people post at any second; the seconds do not draw from rng, so the rest stays as it was
+            self.when += timedelta(hours=self.rng.randint(3, 19), minutes=self.rng.randint(0, 59),
+                                   seconds=(post.id * 37 + self.entity.id) % 60 - self.when.second)
         if views and not post.service:
             post.views = _three_digits(self.rng.randint(300, 40000))
         lp = post.link_preview
@@ -579,6 +584,7 @@ def build_demo_world() -> World:
     _ai_tools_digest(feeds["ai_tools_digest"], media, feeds["faceswap_hub"], feeds["neural_pics"],
                      feeds["photo_editor_tips"], feeds["deepfake_watch_news"])
     _meme_relay(feeds["meme_relay"], media, feeds["ai_tools_digest"], feeds["faceswap_hub"])
+    feeds[DISCOVERY_ONLY].step = timedelta(minutes=30)  # a scripted mirror list: clockwork for automation scores
     _mirror_list(feeds[DISCOVERY_ONLY], media, files)
 
     club = _channel("private_swap_club", 1801000008, "Private Swap Club",

@@ -76,6 +76,12 @@ async def gather_status(config: Config) -> dict[str, Any]:
             sweeps.append({"id": r["id"], "source": r["source"], "started_at": r["started_at"],
                            "finished_at": r["finished_at"], "status": r["status"],
                            "new_posts": stats.get("new_posts"), "pages": stats.get("pages")})
+        from tgsweep.takedown import takedown_report
+
+        takedowns = {k: v for k, v in (await takedown_report(store)).items() if k != "posts"}
+        from crawler.telethon_state import account_waits
+
+        account = await account_waits(store)  # Telethon flood waits for the whole account (telethon_waits)
     finally:
         await store.close()
     return {
@@ -86,12 +92,15 @@ async def gather_status(config: Config) -> dict[str, Any]:
         "sweeps": sweeps,
         "channels": cursors,
         "flood_waits": [{"channel": c["channel"], "source": c["source"], "until": c["not_before"]}
-                        for c in cursors if c["flood_wait"]],
+                        for c in cursors if c["flood_wait"]]
+                       + [{"channel": f"(account: {kind})", "source": "telethon", "until": until}
+                          for kind, until in sorted(account.items())],
         "alerts": {"pending": alerts.get("pending", {}).get("count", 0),
                    "oldest_pending": alerts.get("pending", {}).get("oldest"),
                    "dead": alerts.get("dead", {}).get("count", 0),
                    "delivered": alerts.get("delivered", {}).get("count", 0)},
         "errors_last_day": {"count": sum(by_kind.values()), "by_kind": by_kind, "recent": recent},
+        "takedowns": takedowns,
     }
 
 
@@ -133,6 +142,10 @@ def format_status(s: dict[str, Any]) -> list[str]:
     a = s["alerts"]
     lines.append(f"alert backlog: {a['pending']} pending" + (f" (oldest {a['oldest_pending']})" if a["pending"] else "")
                  + f", {a['dead']} dead, {a['delivered']} delivered")
+    if s.get("takedowns", {}).get("tracked"):
+        from tgsweep.takedown import report_lines
+
+        lines += report_lines(s["takedowns"])
     e = s["errors_last_day"]
     kinds = ", ".join(f"{k} {n}" for k, n in e["by_kind"].items())
     lines.append(f"errors in the last day: {e['count']}" + (f" ({kinds})" if kinds else ""))

@@ -26,25 +26,64 @@ class SweepResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     bots: dict[str, int] = field(default_factory=dict)  # detect stage counts (detectors.stage.detect_bots)
     media: dict[str, Any] = field(default_factory=dict)  # enrich stage counts (detectors.enrich.enrich_media)
+    automation: dict[str, Any] = field(default_factory=dict)  # detectors.automation_stage.detect_automation
+    alerts: dict[str, Any] = field(default_factory=dict)  # deliver stage counts (graph.delivery.deliver_alerts)
+    graph: dict[str, Any] = field(default_factory=dict)  # graph stage counts (graph.stage.run_graph_stage)
+    telethon: Any = None  # `--source all`: the Telethon sweep's (sweep id, stats, seconds) beside the web one
 
 
-async def sweep_once(config: Config, channels: list[str] | None = None, progress: bool = False) -> SweepResult:
-    """Collect from the web previews into the store and read back what the sweep recorded."""
+async def sweep_once(config: Config, channels: list[str] | None = None, progress: bool = False,
+                     source: str = "web", telethon_client: Any = None) -> SweepResult:
+    """Collect (web previews, Telethon or both, into one store) and read back what the sweep recorded.
+
+    With Telethon, the login is checked before anything is collected (NotLoggedIn: `tgsweep login`).
+    """
     store = await Store.open(config.storage.database)
+    tg_sweep = client = None
     try:
+        if source in ("telethon", "all"):
+            from crawler.telethon_client import build_client, ensure_authorised
+
+            client = telethon_client or build_client(config)
+            await ensure_authorised(client, config)
         with _progress(progress) as show:
-            sweep_id, stats, seconds = await sweep_web(config, store, channels, show)
+            if source in ("web", "all"):
+                sweep_id, stats, seconds = await sweep_web(config, store, channels, show)
+            if client is not None:
+                from crawler.telethon_collect import sweep_telethon
+
+                tg_sweep = await sweep_telethon(config, store, client, channels, show)
+                if source == "telethon":
+                    sweep_id, stats, seconds = tg_sweep
+                    tg_sweep = None
         from detectors.enrich import enrich_media
         from detectors.stage import detect_bots
 
         media = await _stage("enrich", enrich_media, store, config, sweep_id)
         bots = await _stage("detect", detect_bots, store, config, sweep_id)
+        from detectors.automation_stage import detect_automation
+
+        automation = await _stage("automation", detect_automation, store, config, sweep_id)
+        from graph.stage import run_graph_stage
+
+        graph = await _stage("graph", run_graph_stage, store, config, sweep_id)  # after detect, before deliver
+        from graph.delivery import deliver_alerts
+
+        alerts = await _stage("deliver", deliver_alerts, store, config, sweep_id)  # keep last: after every stage that raises alerts
         row = await store.fetchone("SELECT status FROM sweeps WHERE id=?", (sweep_id,))
         errors = [dict(r) for r in await store.fetchall(
             "SELECT kind, channel, url, message FROM sweep_errors WHERE sweep_id=? ORDER BY id", (sweep_id,))]
+        if tg_sweep is not None:  # --source all: the Telethon sweep's status and errors count too
+            tg_row = await store.fetchone("SELECT status FROM sweeps WHERE id=?", (tg_sweep[0],))
+            errors += [dict(r) for r in await store.fetchall(
+                "SELECT kind, channel, url, message FROM sweep_errors WHERE sweep_id=? ORDER BY id", (tg_sweep[0],))]
+            row = row if tg_row[0] == "ok" else tg_row
     finally:
+        if client is not None:
+            await client.disconnect()
         await store.close()
-    return SweepResult(sweep_id, row[0], seconds, stats, str(config.storage.database), errors, bots, media)
+    return SweepResult(sweep_id, row[0], seconds, stats, str(config.storage.database), errors, bots, media,
+                       automation=automation, alerts=alerts, graph=graph, telethon=tg_sweep)
 
 
 async def _stage(name: str, work: Callable[[Store, Config], Awaitable[dict]], store: Store, config: Config,
@@ -58,8 +97,9 @@ async def _stage(name: str, work: Callable[[Store, Config], Awaitable[dict]], st
         return {}
 
 
-def run_sweep(config: Config, channels: list[str] | None = None, progress: bool = True) -> SweepResult:
-    return run_async(lambda: sweep_once(config, channels, progress))
+def run_sweep(config: Config, channels: list[str] | None = None, progress: bool = True, source: str = "web",
+              telethon_client: Any = None) -> SweepResult:
+    return run_async(lambda: sweep_once(config, channels, progress, source, telethon_client))
 
 
 class _progress:
@@ -98,6 +138,7 @@ def print_summary(result: SweepResult, console: Console) -> None:
                   f"{s.retries} retries")
     if s.no_preview:
         console.print(f"  no public preview: {', '.join(sorted(s.no_preview))}")
+    _print_telethon(result, console)
     for channel, why in s.discovered:
         console.print(f"  discovered {channel} ({why})")
     if result.media:
@@ -109,8 +150,36 @@ def print_summary(result: SweepResult, console: Console) -> None:
         console.print(f"  bots: {b['bots_scored']} scored: {b['deepfake_generator']} deepfake_generator, "
                       f"{b['benign']} benign, {b['unknown']} unknown ({b['overridden']} by analysts); "
                       f"{b['mirrors']} mirror links")
+    if result.automation:
+        from detectors.automation_stage import summary_line as automation_line
+
+        console.print(f"  {automation_line(result.automation)}")
+    if result.graph:
+        from graph.stage import summary_lines
+
+        console.print("  " + summary_lines(result.graph, top=0)[0])
+    if result.alerts:
+        from graph.delivery import summary_line as alerts_line
+
+        console.print(f"  {alerts_line(result.alerts)}")
     for e in result.errors[:20]:
         console.print(f"  error [{e['kind']}] {e['channel'] or ''} {e['message']}")
     if len(result.errors) > 20:
         console.print(f"  ... {len(result.errors) - 20} more errors (table sweep_errors)")
     console.print(f"  database: {result.database}")
+
+
+def _print_telethon(result: SweepResult, console: Console) -> None:
+    """What only the Telethon collector reports: requests, flood waits, skipped channels; the `all` sweep's line."""
+    for sweep_id, s, seconds in ([result.telethon] if result.telethon else []):
+        console.print(f"  telethon sweep {sweep_id} in {seconds:.1f} s: {len(s.channels)} channels, {s.pages} pages, "
+                      f"{s.new_posts} new posts, {s.media_stored} media stored, {s.media_errors} media errors, "
+                      f"{s.errors} other errors")
+    stats = result.telethon[1] if result.telethon else result.stats
+    if hasattr(stats, "requests"):
+        requests = ", ".join(f"{n} {k}" for k, n in sorted(stats.requests.items())) or "none"
+        console.print(f"  telethon requests: {requests}; {stats.bots_profiled} bot profiles, {stats.profiles} channel profiles")
+        for wait in stats.flood_waits:
+            console.print(f"  flood wait recorded: {wait}")
+        for skipped in stats.skipped:
+            console.print(f"  skipped {skipped}")

@@ -13,6 +13,8 @@ Routes::
                                 302 -> /<name> when the name has no public preview
     GET  /<name>                entity page (channel, group, user, bot; a generic page if unknown)
     GET  /file/<name>           media bytes
+    GET  /<name>/<id>[?embed=1] the post's embed widget; "Post not found" (tgme_widget_message_error)
+                                when the post or channel is gone (a takedown)
     POST /__admin/faults        {"path": "/s/x", "faults": [{"status": 429, "retry_after": 1}, ...]}
                                 (or {"path", "fault": {...}}, or a list of either); a fault is any of
                                 status (+retry_after), empty, truncate (fraction sent), delay (s)
@@ -20,6 +22,7 @@ Routes::
     POST /__admin/posts         a Post dict (records.Post.to_dict() shape; "channel", "id", "date"
                                 required; links/mentions/hashtags filled from "text" when all absent),
                                 or {"post": {...}, "files": {"name.jpg": "<base64>"}}
+    DELETE /__admin/posts       {"channel", "id"}: delete a post (as a takedown would)
     GET|DELETE /__admin/requests  the request log [{method, path, query, status}] / clear it
 
 Links inside pages always name ``https://t.me/...`` as real pages do; media URLs stored in the
@@ -862,6 +865,29 @@ class TmeServer:
             self._wrap_cache.pop((entity.username.lower(), post.id), None)
             self.world.files.update(files or {})
 
+    def delete_post(self, channel: str, post_id: int) -> bool:
+        """Remove a post (a takedown): feeds skip it, its embed says "Post not found"."""
+        with self._lock:
+            entity = self.world.get(channel)
+            if entity is None:
+                raise KeyError(channel)
+            kept = [p for p in entity.posts if p.id != post_id]
+            found = len(kept) != len(entity.posts)
+            entity.posts[:] = kept
+            self._wrap_cache.pop((entity.username.lower(), post_id), None)
+            return found
+
+    def embed_page(self, name: str, post_id: int) -> str:
+        """t.me/<name>/<id>?embed=1: the post's widget, or t.me's error widget when it is gone."""
+        with self._lock:
+            entity = self.world.get(name)
+            post = next((p for p in entity.posts if p.id == post_id), None) if entity and entity.has_preview else None
+            body = (render_post(post, entity, self.base_url, self.rendered_at) if post is not None else
+                    '<div class="tgme_widget_message_error">Post not found</div>')
+        return ('<!DOCTYPE html>\n<html>\n  <head>\n    <meta charset="utf-8">\n'
+                f"    <title>Telegram Widget</title>\n  </head>\n  <body class=\"body_widget_post emoji_image\">\n"
+                f"{body}\n  </body>\n</html>\n")
+
     # request log ----------------------------------------------------------------------------
     def requests(self, path_prefix: str = "") -> list[dict[str, Any]]:
         """Requests served so far (admin calls excluded): dicts of method, path, query, status."""
@@ -980,6 +1006,8 @@ class _Handler(BaseHTTPRequestHandler):
             before_raw = (parse_qs(query).get("before") or [None])[0]
             before = int(before_raw) if before_raw and before_raw.isdigit() else None
             return 200, self.tme.channel_page(name, before, empty).encode(), html_type, {}
+        if len(segments) == 2 and _NAME.match(segments[0]) and segments[1].isdigit():
+            return 200, self.tme.embed_page(segments[0], int(segments[1])).encode(), html_type, {}
         if len(segments) == 1 and _NAME.match(segments[0]):
             entity = world.get(segments[0])
             return 200, render_entity_page(entity, segments[0], self.tme.base_url).encode(), html_type, {}
@@ -1007,6 +1035,9 @@ class _Handler(BaseHTTPRequestHandler):
                     fill_text_entities(post)
                 tme.add_post(post, files)
                 result = {"ok": True, "channel": post.channel, "id": post.id}
+            elif path == "/__admin/posts" and method == "DELETE":
+                found = tme.delete_post(str(data["channel"]), int(data["id"]))
+                result = {"ok": True, "deleted": found}
             elif path == "/__admin/requests":
                 if method == "DELETE":
                     tme.clear_requests()

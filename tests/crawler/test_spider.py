@@ -531,6 +531,12 @@ def test_hash_only_mode_records_hashes_and_writes_no_files(media_crawls, sweeps)
         assert items[(post_id, 0)][0] == "error"
     assert sweeps.value(m.hash_only, "SELECT count(*) FROM media WHERE path IS NOT NULL") == 0
     assert sweeps.value(m.hash_only, "SELECT count(*) FROM media") == len(set(GOOD.values())) + 1 + 3  # + thumb, broken
+    # every picture was fingerprinted from the bytes before they were discarded (the video's bytes are not one)
+    for name in sorted({n for n in GOOD.values() if n.endswith(".jpg")}):
+        (pdq, quality, phash, error), = sweeps.rows(
+            m.hash_only, "SELECT pdq, pdq_quality, phash, fingerprint_error FROM media WHERE sha256=?",
+            (sha(m.world.files[name]),))
+        assert len(pdq) == 64 and quality is not None and len(phash) == 16 and error is None, name
     assert sweeps.cli(m.hash_only, "verify").returncode == 0
 
 

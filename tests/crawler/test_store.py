@@ -38,6 +38,22 @@ async def test_schema_is_versioned_and_reopening_migrates_nothing(tmp_path):
     await s.close()
 
 
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
+    """The service starts several jobs at once; each child opens (and may migrate) the database."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "new.db"
+    code = ("import asyncio, sys; from crawler.store import Store\n"
+            "async def main():\n    s = await Store.open(sys.argv[1]); await s.close()\n"
+            "asyncio.run(main())")
+    children = [subprocess.Popen([sys.executable, "-c", code, str(db)], stderr=subprocess.PIPE, text=True)
+                for _ in range(6)]
+    failures = [err for child in children if (err := child.communicate(timeout=120)[1]) and child.returncode]
+    assert failures == []
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
 async def test_ingesting_the_same_page_twice_never_duplicates(store):
     page = posts("news", [1, 2, 3])
     capture = Capture("channel_page", "https://t.me/s/news", b"<html>page</html>")

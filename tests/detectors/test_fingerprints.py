@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance
 
 from detectors.fingerprints import (Fingerprints, bits_to_hex, content_box, fingerprint, hamming, hex_to_bits,
-                                    reference_pdq)
+                                    lookup_names, reference_pdq)
 
 IMAGES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "images"
 KODAK = sorted(IMAGES.glob("kodim*.png"))
@@ -96,6 +96,51 @@ def test_letterbox_and_caption_bar_are_trimmed():
     assert abs(top - 60) <= 2 and abs(bottom - 60) <= 2 and left == right == 0
     plain = content_box(np.asarray(img.convert("L"), dtype=np.float64))
     assert plain[1:] == (0, 0, 0)
+
+
+def caption_bar(img: Image.Image, share: float) -> Image.Image:
+    """A meme-style white bar above the picture with lines of text reaching the bar's edge."""
+    w, h = img.size
+    bar = int(h * share)
+    out = Image.new("RGB", (w, h + bar), "white")
+    out.paste(img, (0, bar))
+    draw = ImageDraw.Draw(out)
+    for row in range(bar // 14):
+        draw.text((8, 4 + row * 14), "when the caption says it all #meme " * 3, fill="black")
+    return out
+
+
+@pytest.mark.parametrize("n, share", [(4, 0.15), (10, 0.08), (20, 0.08), (19, 0.15), (24, 0.08)])
+def test_caption_bars_are_cut_where_the_picture_starts(n, share):
+    # portrait photos (dense text rows), a white sky under the bar (20, 24), textured grass at the bottom (19)
+    img = kodak(n)
+    query = fingerprint(encode(caption_bar(img, share), "JPEG", quality=90))
+    original = fingerprint(encode(img, "PNG"))
+    assert query.trimmed is not None and query.trimmed[1:] == (0, 0, 0), query.trimmed  # only the top is cut
+    # the trimmed hash is the original's own, so a bank holding only the whole-picture PDQ matches
+    assert min(hamming(q, original.pdq) for q in query.pdq_lookup) <= 16
+
+
+def test_textured_or_uniform_content_is_not_mistaken_for_a_bar():
+    # grass, sea, fences at the bottom or sides of the Kodak photos are never cut (a plain sky on top may be:
+    # the same rows are cut from every copy, so that is harmless)
+    for n in range(1, 25):
+        top, bottom, left, right = content_box(np.asarray(kodak(n).convert("L"), dtype=np.float32))
+        assert bottom == left == right == 0, (n, top, bottom, left, right)
+
+
+def test_a_corner_logo_is_masked_on_both_sides():
+    img = kodak(2)
+    w, h = img.size
+    logo = img.copy()
+    draw = ImageDraw.Draw(logo)
+    draw.rectangle((w - w // 8 - 8, h - h // 12 - 8, w - 8, h - 8), fill=(250, 250, 250))
+    draw.text((w - w // 8 - 2, h - h // 12 - 2), "@channel", fill=(200, 0, 0))
+    query, original = fingerprint(encode(logo, "JPEG", quality=85)), fingerprint(encode(img, "PNG"))
+    assert hamming(query.pdq, original.pdq) > 31  # the whole-picture hash alone misses it
+    assert best(query, original) <= 10
+    names = lookup_names(len(query.pdq_lookup))
+    assert names[-1] == "bottom-right corner masked" and len(names) == len(query.pdq_lookup)
 
 
 def _png_header_only(width: int, height: int) -> bytes:

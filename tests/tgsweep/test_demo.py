@@ -33,3 +33,8 @@ def test_demo_sweeps_twice_exports_and_verifies(tmp_path):
                                        "ON i.sha256 = b.sha256 WHERE b.bank = 'demo_case' AND b.hash_type = 'pdq'")}
     assert found == {"faceswap_hub", "neural_pics", "meme_relay"}
     assert "repost cluster" in run.stdout
+    # alerts: raised with their causes, written once each to the demo's JSONL sink over both sweeps
+    alerts = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    assert f"{len(alerts)} alerts written to {tmp_path / 'alerts.jsonl'}" in run.stdout
+    assert len({a["id"] for a in alerts}) == len(alerts) and "bank_match" in {a["type"] for a in alerts}
+    assert db.execute("SELECT count(*) FROM alerts WHERE state != 'delivered'").fetchone() == (0,)

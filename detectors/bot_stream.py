@@ -1,0 +1,84 @@
+"""The detect stage's reads of bot references, in bounded memory.
+
+Loading every `bot_refs JOIN posts` row at once costs memory in proportion to the references
+(a million references: every post text, once per bot it names). Instead promotions are read a
+chunk of bots at a time, at most `[bots] max_promotions` newest texts per bot (SQLite picks
+them with a window function), and mirrors are found in one streamed pass over the references
+in primary-key order (no sort), one post in memory at a time.
+"""
+from __future__ import annotations
+
+from typing import Any, AsyncIterator
+
+from crawler.store import Store
+from detectors.mirrors import Mirror, MirrorFinder, PromoPost
+
+CHUNK_BOTS = 500
+FETCH_ROWS = 2000
+
+
+class Promotions:
+    """The texts of the newest posts advertising each bot, fetched for CHUNK_BOTS bots at a time.
+
+    Ask in the order of `usernames` (as the stage scores them): each chunk is read once and
+    dropped when the next one is needed.
+    """
+
+    def __init__(self, store: Store, usernames: list[str], max_promotions: int, chunk: int = CHUNK_BOTS):
+        self.store, self.max = store, max_promotions
+        self.chunks = [usernames[i:i + chunk] for i in range(0, len(usernames), chunk)]
+        self.chunk_of = {u: n for n, names in enumerate(self.chunks) for u in names}
+        self.loaded: int | None = None
+        self.texts: dict[str, list[str]] = {}
+
+    async def of(self, username: str) -> list[str]:
+        number = self.chunk_of.get(username)
+        if number is None or self.max <= 0:
+            return []
+        if number != self.loaded:
+            self.texts = await self._load(self.chunks[number])
+            self.loaded = number
+        return self.texts.get(username, [])
+
+    async def _load(self, names: list[str]) -> dict[str, list[str]]:
+        marks = ",".join("?" * len(names))
+        rows = await self.store.fetchall(
+            f"""WITH r AS (SELECT DISTINCT bot, channel, post_id FROM bot_refs WHERE bot IN ({marks}))
+                SELECT bot, text FROM (
+                    SELECT r.bot, p.text, row_number() OVER (
+                        PARTITION BY r.bot ORDER BY p.date DESC, p.channel, p.id) AS n
+                    FROM r JOIN posts p ON p.channel = r.channel AND p.id = r.post_id WHERE p.text != '')
+                WHERE n <= ? ORDER BY bot, n""", [*names, self.max])
+        out: dict[str, list[str]] = {}
+        for bot, text in rows:
+            out.setdefault(bot, []).append(text)
+        return out
+
+
+async def promo_posts(store: Store) -> AsyncIterator[PromoPost]:
+    """Every post that references a bot, with its references, streamed in (channel, id) order."""
+    sql = """SELECT r.channel, r.post_id, p.date, p.text, r.bot, r.how, r.param,
+                    p.forwarded_channel IS NOT NULL OR p.forwarded_name IS NOT NULL
+             FROM bot_refs r JOIN posts p ON p.channel = r.channel AND p.id = r.post_id
+             ORDER BY r.channel, r.post_id"""
+    key: tuple[str, int] | None = None
+    head: tuple[Any, ...] = ()
+    refs: list[tuple[str, str, str]] = []
+    async with store.db.execute(sql) as cursor:
+        cursor.iter_chunk_size = FETCH_ROWS
+        async for channel, post_id, date, text, bot, how, param, fwd in cursor:
+            if (channel, post_id) != key:
+                if key is not None:
+                    yield PromoPost(key[0], key[1], head[0], head[1], tuple(refs), head[2])
+                key, head, refs = (channel, post_id), (date, text or "", bool(fwd)), []
+            refs.append((bot, how, param or ""))
+    if key is not None:
+        yield PromoPost(key[0], key[1], head[0], head[1], tuple(refs), head[2])
+
+
+async def stream_mirrors(store: Store, profiles: dict[str, str]) -> list[Mirror]:
+    """find_mirrors over every post that references a bot, one post in memory at a time."""
+    finder = MirrorFinder()
+    async for post in promo_posts(store):
+        finder.add(post)
+    return finder.mirrors(profiles)

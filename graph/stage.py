@@ -1,0 +1,101 @@
+"""The graph stage of a sweep (and `tgsweep graph build`): build, analyse, escalate, alert.
+
+A thin job over graph/build.py, graph/analysis.py and graph/escalation.py; re-runnable: every
+run scores everything from what the store holds now, and an escalation alert is only ever
+written once per subject (its id is stable).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from graph.alert_rules import alert_settings
+from graph.analysis import analyze
+from graph.build import MAX_POSTS, build_graph, no_gc
+from graph.escalation import Weights, automation_scores, save_escalations, score_subjects
+
+
+def _settings(config: Any) -> Any:
+    return getattr(config, "graph", None)
+
+
+async def run_graph_stage(store: Any, config: Any) -> dict[str, Any]:
+    """Build the graph, analyse it, score and persist escalations; counts and the top subjects for the summary."""
+    g = _settings(config)
+    t0 = time.perf_counter()
+    build: dict[str, Any] = {}
+    graph = await build_graph(store, max_posts=g.max_edge_posts if g else MAX_POSTS,
+                              incremental=g.incremental if g else True, stats=build)
+    t1 = time.perf_counter()
+    with no_gc():
+        result = analyze(graph, seed=g.community_seed if g else 42, resolution=g.community_resolution if g else 1.0,
+                         min_bot_score=g.min_bot_score if g else 0.3, min_reach=g.hub_min_reach if g else 2,
+                         iterations=g.community_iterations if g else 2)
+    t2 = time.perf_counter()
+    weights = Weights.from_config(config)
+    automation = await automation_scores(store)
+    with no_gc():
+        escalations = score_subjects(graph, result, weights, automation)
+    counts = await save_escalations(store, escalations, weights.threshold,
+                                    alerts=alert_settings(config).enabled("escalation"))
+    t3 = time.perf_counter()
+    return {
+        "nodes": graph.number_of_nodes(), "edges": graph.number_of_edges(),
+        "communities": len(set(result.community.values())), "cascades": len(result.cascades),
+        "hubs": len(result.hubs), "snapshot_used": build.get("snapshot_used", False),
+        "rows_folded": build.get("rows_folded", 0), **counts,
+        "threshold": weights.threshold,
+        "top": [{"subject": e.subject, "score": e.score, "reasons": e.reasons[:4]}
+                for e in escalations if e.score > 0][:10],
+        "hub_list": result.hubs[:5], "cascade_list": result.cascades[:3],
+        "seconds": {"build": round(t1 - t0, 3), "analysis": round(t2 - t1, 3), "escalation": round(t3 - t2, 3)},
+    }
+
+
+def summary_lines(counts: dict[str, Any], top: int = 5) -> list[str]:
+    """What `graph build` and the sweep summary print."""
+    if not counts:
+        return []
+    lines = [f"graph: {counts['nodes']} nodes, {counts['edges']} edges, {counts['communities']} communities, "
+             f"{counts['cascades']} repost cascades, {counts['hubs']} distribution hubs; "
+             f"{counts['escalated']} escalated (score >= {counts['threshold']}), {counts['newly_escalated']} new, "
+             f"{counts['alerts']} alerts queued"
+             + (" (incremental)" if counts.get("snapshot_used") else "")]
+    for e in counts.get("top", [])[:top]:
+        lines.append(f"  {e['score']:.2f} {e['subject']}: {'; '.join(e['reasons'][:3])}")
+    return lines
+
+
+def demo_outputs(config: Any, folder: Any, top: int = 5) -> list[str]:
+    """For `tgsweep demo`: the top escalations (as the last sweep scored them), the graph as node-link
+    JSON and GEXF, and the picture, written to `folder`; the lines to print."""
+    import asyncio
+    from pathlib import Path
+
+    from crawler.store import Store
+    from graph.escalation import list_escalations
+    from graph.exports import draw_picture, write_graph
+
+    async def work() -> tuple[Any, list[dict[str, Any]]]:
+        store = await Store.open(config.storage.database)
+        try:
+            return (await build_graph(store, max_posts=config.graph.max_edge_posts,
+                                      incremental=config.graph.incremental),
+                    await list_escalations(store, config.graph.escalation_threshold))
+        finally:
+            await store.close()
+
+    graph, escalated = asyncio.run(work())
+    folder = Path(folder)
+    outputs = {"node-link": folder / "graph.json", "gexf": folder / "graph.gexf"}
+    for fmt, path in outputs.items():
+        with path.open("w", encoding="utf-8") as handle:
+            write_graph(graph, fmt, handle)
+    picture = folder / "graph.svg"
+    draw_picture(graph, str(picture), top=12, seed=config.graph.community_seed)
+    lines = [f"graph: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges; {len(escalated)} subjects "
+             f"escalated (score >= {config.graph.escalation_threshold}):"]
+    for e in escalated[:top]:
+        lines.append(f"  {e['score']:.2f} {e['subject']}: {'; '.join(e['reasons'][:2])}")
+    lines.append(f"graph files: {outputs['node-link']} (node-link), {outputs['gexf']} (Gephi), {picture}")
+    return lines

@@ -1,0 +1,304 @@
+"""`tgsweep serve`: the explorer's API, through an HTTP client against the real app on the demo's store."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageFilter, ImageStat
+
+with warnings.catch_warnings():  # starlette's notice about a future httpx2; the client works as it is
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from tests.conftest import Sweeps
+from tgsweep.config import Config, load_config
+from tgsweep.explorer.app import ServeSettings, UnsafeBinding, create_app
+
+LOOPBACK = "http://127.0.0.1:8765"
+
+
+def demo_copy(tmp_path_factory) -> Path:
+    """A fresh copy of a store filled by `tgsweep demo` (run once per session); returns its config file.
+
+    The demo is the whole pipeline on the synthetic corpus: sweep, bots, fingerprints, graph,
+    escalation, alerts delivered to a JSONL sink. Each test module gets its own copy to change.
+    """
+    pristine = tmp_path_factory.getbasetemp() / "explorer-demo-pristine"
+    if not (pristine / "config.toml").exists():
+        run = subprocess.run([sys.executable, "-m", "tgsweep.cli", "demo", "--dir", str(pristine)],
+                             capture_output=True, text=True, timeout=240, env=Sweeps.env())
+        assert run.returncode == 0, run.stderr
+    folder = tmp_path_factory.mktemp("explorer-demo")
+    shutil.copytree(pristine, folder, dirs_exist_ok=True)
+    return folder / "config.toml"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    return demo_copy(tmp_path_factory)
+
+
+def _db(config: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(config.parent / "tgsweep.db", timeout=30)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def _client(config: Config, **settings) -> TestClient:
+    app = create_app(config, ServeSettings(**settings), prewarm=False)
+    return TestClient(app, base_url=LOOPBACK)
+
+
+@pytest.fixture(scope="module")
+def client(demo):
+    with _client(load_config(demo), analyst="analyst-ana") as c:
+        yield c
+
+
+def test_graph_holds_the_demo_network_with_positions(client, demo):
+    graph = client.get("/api/graph").json()
+    ids = {n["id"] for n in graph["nodes"]}
+    assert {"channel:faceswap_hub", "bot:swapface_magic2_bot", "bot:photogen_pro_bot"} <= ids
+    clusters = {r[0] for r in _db(demo).execute("SELECT id FROM media_clusters WHERE appearances > 1")}
+    assert clusters and {f"media:{c}" for c in clusters} <= ids  # reposted pictures are nodes
+    assert all(e["source"] in ids and e["target"] in ids for e in graph["edges"])
+    assert {"promotes", "forwarded_from", "mirror_of", "posted"} <= {e["kind"] for e in graph["edges"]}
+    mirror = {(e["source"], e["target"]) for e in graph["edges"] if e["kind"] == "mirror_of"}
+    assert ("bot:swapface_magic2_bot", "bot:swapface_magic_bot") in mirror
+    assert len({(n["x"], n["y"]) for n in graph["nodes"]}) == len(graph["nodes"])  # laid out, no pile-up
+    stored = {r["subject"]: r["score"] for r in _db(demo).execute("SELECT subject, score FROM escalations")}
+    assert stored
+    for node in graph["nodes"]:
+        if node["id"] in stored:
+            assert node["escalation"] == pytest.approx(stored[node["id"]], abs=1e-3)
+    assert not graph["truncated"] and graph["total_nodes"] == len(graph["nodes"])
+
+
+def test_graph_filters(client, demo):
+    bots = client.get("/api/graph", params={"kind": "bot"}).json()
+    assert bots["nodes"] and {n["kind"] for n in bots["nodes"]} == {"bot"}
+    assert all(e["kind"] == "mirror_of" for e in bots["edges"])  # only edges between bots remain
+
+    db = _db(demo)
+    high = {r[0] for r in db.execute("SELECT subject FROM escalations WHERE score >= 0.7")}
+    shown = {n["id"] for n in client.get("/api/graph", params={"min_escalation": 0.7}).json()["nodes"]}
+    assert high and shown == high & {n["id"] for n in client.get("/api/graph").json()["nodes"]}
+
+    everything = client.get("/api/graph").json()
+    community = everything["communities"][0][0]
+    one = client.get("/api/graph", params={"community": community}).json()["nodes"]
+    assert one and {n["community"] for n in one} == {community} and len(one) < len(everything["nodes"])
+
+    dated = [n for n in everything["nodes"] if n["first_seen"]]
+    cut = sorted(n["last_seen"] for n in dated)[len(dated) // 2][:10]
+    later = client.get("/api/graph", params={"since": cut}).json()["nodes"]
+    assert later and all(n["last_seen"][:10] >= cut for n in later) and len(later) < len(everything["nodes"])
+
+    top = client.get("/api/graph", params={"limit": 3}).json()
+    assert len(top["nodes"]) == 3 and top["truncated"] and top["total_nodes"] == len(everything["nodes"])
+    best = sorted((n["escalation"] for n in everything["nodes"]), reverse=True)[:3]
+    assert sorted((n["escalation"] for n in top["nodes"]), reverse=True) == best
+
+    assert client.get("/api/graph", params={"kind": "planet"}).status_code == 422
+
+
+def test_channel_page_data(client, demo):
+    db = _db(demo)
+    c = client.get("/api/channels/faceswap_hub").json()
+    assert c["profile"]["title"] == db.execute("SELECT title FROM channels WHERE username='faceswap_hub'").fetchone()[0]
+    assert c["posts"] == db.execute("SELECT count(*) FROM posts WHERE channel='faceswap_hub'").fetchone()[0]
+    per_day = dict(db.execute("SELECT substr(date,1,10), count(*) FROM posts WHERE channel='faceswap_hub' "
+                              "GROUP BY 1").fetchall())
+    assert {a["day"]: a["posts"] for a in c["activity"]} == per_day
+    forwarders = dict(db.execute("SELECT channel, count(*) FROM posts WHERE forwarded_channel='faceswap_hub' "
+                                 "GROUP BY channel").fetchall())
+    assert forwarders and {f["channel"]: f["posts"] for f in c["forwards_in"]} == forwarders
+    codes = {bot: sorted(filter(None, (params or "").split(","))) for bot, params in db.execute(
+        "SELECT bot, group_concat(DISTINCT nullif(param, '')) FROM bot_refs WHERE channel='faceswap_hub' GROUP BY bot")}
+    assert {b["bot"]: b["referral_codes"] for b in c["bots_promoted"]} == codes
+    assert any(b["referral_codes"] for b in c["bots_promoted"])
+    known = [m for m in c["media"]["items"] if m["post"] == "faceswap_hub/14"]
+    assert known and known[0]["bank_matches"][0]["bank"] == "demo_case"
+    assert known[0]["cluster_files"] == 3 and known[0]["cluster_channels"] == 3
+    assert known[0]["preview"] == f"/api/media/{known[0]['sha256']}/image"  # blurred by default: no unblur flag
+    esc = db.execute("SELECT reasons FROM escalations WHERE subject='channel:faceswap_hub'").fetchone()
+    assert esc and c["escalation"]["reasons"] == json.loads(esc[0]) and c["escalation"]["reasons"]
+    auto = db.execute("SELECT reasons FROM automation_scores WHERE subject='channel:faceswap_hub'").fetchone()
+    assert auto and c["automation"]["reasons"] == json.loads(auto[0])
+    assert client.get("/api/channels/no_such_channel").status_code == 404
+    assert client.get("/api/channels/bad%20name").status_code == 422
+
+
+def test_bot_page_data(client, demo):
+    db = _db(demo)
+    b = client.get("/api/bots/swapface_magic2_bot").json()
+    row = db.execute("SELECT label, score, reasons FROM bots WHERE username='swapface_magic2_bot'").fetchone()
+    assert b["verdict"]["reasons"] == json.loads(row["reasons"]) and b["verdict"]["score"] == row["score"]
+    assert {m["bot"] for m in b["mirror_of"]} == {"swapface_magic_bot"}
+    assert "swapface_magic3_bot" in {m["bot"] for m in b["mirrored_by"]}
+    assert all(m["evidence"] for m in b["mirror_of"] + b["mirrored_by"])
+    promoters = {ch: sorted(filter(None, (p or "").split(","))) for ch, p in db.execute(
+        "SELECT channel, group_concat(DISTINCT nullif(param, '')) FROM bot_refs WHERE bot='swapface_magic2_bot' "
+        "GROUP BY channel")}
+    assert {p["channel"]: p["referral_codes"] for p in b["promoted_by"]} == promoters
+    assert any(p["referral_codes"] for p in b["promoted_by"])
+    listed = {x["username"] for x in client.get("/api/bots").json()}
+    assert listed == {r[0] for r in db.execute("SELECT username FROM bots")}
+    assert client.get("/api/bots/no_such_bot").status_code == 404
+
+
+def test_override_is_stored_like_the_cli(client, demo):
+    done = client.post("/api/bots/photogen_pro_bot/override",
+                       json={"decision": "confirm", "note": "offers undressing in its promotions"})
+    assert done.status_code == 200, done.text
+    assert done.json()["label"] == "deepfake_generator" and done.json()["by"] == "analyst-ana"
+    db = _db(demo)
+    row = db.execute("SELECT label, note, decided_by FROM bot_overrides WHERE username='photogen_pro_bot' "
+                     "ORDER BY id DESC").fetchone()
+    assert tuple(row) == ("deepfake_generator", "offers undressing in its promotions", "analyst-ana")
+    assert db.execute("SELECT label FROM bots WHERE username='photogen_pro_bot'").fetchone()[0] == "deepfake_generator"
+
+    client.post("/api/bots/photogen_pro_bot/override", json={"decision": "reject", "note": "second look: a filter"})
+    b = client.get("/api/bots/photogen_pro_bot").json()
+    assert [o["label"] for o in b["overrides"]] == ["benign", "deepfake_generator"]  # newest first, none lost
+    assert b["verdict"]["label"] == "benign" and b["verdict"]["override"]["note"] == "second look: a filter"
+
+    assert client.post("/api/bots/photogen_pro_bot/override", json={"decision": "confirm", "note": ""}).status_code == 422
+    assert client.post("/api/bots/photogen_pro_bot/override", json={"note": "no decision"}).status_code == 422
+    assert client.post("/api/bots/no_such_bot/override", json={"decision": "confirm", "note": "x"}).status_code == 404
+    cross = client.post("/api/bots/photogen_pro_bot/override", json={"decision": "confirm", "note": "x"},
+                        headers={"Origin": "https://evil.example"})
+    assert cross.status_code == 403
+    form = client.post("/api/bots/photogen_pro_bot/override", content='{"decision": "confirm", "note": "x"}',
+                       headers={"Content-Type": "text/plain"})  # what a cross-site form could send
+    assert form.status_code == 422
+    assert db.execute("SELECT count(*) FROM bot_overrides WHERE username='photogen_pro_bot'").fetchone()[0] == 2
+
+
+def _edge_energy(picture: Image.Image) -> float:
+    """Mean edge strength inside the picture (the filter leaves a 1 px border untouched: cropped)."""
+    edges = picture.convert("L").filter(ImageFilter.FIND_EDGES)
+    return ImageStat.Stat(edges.crop((2, 2, edges.width - 2, edges.height - 2))).mean[0]
+
+
+def test_media_previews_are_blurred_unless_asked(client, demo):
+    db = _db(demo)
+    sha, path = db.execute("SELECT m.sha256, m.path FROM media_items i JOIN media m ON m.sha256 = i.sha256 "
+                           "WHERE i.channel='faceswap_hub' AND i.post_id=14").fetchone()
+    original = (demo.parent / "media" / path).read_bytes()
+
+    blurred = client.get(f"/api/media/{sha}/image")
+    assert blurred.status_code == 200 and blurred.headers["content-type"] == "image/jpeg"
+    assert blurred.content != original and blurred.headers["x-preview"] == "blurred"
+    preview = Image.open(io.BytesIO(blurred.content))
+    assert max(preview.size) <= 256
+    sharp = Image.open(io.BytesIO(original)).convert("RGB")
+    sharp.thumbnail(preview.size)
+    assert _edge_energy(preview) < _edge_energy(sharp) / 2  # blurred, not just scaled down
+
+    unblurred = client.get(f"/api/media/{sha}/image", params={"unblur": 1})
+    assert unblurred.status_code == 200 and unblurred.content == original
+    assert hashlib.sha256(unblurred.content).hexdigest() == sha
+
+    detail = client.get(f"/api/media/{sha}").json()
+    assert detail["sha256"] == sha and detail["pdq"] and detail["bank_matches"]
+    assert client.get("/api/media/" + "0" * 64 + "/image").status_code == 404
+    assert client.get("/api/media/not-a-hash/image").status_code == 422
+
+
+def test_hash_only_mode_has_no_images(demo):
+    config = load_config(demo)
+    config = config.model_copy(update={"media": config.media.model_copy(update={"keep": "none"})})
+    sha = _db(demo).execute("SELECT sha256 FROM media WHERE mime='image/jpeg' AND path IS NOT NULL").fetchone()[0]
+    with _client(config) as c:
+        for params in ({}, {"unblur": 1}):
+            gone = c.get(f"/api/media/{sha}/image", params=params)
+            assert gone.status_code == 404 and "hash-only" in gone.json()["detail"]
+        channel = c.get("/api/channels/faceswap_hub").json()
+        assert channel["media"]["items"] and all(m["preview"] is None and m["sha256"] for m in channel["media"]["items"])
+        assert c.get(f"/api/media/{sha}").json()["sha256"] == sha  # hashes are still shown
+        assert c.get("/api/info").json()["hash_only"] is True
+
+
+def test_token_guards_everything_off_loopback(demo, caplog):
+    config = load_config(demo)
+    with pytest.raises(UnsafeBinding):
+        create_app(config, ServeSettings(host="0.0.0.0"))
+    refused = subprocess.run([sys.executable, "-m", "tgsweep.cli", "--config", str(demo), "serve", "--host",
+                              "0.0.0.0"], capture_output=True, text=True, timeout=60, env=Sweeps.env())
+    assert refused.returncode == 2 and "token" in refused.stderr
+
+    token = "s3cret-explorer-token"
+    app = create_app(config, ServeSettings(host="0.0.0.0", token=token), prewarm=False)
+    with TestClient(app, base_url="http://10.1.2.3:8765", follow_redirects=False) as c:
+        assert c.get("/api/graph").status_code == 401
+        assert c.get("/api/graph", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert c.get("/openapi.json").status_code == 401
+        assert c.get("/").status_code == 303 and c.get("/").headers["location"] == "/login"
+        assert c.get("/api/bots", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert c.post("/login", data={"token": "wrong"}).status_code == 401
+        logged_in = c.post("/login", data={"token": token})
+        assert logged_in.status_code == 303 and token not in logged_in.headers.get("set-cookie", "")
+        assert c.get("/").status_code == 200 and c.get("/api/graph").status_code == 200  # the cookie now
+    assert token not in caplog.text
+
+
+def test_loopback_answers_only_to_loopback_names(client):
+    assert client.get("/api/info", headers={"Host": "attacker.example"}).status_code == 400
+    assert client.get("/api/info", headers={"Host": "localhost:8765"}).status_code == 200
+
+
+def test_alerts_with_delivery_state_and_retry(client, demo):
+    db = _db(demo)
+    stored = {r["id"]: r["state"] for r in db.execute("SELECT id, state FROM alerts")}
+    listed = client.get("/api/alerts").json()["alerts"]
+    assert stored and {a["id"]: a["state"] for a in listed} == stored
+    alert = next(a for a in listed if a["state"] == "delivered")  # the demo delivered its alerts to a JSONL sink
+    assert alert["sinks"] and {"sink", "state", "attempts"} <= set(alert["sinks"][0])
+    # a sink gave up on this alert (dead-lettered): retry makes it due again
+    db.execute("UPDATE alert_deliveries SET state='dead', last_error='gave up' WHERE alert_id=?", (alert["id"],))
+    db.execute("UPDATE alerts SET state='dead' WHERE id=?", (alert["id"],))
+    db.commit()
+    assert client.post("/api/alerts/retry", json={"ids": [alert["id"]]}).json() == {"queued": 1}
+    assert db.execute("SELECT state FROM alerts WHERE id=?", (alert["id"],)).fetchone()[0] == "pending"
+    again = {a["id"]: a for a in client.get("/api/alerts").json()["alerts"]}[alert["id"]]
+    assert again["state"] == "pending" and {s["state"] for s in again["sinks"]} == {"pending"}
+
+
+def test_openapi_and_pages(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/graph", "/api/channels/{username}", "/api/bots/{username}", "/api/bots/{username}/override",
+            "/api/media/{sha256}/image", "/api/alerts", "/api/alerts/retry"} <= set(paths)
+    page = client.get("/")
+    assert page.status_code == 200 and "/static/vendor/cytoscape.min.js" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]  # nothing from a CDN
+    assert client.get("/static/vendor/cytoscape.min.js").status_code == 200
+    assert client.get("/docs").status_code == 404  # Swagger UI would load from a CDN: not served
+
+
+async def test_the_explorer_reads_the_graph_itself_without_graph_build(demo):
+    """The fallback when graph.build is missing or fails: the same node ids and edge kinds from the tables."""
+    from crawler.store import Store
+    from tgsweep.explorer.data import graph_from_tables
+
+    store = await Store.open(demo.parent / "tgsweep.db")
+    try:
+        graph = await graph_from_tables(store)
+    finally:
+        await store.close()
+    assert {"channel:faceswap_hub", "bot:swapface_magic2_bot"} <= set(graph)
+    assert graph.nodes["bot:swapface_magic2_bot"]["kind"] == "bot"
+    kinds = {k for _, _, k in graph.edges(data="kind")}
+    assert {"forwarded_from", "promotes", "posted", "mirror_of"} <= kinds
+    promotes = graph.get_edge_data("channel:faceswap_hub", "bot:photogen_pro_bot")["promotes"]
+    db = _db(demo)
+    assert promotes["count"] == db.execute("SELECT count(DISTINCT post_id) FROM bot_refs WHERE channel='faceswap_hub' "
+                                           "AND bot='photogen_pro_bot'").fetchone()[0]

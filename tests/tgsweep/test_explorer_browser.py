@@ -1,0 +1,164 @@
+"""The explorer in a real browser: headless Chromium (Debian's) driven by Playwright, against `tgsweep serve`.
+
+The analyst's path: open the graph, click a bot, confirm it with a note; the store then holds
+the override, exactly as `tgsweep bots label` would have written it. Screenshots go to
+test-artifacts/ (gitignored) for a person to look at.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Sweeps
+from tests.tgsweep.test_explorer import demo_copy
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+BOT = "morphme_ai_bot"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                                                                 "(apt-get install chromium; .ci/run does it)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(config: Path):
+    """`tgsweep serve` as a real server (uvicorn in a child process) on `config`'s store; yields its URL."""
+    port = _free_port()
+    log = (config.parent / "serve.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "tgsweep.cli", "--config", str(config), "serve", "--port",
+                                str(port), "--analyst", "browser-test"], stdout=log, stderr=subprocess.STDOUT,
+                               cwd=config.parent, env=Sweeps.env())
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/api/info", timeout=2) as answer:
+                assert json.loads(answer.read())["analyst"] == "browser-test"
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("tgsweep serve did not start: " + (config.parent / "serve.log").read_text())
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The demo's store, served."""
+    config = demo_copy(tmp_path_factory)
+    for base in _serve(config):
+        yield base, config
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def test_click_a_bot_in_the_graph_and_confirm_it(server, browser):
+    base, config = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+
+    page.goto(f"{base}/#/graph")
+    page.wait_for_function("() => window.explorer && window.explorer.ready", timeout=30_000)
+    shown = page.evaluate("() => explorer.cy.nodes().map(n => n.id())")
+    assert f"bot:{BOT}" in shown and "channel:faceswap_hub" in shown
+    page.screenshot(path=str(ARTIFACTS / "explorer_graph.png"))
+
+    # bring the bot to the middle, as an analyst zooming in would, and click it
+    page.evaluate("id => { const n = explorer.cy.getElementById(id); explorer.cy.zoom(2); explorer.cy.center(n); }",
+                  f"bot:{BOT}")
+    spot = page.evaluate("id => explorer.nodeScreenPosition(id)", f"bot:{BOT}")
+    assert spot["visible"]
+    page.mouse.click(spot["x"], spot["y"])
+    page.wait_for_selector(f'#details-body[data-node="bot:{BOT}"]', timeout=15_000)
+    assert "verdict" in page.inner_text("#details")
+
+    page.fill("#decision-note", "confirmed in the browser: offers to swap faces on any photo")
+    page.click("#btn-confirm")
+    page.wait_for_function("() => document.querySelector('#details').innerText.includes("
+                           "'analyst: deepfake_generator by browser-test')", timeout=15_000)
+    page.screenshot(path=str(ARTIFACTS / "explorer_bot_confirmed.png"))
+
+    db = sqlite3.connect(config.parent / "tgsweep.db", timeout=30)
+    row = db.execute("SELECT label, note, decided_by FROM bot_overrides WHERE username=? ORDER BY id DESC",
+                     (BOT,)).fetchone()
+    assert row == ("deepfake_generator", "confirmed in the browser: offers to swap faces on any photo", "browser-test")
+    assert db.execute("SELECT label FROM bots WHERE username=?", (BOT,)).fetchone()[0] == "deepfake_generator"
+
+    # the channel page: an activity plot, media as blurred previews only
+    page.goto(f"{base}/#/channel/faceswap_hub")
+    page.wait_for_selector("#page-channel svg.activity rect", timeout=15_000)
+    sources = page.eval_on_selector_all(".preview img", "imgs => imgs.map(i => i.getAttribute('src'))")
+    assert sources and all(s.endswith("/image") for s in sources)  # never ?unblur=1 unless clicked
+    page.screenshot(path=str(ARTIFACTS / "explorer_channel.png"), full_page=True)
+
+    page.goto(f"{base}/#/alerts")
+    page.wait_for_selector("#page-alerts table", timeout=15_000)
+    assert "delivered" in page.inner_text("#page-alerts")
+    page.screenshot(path=str(ARTIFACTS / "explorer_alerts.png"), full_page=True)
+
+    assert not errors, errors
+    elsewhere = [url for url in requests if not url.startswith((base, "data:"))]
+    assert not elsewhere  # nothing from a CDN or anywhere else
+    assert (ARTIFACTS / "explorer_bot_confirmed.png").stat().st_size > 10_000
+
+
+def test_a_big_graph_opens_as_an_overview_and_answers_clicks(tmp_path, browser):
+    """Over 3,000 nodes the page draws one canvas picture; a click still finds its node and its details."""
+    spec = importlib.util.spec_from_file_location("bench_explorer", ROOT / "benchmarks" / "bench_explorer.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    config = bench.make_store(tmp_path, nodes=3500, edges=6000)
+    for base in _serve(config):
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{base}/#/graph")
+        page.wait_for_function("() => window.explorer && window.explorer.ready", timeout=60_000)
+        assert page.evaluate("() => explorer.overview") is True
+        assert page.evaluate("() => explorer.edgeLayer.nodes.length") == len(
+            json.loads(urllib.request.urlopen(f"{base}/api/graph?compact=1", timeout=30).read())["nodes"])
+        target = "bot:tool000100_bot"
+        page.evaluate("id => { const p = explorer.edgeLayer.xy, i = explorer.edgeLayer.index.get(id);"
+                      " explorer.cy.zoom(3); explorer.cy.pan({x: explorer.cy.width() / 2 - p[2 * i] * 3,"
+                      " y: explorer.cy.height() / 2 - p[2 * i + 1] * 3}); }", target)
+        spot = page.evaluate("id => explorer.nodeScreenPosition(id)", target)
+        page.mouse.click(spot["x"], spot["y"])
+        page.wait_for_selector(f'#details-body[data-node="{target}"]', timeout=15_000)
+        page.screenshot(path=str(ARTIFACTS / "explorer_overview.png"))
+        assert not errors, errors

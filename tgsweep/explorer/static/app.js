@@ -1,0 +1,697 @@
+// tgsweep explorer: plain JS over the JSON API (/api/...). No build step, no CDN.
+// Every text from the store goes into the page as text (textContent), never as HTML:
+// channel titles and post texts are written by the people being investigated.
+"use strict";
+
+const explorer = (window.explorer = { cy: null, info: null, ready: false, timings: {} });
+
+// -- small helpers --------------------------------------------------------------------------------
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+async function api(path, options) {
+  const response = await fetch(path, Object.assign({ credentials: "same-origin" }, options || {}));
+  const text = await response.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch (e) { body = { detail: text }; }
+  if (!response.ok) {
+    const detail = body && body.detail ? (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)) : response.statusText;
+    throw new Error(`${response.status}: ${detail}`);
+  }
+  return body;
+}
+
+function post(path, payload) {
+  return api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) });
+}
+
+const fmt = (v) => (v === null || v === undefined || v === "" ? "–" : String(v));
+const score = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(2));
+const day = (iso) => (iso ? String(iso).slice(0, 10) : "–");
+const tme = (url, text) => el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, text || url);
+const nodeLink = (id, text) => {
+  const [kind, name] = [id.split(":")[0], id.slice(id.indexOf(":") + 1)];
+  const route = { channel: "channel", bot: "bot", media: "cluster" }[kind];
+  return route ? el("a", { href: `#/${route}/${encodeURIComponent(name)}` }, text || id) : el("span", {}, text || id);
+};
+const labelSpan = (label) => el("span", { class: `label-${label || "unknown"}` }, label || "unknown");
+
+function table(headers, rows) {
+  if (!rows.length) return el("p", { class: "muted" }, "none");
+  return el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))),
+    el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c) => el("td", {}, c))))));
+}
+
+function reasonsList(reasons) {
+  if (!reasons || !reasons.length) return el("p", { class: "muted" }, "no reasons recorded");
+  return el("ul", { class: "reasons" }, reasons.map((r) => el("li", {}, r)));
+}
+
+function notes(list) {
+  return (list || []).map((n) => el("p", { class: "note" }, n));
+}
+
+// -- routing --------------------------------------------------------------------------------------
+
+async function route() {
+  const hash = location.hash || "#/graph";
+  const [, view, ...rest] = hash.split("/");
+  const arg = decodeURIComponent(rest.join("/"));
+  document.querySelectorAll("header nav a").forEach((a) => a.classList.toggle("active", a.getAttribute("href") === `#/${view}`));
+  const graphView = document.getElementById("view-graph");
+  const page = document.getElementById("view-page");
+  if (view === "graph" || !view) {
+    graphView.hidden = false;
+    page.hidden = true;
+    if (!explorer.cy) await loadGraph();
+    else explorer.cy.resize();
+    return;
+  }
+  graphView.hidden = true;
+  page.hidden = false;
+  page.replaceChildren(el("section", { class: "page" }, el("p", { class: "muted" }, "loading…")));
+  const render = { channel: channelPage, bot: botPage, bots: botsPage, alerts: alertsPage, cluster: clusterPage }[view];
+  try {
+    page.replaceChildren(el("section", { class: "page", id: `page-${view}` }, await (render ? render(arg) : notFound(view))));
+  } catch (error) {
+    page.replaceChildren(el("section", { class: "page" }, el("p", { class: "error" }, error.message)));
+  }
+}
+
+async function notFound(view) {
+  return el("p", { class: "error" }, `no page ${view}`);
+}
+
+// -- the graph --------------------------------------------------------------------------------------
+
+const KIND_COLOUR = { channel: "#4a78c2", bot: "#8a8f99", media: "#ef9a1a", account: "#8e44ad" };
+const LABEL_COLOUR = { deepfake_generator: "#c62828", benign: "#43a047" };
+const EDGE_COLOUR = { forwarded_from: "#8d99ae", links_to: "#b0b8c8", promotes: "#d98c8c", posted: "#f0c27a",
+  mirror_of: "#c62828", authored_by: "#b39ddb" };
+// More edges than this are drawn on a canvas layer under the nodes instead of as cytoscape elements:
+// cytoscape spends most of its start-up on edge elements (about 10 s for 50,000 in headless Chromium),
+// a canvas draws 50,000 segments in a few tens of milliseconds. Nodes stay cytoscape elements.
+const EDGE_ELEMENTS_MAX = 4000;
+// More nodes than this: the nodes too are drawn on that canvas (the "overview"), and cytoscape keeps
+// the viewport (pan, zoom, taps); a click finds its node in a grid. Cytoscape needs about 2.5 s for
+// 10,000 node elements, the canvas 20 ms. Filters that narrow the graph bring cytoscape's own back.
+const NODE_ELEMENTS_MAX = 3000;
+
+function nodeColour(n) {
+  return (n.kind === "bot" && LABEL_COLOUR[n.label]) || KIND_COLOUR[n.kind] || "#999";
+}
+
+function graphStyle(big) {
+  // data() fields only (colour and size precomputed), and for a big graph no labels or rings:
+  // cytoscape styles 10,000 nodes fastest that way (escalation still shows as size).
+  const node = big ? { "background-color": "data(colour)", width: "data(size)", height: "data(size)", label: "" }
+    : { "background-color": "data(colour)", width: "data(size)", height: "data(size)",
+        "border-width": "data(ring)", "border-color": "#b71c1c", label: "data(name)", "font-size": 9,
+        "min-zoomed-font-size": 7, color: "#333", "text-valign": "bottom", "text-margin-y": 2 };
+  return [
+    { selector: "node", style: node },
+    { selector: "node:selected", style: { label: "data(name)", "border-width": 3, "border-color": "#111", "z-index": 10,
+      "font-size": 12, "min-zoomed-font-size": 0, "text-background-color": "#fff", "text-background-opacity": 0.8 } },
+    { selector: "edge", style: {
+      width: "mapData(count, 1, 20, 1, 5)", "line-color": "data(colour)", "target-arrow-color": "data(colour)",
+      "target-arrow-shape": "triangle", "arrow-scale": 0.7, "curve-style": big ? "haystack" : "bezier", opacity: 0.7 } },
+    { selector: "edge[kind = 'mirror_of']", style: { "line-style": "dashed", width: 2 } },
+  ];
+}
+
+class EdgeLayer {
+  // The edges of a big graph, drawn on a canvas under cytoscape's, following its pan and zoom.
+  constructor(cy, canvas, nodes, edges, withNodes) {
+    this.cy = cy;
+    this.canvas = canvas;
+    this.index = new Map();
+    this.xy = new Float64Array(nodes.length * 2);
+    nodes.forEach((n, i) => { this.index.set(n.id, i); this.xy[2 * i] = n.x; this.xy[2 * i + 1] = n.y; });
+    this.nodes = withNodes ? nodes.map((n) => ({ id: n.id, name: n.name, colour: nodeColour(n),
+      r: (10 + 26 * (n.escalation || 0)) / 2 })) : null;
+    if (withNodes) {
+      this.cell = 40;
+      this.grid = new Map();
+      nodes.forEach((n, i) => {
+        const key = `${Math.floor(n.x / this.cell)},${Math.floor(n.y / this.cell)}`;
+        if (!this.grid.has(key)) this.grid.set(key, []);
+        this.grid.get(key).push(i);
+      });
+    }
+    const byKind = new Map();
+    this.ends = new Int32Array(edges.length * 2);
+    edges.forEach((e, i) => {
+      const s = this.index.get(e.source), t = this.index.get(e.target);
+      this.ends[2 * i] = s; this.ends[2 * i + 1] = t;
+      if (!byKind.has(e.kind)) byKind.set(e.kind, []);
+      byKind.get(e.kind).push(i);
+    });
+    this.kinds = [...byKind.entries()].map(([kind, list]) => [EDGE_COLOUR[kind] || "#9aa6b8", Int32Array.from(list)]);
+    this.selected = null;
+    this.incident = null;
+    this.pending = false;
+    canvas.hidden = false;
+    cy.on("viewport resize", () => this.schedule());
+    // Selection is drawn here (a halo and the node's edges), not by cytoscape: re-styling a selected
+    // node makes it redraw all 10,000, a click's answer would wait for that.
+    cy.on("tap", (event) => this.select(event.target !== cy && event.target.isNode() ? event.target.id() : null));
+    const idle = window.requestIdleCallback || ((f) => setTimeout(f, 50));
+    idle(() => this.buildIncident());
+  }
+
+  hit(position) {  // the node under a tap (model coordinates), or -1
+    const zoom = this.cy.zoom(), cx = Math.floor(position.x / this.cell), cy = Math.floor(position.y / this.cell);
+    let best = -1, bestD = Infinity;
+    for (let gx = cx - 1; gx <= cx + 1; gx++) {
+      for (let gy = cy - 1; gy <= cy + 1; gy++) {
+        for (const i of this.grid.get(`${gx},${gy}`) || []) {
+          const dx = this.xy[2 * i] - position.x, dy = this.xy[2 * i + 1] - position.y, d = dx * dx + dy * dy;
+          const r = Math.max(this.nodes[i].r, 4 / zoom);
+          if (d <= r * r && d < bestD) { best = i; bestD = d; }
+        }
+      }
+    }
+    return best;
+  }
+
+  fit(padding) {  // cytoscape's fit, for points it does not hold
+    let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
+    for (let i = 0; i < this.xy.length; i += 2) {
+      x1 = Math.min(x1, this.xy[i]); x2 = Math.max(x2, this.xy[i]);
+      y1 = Math.min(y1, this.xy[i + 1]); y2 = Math.max(y2, this.xy[i + 1]);
+    }
+    const w = this.cy.width(), h = this.cy.height();
+    const zoom = Math.min((w - 2 * padding) / Math.max(x2 - x1, 1), (h - 2 * padding) / Math.max(y2 - y1, 1));
+    this.cy.viewport({ zoom, pan: { x: w / 2 - ((x1 + x2) / 2) * zoom, y: h / 2 - ((y1 + y2) / 2) * zoom } });
+  }
+
+  setColour(id, colour) {
+    const i = this.index.get(id);
+    if (this.nodes && i !== undefined) { this.nodes[i].colour = colour; this.schedule(); }
+  }
+
+  screenPosition(id) {
+    const i = this.index.get(id), zoom = this.cy.zoom(), pan = this.cy.pan();
+    return { x: this.xy[2 * i] * zoom + pan.x, y: this.xy[2 * i + 1] * zoom + pan.y };
+  }
+
+  buildIncident() {
+    if (this.incident) return;
+    this.incident = new Map();
+    for (let i = 0; i < this.ends.length; i++) {
+      const node = this.ends[i];
+      let list = this.incident.get(node);
+      if (!list) this.incident.set(node, (list = []));
+      list.push(i >> 1);
+    }
+  }
+
+  schedule() {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => { this.pending = false; this.draw(); });
+  }
+
+  select(id) {
+    if (id !== null) this.buildIncident();
+    this.selected = id === null ? null : this.index.get(id);
+    this.schedule();
+  }
+
+  stroke(ctx, list) {
+    const xy = this.xy, ends = this.ends;
+    ctx.beginPath();
+    for (const i of list) {
+      const s = ends[2 * i], t = ends[2 * i + 1];
+      ctx.moveTo(xy[2 * s], xy[2 * s + 1]);
+      ctx.lineTo(xy[2 * t], xy[2 * t + 1]);
+    }
+    ctx.stroke();
+  }
+
+  draw() {
+    const cy = this.cy, canvas = this.canvas, w = cy.width(), h = cy.height();
+    if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    const zoom = cy.zoom(), pan = cy.pan();
+    ctx.setTransform(zoom, 0, 0, zoom, pan.x, pan.y);
+    ctx.lineWidth = 0.7 / zoom;
+    ctx.globalAlpha = 0.45;
+    for (const [colour, list] of this.kinds) { ctx.strokeStyle = colour; this.stroke(ctx, list); }
+    if (this.selected !== null && this.selected !== undefined) {  // under the nodes
+      ctx.globalAlpha = 1;
+      ctx.lineWidth = 2 / zoom;
+      ctx.strokeStyle = "#111";
+      this.stroke(ctx, this.incident.get(this.selected) || []);
+      const x = this.xy[2 * this.selected], y = this.xy[2 * this.selected + 1];
+      ctx.beginPath();
+      ctx.arc(x, y, Math.max(14, 10 / zoom), 0, 2 * Math.PI);
+      ctx.fillStyle = "rgba(255, 196, 0, 0.55)";
+      ctx.fill();
+    }
+    if (this.nodes) {
+      ctx.globalAlpha = 1;
+      const byColour = new Map();
+      this.nodes.forEach((n, i) => {
+        if (!byColour.has(n.colour)) byColour.set(n.colour, []);
+        byColour.get(n.colour).push(i);
+      });
+      for (const [colour, list] of byColour) {
+        ctx.fillStyle = colour;
+        ctx.beginPath();
+        for (const i of list) {
+          const x = this.xy[2 * i], y = this.xy[2 * i + 1], r = this.nodes[i].r;
+          ctx.moveTo(x + r, y);
+          ctx.arc(x, y, r, 0, 2 * Math.PI);
+        }
+        ctx.fill();
+      }
+      if (zoom >= 1.2) {  // zoomed in: names of the nodes in view
+        const x1 = -pan.x / zoom, y1 = -pan.y / zoom, x2 = x1 + w / zoom, y2 = y1 + h / zoom;
+        ctx.fillStyle = "#333";
+        ctx.font = `${10 / zoom}px system-ui, sans-serif`;
+        ctx.textAlign = "center";
+        let shown = 0;
+        for (let i = 0; i < this.nodes.length && shown < 600; i++) {
+          const x = this.xy[2 * i], y = this.xy[2 * i + 1];
+          if (x < x1 || x > x2 || y < y1 || y > y2) continue;
+          ctx.fillText(this.nodes[i].name, x, y + this.nodes[i].r + 11 / zoom);
+          shown++;
+        }
+      }
+    }
+  }
+
+  destroy() {
+    const ctx = this.canvas.getContext("2d");
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this.canvas.hidden = true;
+  }
+}
+
+function filterParams() {
+  const params = new URLSearchParams({ compact: "1" });
+  const esc = parseFloat(document.getElementById("f-esc").value || "0");
+  if (esc > 0) params.set("min_escalation", String(esc));
+  const community = document.getElementById("f-community").value;
+  if (community !== "") params.set("community", community);
+  const boxes = [...document.querySelectorAll("#f-kinds input")];
+  const kinds = boxes.filter((b) => b.checked).map((b) => b.value);
+  if (kinds.length && kinds.length < boxes.length) params.set("kind", kinds.join(","));
+  const since = document.getElementById("f-since").value;
+  const until = document.getElementById("f-until").value;
+  if (since) params.set("since", since);
+  if (until) params.set("until", until);
+  return params;
+}
+
+function warmUp() {
+  if (explorer.warmed) return;
+  explorer.warmed = true;
+  const box = el("div", { style: "position:absolute;left:-2000px;top:0;width:300px;height:300px" });
+  document.body.append(box);
+  const elements = [];
+  for (let i = 0; i < 400; i++) {
+    elements.push({ group: "nodes", position: { x: (i % 20) * 15, y: Math.floor(i / 20) * 15 },
+      data: { id: `w${i}`, colour: "#999", size: 10, ring: 0, name: "" } });
+    if (i) elements.push({ group: "edges", data: { source: `w${i}`, target: `w${i >> 1}`, colour: "#999", count: 1 } });
+  }
+  const cy = cytoscape({ container: box, elements, style: graphStyle(true), layout: { name: "preset" }, pixelRatio: 1 });
+  cy.one("render", () => setTimeout(() => { cy.destroy(); box.remove(); }, 0));
+}
+
+async function loadGraph() {
+  const status = document.getElementById("graph-status");
+  const started = performance.now();
+  explorer.ready = false;
+  status.textContent = "loading the graph…";
+  let data;
+  try {
+    const answer = api("/api/graph?" + filterParams().toString());
+    warmUp();  // while the server answers: cytoscape's code gets compiled on a small graph
+    data = await answer;
+  } catch (error) {
+    status.replaceChildren(el("span", { class: "error" }, error.message));
+    return;
+  }
+  explorer.timings.fetched = performance.now() - started;
+  const communities = document.getElementById("f-community");
+  if (communities.options.length <= 1) {
+    for (const [id, size] of data.communities || []) communities.append(el("option", { value: id }, `${id} (${size})`));
+  }
+  const big = data.nodes.length > 1500;
+  const query = new URLSearchParams(location.search);
+  const useCose = query.get("layout") === "cose";  // the benchmark's baseline: cytoscape lays out in the browser
+  const layered = data.edges.length > EDGE_ELEMENTS_MAX && !useCose && query.get("edges") !== "elements";
+  const overview = layered && data.nodes.length > NODE_ELEMENTS_MAX && query.get("nodes") !== "elements";
+  const elements = new Array((overview ? 0 : data.nodes.length) + (layered ? 0 : data.edges.length));
+  let i = 0;
+  for (const n of overview ? [] : data.nodes) {
+    elements[i++] = { group: "nodes", position: { x: n.x, y: n.y }, data: { id: n.id, kind: n.kind, label: n.label,
+      name: n.name, escalation: n.escalation, colour: nodeColour(n), size: 10 + 26 * (n.escalation || 0),
+      ring: n.escalation >= 0.5 ? 3 : 0 } };
+  }
+  if (!layered) {
+    for (const e of data.edges) {
+      elements[i++] = { group: "edges", data: { source: e.source, target: e.target, kind: e.kind, count: e.count,
+        colour: EDGE_COLOUR[e.kind] || "#9aa6b8" } };
+    }
+  }
+  if (explorer.edgeLayer) { explorer.edgeLayer.destroy(); explorer.edgeLayer = null; }
+  if (explorer.cy) explorer.cy.destroy();
+  const cy = cytoscape({
+    container: document.getElementById("cy"), elements, style: graphStyle(big),
+    layout: { name: "preset", fit: true, padding: 20 },
+    textureOnViewport: big && !layered, hideEdgesOnViewport: big, motionBlur: false, pixelRatio: big ? 1 : "auto",
+    boxSelectionEnabled: false, autoungrabify: big || layered, autounselectify: layered, minZoom: 0.02, maxZoom: 8,
+  });
+  explorer.cy = cy;
+  if (layered) {
+    explorer.edgeLayer = new EdgeLayer(cy, document.getElementById("edge-layer"), data.nodes, data.edges, overview);
+  }
+  explorer.overview = overview;
+  explorer.timings.built = performance.now() - started;
+  cy.on("tapstart", () => { explorer.timings.tapstart = performance.now(); });
+  cy.on("tap", "node", (event) => { explorer.timings.tap = performance.now(); showDetails(event.target.id()); });
+  if (overview) {
+    cy.on("tap", (event) => {
+      if (event.target !== cy) return;
+      const layer = explorer.edgeLayer, hit = layer.hit(event.position);
+      if (hit < 0) return;
+      explorer.timings.tap = performance.now();
+      layer.select(layer.nodes[hit].id);
+      showDetails(layer.nodes[hit].id);
+    });
+  }
+  const done = () => {
+    if (explorer.edgeLayer) explorer.edgeLayer.draw();
+    explorer.timings.drawn = performance.now() - started;
+    explorer.ready = true;
+    document.body.dataset.graphReady = "1";
+  };
+  const finish = () => {
+    if (overview) {  // cytoscape holds no elements: draw at the next frame
+      explorer.edgeLayer.fit(20);
+      requestAnimationFrame(done);
+      return;
+    }
+    cy.one("render", () => requestAnimationFrame(done));
+    cy.fit(undefined, 20);
+  };
+  if (useCose) {
+    const layout = cy.layout({ name: "cose", animate: false, fit: true, randomize: true });
+    layout.one("layoutstop", finish);
+    layout.run();
+  } else {
+    finish();
+  }
+  status.replaceChildren(
+    `${data.nodes.length} nodes, ${data.edges.length} edges` +
+      (overview ? " (overview: drawn as one picture; zoom in for names, click a node for its details and edges; filters narrow it down)"
+        : layered ? " (edges drawn as one layer: click a node to see its own)" : "") +
+      (data.truncated ? ` (filtered from ${data.total_nodes} nodes, ${data.total_edges} edges: the most escalated first; narrow the filters)` : ""),
+    ...notes(data.notes));
+}
+
+explorer.nodeScreenPosition = (id) => {  // for tests: where to click a node
+  const box = explorer.cy.container().getBoundingClientRect();
+  const p = explorer.overview ? explorer.edgeLayer.screenPosition(id) : explorer.cy.getElementById(id).renderedPosition();
+  return { x: box.left + p.x, y: box.top + p.y, visible: p.x >= 0 && p.y >= 0 && p.x <= box.width && p.y <= box.height };
+};
+
+async function showDetails(id) {
+  const panel = document.getElementById("details");
+  panel.replaceChildren(el("p", { class: "muted" }, `loading ${id}…`));
+  const [kind, name] = [id.split(":")[0], id.slice(id.indexOf(":") + 1)];
+  try {
+    let body;
+    if (kind === "bot") body = botSummary(await api(`/api/bots/${encodeURIComponent(name)}`), true);
+    else if (kind === "channel") body = channelSummary(await api(`/api/channels/${encodeURIComponent(name)}`));
+    else if (kind === "media") body = clusterSummary(await api(`/api/clusters/${encodeURIComponent(name)}`));
+    else body = el("p", {}, id);
+    panel.replaceChildren(el("div", { id: "details-body", "data-node": id }, body));
+    explorer.timings.details = performance.now();
+  } catch (error) {
+    panel.replaceChildren(el("p", { class: "error" }, `${id}: ${error.message}`));
+  }
+}
+
+// -- summaries (details panel) and pages ----------------------------------------------------------------
+
+function escalationBlock(esc) {
+  if (!esc) return el("p", { class: "muted" }, "not escalated (no escalation score computed)");
+  return el("div", {}, el("p", {}, `escalation ${score(esc.score)}`, esc.community !== null && esc.community !== undefined ? `, community ${esc.community}` : "",
+    esc.pagerank !== undefined && esc.pagerank !== null ? `, pagerank ${Number(esc.pagerank).toFixed(4)}` : ""), reasonsList(esc.reasons));
+}
+
+function channelSummary(c) {
+  return el("div", {},
+    el("h3", {}, nodeLink(c.node, `@${c.username}`), " ", el("span", { class: "muted" }, c.profile.title || "")),
+    el("p", {}, `${c.posts} posts · ${c.bots_promoted.length} bots promoted · ${c.media.total} media · `,
+      `${c.forwards_in.length} channels forward it, it forwards ${c.forwards_out.length}`),
+    el("h4", {}, "Escalation"), escalationBlock(c.escalation),
+    el("p", {}, el("a", { href: `#/channel/${encodeURIComponent(c.username)}` }, "open the channel page →")));
+}
+
+function activityChart(activity) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("class", "activity");
+  if (!activity.length) return el("p", { class: "muted" }, "no dated posts");
+  const first = Date.parse(activity[0].day), last = Date.parse(activity[activity.length - 1].day);
+  const days = Math.round((last - first) / 86400000) + 1;
+  const weekly = days > 400;
+  const buckets = new Map();
+  for (const a of activity) {
+    const d = Math.round((Date.parse(a.day) - first) / 86400000);
+    const b = weekly ? Math.floor(d / 7) : d;
+    buckets.set(b, (buckets.get(b) || 0) + a.posts);
+  }
+  const n = weekly ? Math.ceil(days / 7) : days;
+  const max = Math.max(...buckets.values());
+  const W = 1000, H = 120, bw = W / n;
+  svg.setAttribute("viewBox", `0 0 ${W} ${H + 18}`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `posts per ${weekly ? "week" : "day"}`);
+  for (const [b, count] of buckets) {
+    const r = document.createElementNS(ns, "rect");
+    const h = Math.max(1, (count / max) * H);
+    r.setAttribute("x", String(b * bw));
+    r.setAttribute("y", String(H - h));
+    r.setAttribute("width", String(Math.max(bw * 0.85, 1)));
+    r.setAttribute("height", String(h));
+    const t = document.createElementNS(ns, "title");
+    t.textContent = `${new Date(first + b * (weekly ? 7 : 1) * 86400000).toISOString().slice(0, 10)}: ${count} post(s)`;
+    r.append(t);
+    svg.append(r);
+  }
+  for (const [x, text, anchor] of [[2, activity[0].day, "start"], [W - 2, activity[activity.length - 1].day, "end"]]) {
+    const t = document.createElementNS(ns, "text");
+    t.setAttribute("x", String(x)); t.setAttribute("y", String(H + 14)); t.setAttribute("text-anchor", anchor);
+    t.textContent = text;
+    svg.append(t);
+  }
+  return el("div", {}, svg, el("p", { class: "muted" }, `posts per ${weekly ? "week" : "day"}, most ${max}`));
+}
+
+function mediaPreview(item) {
+  if (!item.preview) {
+    return el("span", { class: "muted" }, explorer.info && explorer.info.hash_only ? "hash-only: no image" : "no preview");
+  }
+  const img = el("img", { src: item.preview, alt: "blurred preview", loading: "lazy", title: "blurred preview" });
+  const button = el("button", { type: "button", class: "unblur", onclick: () => {
+    if (!confirm("Show this one picture unblurred? It may be harmful material.")) return;
+    img.src = item.preview + "?unblur=1";
+    img.title = "unblurred on request";
+    button.remove();
+  } }, "Unblur this one");
+  return el("div", { class: "preview" }, img, el("br"), button);
+}
+
+function matchesCell(matches) {
+  if (!matches || !matches.length) return "–";
+  return el("ul", {}, matches.map((m) => el("li", {}, `${m.bank}${m.label ? ` (${m.label})` : ""}: ${m.tier}, ${m.hash_type} distance ${m.distance}`)));
+}
+
+async function channelPage(username) {
+  const c = await api(`/api/channels/${encodeURIComponent(username)}`);
+  const p = c.profile;
+  const auto = c.automation;
+  return [
+    el("h2", {}, `@${c.username} `, el("span", { class: "muted" }, p.title || "")),
+    el("p", {}, tme(`https://t.me/s/${c.username}`, `t.me/s/${c.username}`), ` · ${fmt(p.kind)} · ${c.posts} posts collected`,
+      p.watched ? " · watched" : "", p.discovered_from ? ` · discovered from ${p.discovered_from}` : "",
+      ` · first seen ${day(p.first_seen)}, last seen ${day(p.last_seen)}`),
+    p.description ? el("p", { class: "muted" }, p.description) : null,
+    el("h3", {}, "Escalation"), escalationBlock(c.escalation),
+    el("h3", {}, "Automation"),
+    auto ? el("div", {}, el("p", {}, `automation score ${score(auto.score)}`), reasonsList(auto.reasons))
+      : el("p", { class: "muted" }, "no automation score computed"),
+    el("h3", {}, "Activity"), activityChart(c.activity),
+    el("h3", {}, "Forwards out (this channel forwards from)"),
+    table(["channel", "posts", "first", "last"], c.forwards_out.map((f) => [nodeLink(`channel:${f.channel}`, `@${f.channel}`), f.posts, day(f.first), day(f.last)])),
+    el("h3", {}, "Forwards in (channels forwarding this one)"),
+    table(["channel", "posts", "first", "last"], c.forwards_in.map((f) => [nodeLink(`channel:${f.channel}`, `@${f.channel}`), f.posts, day(f.first), day(f.last)])),
+    el("h3", {}, "Links and mentions"),
+    table(["direction", "channel", "how", "posts"], [
+      ...c.links_out.map((l) => ["out", nodeLink(`channel:${l.channel}`, `@${l.channel}`), l.how, l.posts]),
+      ...c.links_in.map((l) => ["in", nodeLink(`channel:${l.channel}`, `@${l.channel}`), l.how, l.posts])]),
+    el("h3", {}, "Bots it promotes"),
+    table(["bot", "verdict", "posts", "how", "referral codes", "first", "last"], c.bots_promoted.map((b) => [
+      nodeLink(`bot:${b.bot}`, `@${b.bot}`), el("span", {}, labelSpan(b.label), ` ${score(b.score)}`), b.posts, b.how.join(", "),
+      b.referral_codes.length ? el("code", {}, b.referral_codes.join(", ")) : "–", day(b.first), day(b.last)])),
+    el("h3", {}, `Media it posted (${c.media.total}; previews blurred)`),
+    table(["preview", "post", "kind", "hashes", "cluster", "bank matches"], c.media.items.map((m) => [
+      mediaPreview(m), tme(m.url, m.post), m.kind,
+      el("div", { class: "hash" }, `sha256 ${m.sha256}`, m.pdq ? el("br") : null, m.pdq ? `pdq ${m.pdq}` : null),
+      m.cluster ? el("span", {}, nodeLink(`media:${m.cluster}`, m.cluster), ` · ${fmt(m.cluster_files)} files, ${fmt(m.cluster_appearances)} posts, ${m.cluster_channels} channels`) : "–",
+      matchesCell(m.bank_matches)])),
+  ];
+}
+
+function decisionForm(b, onDone) {
+  const note = el("textarea", { id: "decision-note", placeholder: "why (kept with the decision; required)" });
+  const message = el("p", { class: "muted", id: "decision-message" });
+  const decide = async (decision) => {
+    if (!note.value.trim()) { message.textContent = "write a note first: why?"; return; }
+    try {
+      const done = await post(`/api/bots/${encodeURIComponent(b.username)}/override`, { decision, note: note.value });
+      message.textContent = `@${done.username} labelled ${done.label} by ${done.by} at ${done.at}`;
+      const colour = nodeColour({ kind: "bot", label: done.label });
+      const node = explorer.cy && explorer.cy.getElementById(`bot:${done.username}`);
+      if (node && node.nonempty()) node.data({ label: done.label, colour });
+      if (explorer.edgeLayer) explorer.edgeLayer.setColour(`bot:${done.username}`, colour);
+      message.dataset.done = done.label;
+      if (onDone) onDone(done);
+    } catch (error) {
+      message.textContent = error.message;
+    }
+  };
+  return el("div", { class: "decision" },
+    el("strong", {}, "Analyst decision"), el("span", { class: "muted" }, ` (recorded as ${explorer.info ? explorer.info.analyst : "you"}; the same as tgsweep bots label)`),
+    note,
+    el("button", { type: "button", class: "confirm", id: "btn-confirm", onclick: () => decide("confirm") }, "Confirm: deepfake generator"),
+    el("button", { type: "button", class: "reject", id: "btn-reject", onclick: () => decide("reject") }, "Reject: benign"),
+    message);
+}
+
+function botSummary(b, inPanel) {
+  const v = b.verdict;
+  return el("div", {},
+    el("h3", {}, nodeLink(b.node, `@${b.username}`), " ", el("span", { class: "muted" }, b.profile.title || "")),
+    el("p", {}, "verdict ", labelSpan(v.label), ` · score ${score(v.score)}`, v.override ? ` · analyst: ${v.override.label} by ${v.override.by}` : "",
+      v.auto_label && v.auto_label !== v.label ? ` · automatic: ${v.auto_label}` : ""),
+    reasonsList(v.reasons.slice(0, inPanel ? 6 : 100)),
+    el("p", {}, `promoted by ${b.promoted_by.length} channel(s)`, b.mirror_of.length ? ` · mirror of ${b.mirror_of.map((m) => "@" + m.bot).join(", ")}` : ""),
+    decisionForm(b, () => (inPanel ? showDetails(b.node) : route())),
+    inPanel ? el("p", {}, el("a", { href: `#/bot/${encodeURIComponent(b.username)}` }, "open the bot page →")) : null);
+}
+
+async function botPage(username) {
+  const b = await api(`/api/bots/${encodeURIComponent(username)}`);
+  const p = b.profile;
+  const commands = (p.commands || []).map((c) => (typeof c === "string" ? c : `${c.command || ""} ${c.description || ""}`));
+  return [
+    botSummary(b, false),
+    el("h3", {}, "Profile"),
+    table(["", ""], [["public page", tme(p.url)], ["confirmed a bot", p.confirmed === null ? "not known" : p.confirmed ? "yes" : "no"],
+      ["description", fmt(p.description)], ["about", fmt(p.about)], ["commands", commands.length ? commands.join("; ") : "–"],
+      ["first seen", day(p.first_seen)], ["last seen", day(p.last_seen)]]),
+    el("h3", {}, "Escalation"), escalationBlock(b.escalation),
+    el("h3", {}, "Analyst decisions (newest first; the newest applies)"),
+    table(["label", "note", "by", "at"], b.overrides.map((o) => [labelSpan(o.label), o.note || "–", o.by, o.at])),
+    el("h3", {}, "Mirrors"),
+    table(["relation", "bot", "kind", "evidence"], [
+      ...b.mirror_of.map((m) => ["mirror of", nodeLink(`bot:${m.bot}`, `@${m.bot}`), m.kind, m.evidence]),
+      ...b.mirrored_by.map((m) => ["replaced by", nodeLink(`bot:${m.bot}`, `@${m.bot}`), m.kind, m.evidence])]),
+    el("h3", {}, "Who promotes it"),
+    table(["channel", "posts", "how", "referral codes", "first", "last", "posts"], b.promoted_by.map((r) => [
+      nodeLink(`channel:${r.channel}`, `@${r.channel}`), r.posts, r.how.join(", "),
+      r.referral_codes.length ? el("code", {}, r.referral_codes.join(", ")) : "–", day(r.first), day(r.last),
+      el("span", {}, r.post_urls.slice(-5).map((u) => [tme(u, u.split("/").pop()), " "]))])),
+  ];
+}
+
+async function botsPage() {
+  const bots = await api("/api/bots");
+  return [el("h2", {}, `Bots (${bots.length})`),
+    table(["bot", "verdict", "score", "automatic", "analyst", "channels", "posts", "codes", "mirror of"], bots.map((b) => [
+      nodeLink(`bot:${b.username}`, `@${b.username}`), labelSpan(b.label), score(b.score), fmt(b.auto_label),
+      b.override ? `${b.override.label} (${b.override.by})` : "–", b.channels, b.posts,
+      b.referral_codes.length ? el("code", {}, b.referral_codes.slice(0, 5).join(", ")) : "–",
+      b.mirror_of.map((m) => "@" + m.bot).join(", ") || "–"]))];
+}
+
+function clusterSummary(c) {
+  return el("div", {},
+    el("h3", {}, `media cluster ${c.id}`),
+    el("p", {}, `${c.files} file(s), ${c.appearances} post(s) in ${c.channels.length} channel(s); origin candidate ${fmt(c.origin_channel)}/${fmt(c.origin_post)} (${day(c.origin_date)})`),
+    el("p", {}, c.channels.map((ch) => [nodeLink(`channel:${ch}`, `@${ch}`), " "])),
+    el("h4", {}, "Escalation"), escalationBlock(c.escalation),
+    el("p", {}, el("a", { href: `#/cluster/${encodeURIComponent(c.id)}` }, "open the cluster page →")));
+}
+
+async function clusterPage(id) {
+  const c = await api(`/api/clusters/${encodeURIComponent(id)}`);
+  return [clusterSummary(c), el("h3", {}, "Files (previews blurred)"),
+    table(["preview", "sha256", "bank matches"], c.files.map((f) => [mediaPreview(f), el("span", { class: "hash" }, f.sha256), matchesCell(f.bank_matches)]))];
+}
+
+function stateCell(a) {
+  // graph.delivery.list_alerts: the alert's summed-up state, then one line per sink.
+  const sinks = Array.isArray(a.sinks) ? a.sinks : [];
+  return el("div", { class: `state-${a.state}` }, el("strong", {}, fmt(a.state)),
+    sinks.map((s) => el("div", { class: "muted" }, `${s.sink}: ${s.state}` + (s.attempts ? `, ${s.attempts} attempt(s)` : "") +
+      (s.last_status ? `, HTTP ${s.last_status}` : "") + (s.last_error ? `, ${s.last_error}` : "") +
+      (s.state !== "delivered" && s.next_attempt_at ? `, next ${s.next_attempt_at}` : ""))));
+}
+
+async function alertsPage() {
+  const data = await api("/api/alerts");
+  const message = el("p", { class: "muted", id: "retry-message" });
+  const retry = async (ids) => {
+    try {
+      const done = await post("/api/alerts/retry", { ids });
+      message.textContent = `${done.queued} alert(s) queued for another delivery attempt`;
+      setTimeout(route, 600);
+    } catch (error) {
+      message.textContent = error.message;
+    }
+  };
+  return [el("h2", {}, `Alerts (${data.alerts.length})`), ...notes(data.notes),
+    el("button", { type: "button", id: "retry-all", onclick: () => retry(null) }, "Retry every undelivered alert"), message,
+    table(["created", "type", "severity", "subject", "state", "attempts", "last error", "next attempt", ""], data.alerts.map((a) => [
+      day(a.created_at), a.type, a.severity, nodeLink(a.subject), stateCell(a), fmt(a.attempts), fmt(a.last_error),
+      fmt(a.next_attempt_at), el("button", { type: "button", class: "retry", onclick: () => retry([a.id]) }, "Retry")]))];
+}
+
+// -- start -----------------------------------------------------------------------------------------------
+
+document.getElementById("filters").addEventListener("submit", (event) => {
+  event.preventDefault();
+  document.getElementById("details").replaceChildren(el("p", { class: "muted" }, "Click a node for its details."));
+  loadGraph();
+});
+window.addEventListener("hashchange", route);
+api("/api/info").then((info) => {
+  explorer.info = info;
+  document.getElementById("whoami").textContent = `analyst ${info.analyst}` + (info.hash_only ? " · hash-only mode" : "");
+}).catch(() => {});
+route();
