@@ -19,7 +19,7 @@ import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from crawler.store import Store, now
+from crawler.store import Store
 from graph.sinks import JsonlSink, Outcome, WebhookSink, build_sinks
 
 log = logging.getLogger(__name__)

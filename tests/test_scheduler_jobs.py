@@ -25,8 +25,6 @@ def test_job_specs_have_fixed_ids_and_their_own_intervals(tmp_path):
 
 def test_the_service_runs_the_recheck_jobs_on_their_schedule(sweeps, tmp_path, server):  # noqa: F811
     config = service_config(sweeps, tmp_path, server, takedown_check_minutes=0.02, bot_refresh_minutes=0.02)
-    # the database exists before the jobs start (children that all migrate a new database at once race:
-    # Store.migrate, reported to the lead)
     assert sweeps.cli(config, "watch", "add", "alpha").returncode == 0
     service = Service(sweeps, config)
 

@@ -39,6 +39,11 @@ def with_store(config: Config, work: Callable[[Any], Awaitable[T]]) -> T:
 
 
 @contextmanager
+def _jsonl(row: Any, handle: Any = None) -> None:
+    """One JSON Lines record: the form every machine-readable output of the CLI takes."""
+    (handle or sys.stdout).write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
 def _output(path: str | None) -> Iterator[Any]:
     if path in (None, "-"):
         yield sys.stdout
@@ -180,7 +185,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if args.action == "list":
         if args.json:
             for entry in entries:
-                sys.stdout.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                _jsonl(entry)
             return 0
         for e in entries:
             where = " and ".join(w for w, yes in (("config", e["in_config"]), ("database", e["in_database"])) if yes)
@@ -211,7 +216,7 @@ def cmd_export_messages(args: argparse.Namespace) -> int:
         try:
             with _output(args.output) as handle:
                 async for message in export_messages(store, args.channel or None):
-                    handle.write(json.dumps(message, ensure_ascii=False) + "\n")
+                    _jsonl(message, handle)
                     count += 1
         finally:
             await store.close()
@@ -281,7 +286,7 @@ def cmd_bots_score(args: argparse.Namespace) -> int:
             problems += 1
             continue
         verdict = score_bot(profile, thresholds=thresholds)
-        sys.stdout.write(json.dumps(verdict.to_dict(), ensure_ascii=False) + "\n")
+        _jsonl(verdict.to_dict())
     return 1 if problems else 0
 
 
@@ -292,7 +297,7 @@ def cmd_bots_list(args: argparse.Namespace) -> int:
     bots = with_store(config, list_bots)
     if args.json:
         for bot in bots:
-            sys.stdout.write(json.dumps(bot, ensure_ascii=False) + "\n")
+            _jsonl(bot)
         return 0
     for b in bots:
         score = "-" if b["score"] is None else f"{b['score']:.2f}"
@@ -338,7 +343,7 @@ def cmd_automation(args: argparse.Namespace) -> int:
     rows = with_store(config, lambda store: list_automation(store, args.min_score, args.kind))
     if args.json:
         for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+            _jsonl(row)
         return 0
     for r in rows:
         out.print(f"{r['subject']}  {r['score']:.2f} {r['verdict']}  [{r['features'].get('posts', 0)} posts; "
@@ -385,7 +390,7 @@ def cmd_media_hash(args: argparse.Namespace) -> int:
         if fp.error:
             line["error"] = fp.error
             problems += 1
-        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        _jsonl(line)
     return 1 if problems else 0
 
 
@@ -406,7 +411,7 @@ def cmd_media_match(args: argparse.Namespace) -> int:
         if fp.error:
             line["error"] = fp.error
             problems += 1
-        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        _jsonl(line)
     if not banks.size:
         err.print("no hash banks in the store yet (tgsweep media import-hashes FILE --bank NAME)")
     return 1 if problems else 0
@@ -460,7 +465,7 @@ def cmd_media_banks(args: argparse.Namespace) -> int:
     banks = with_store(config, list_banks)
     if args.json:
         for bank in banks:
-            sys.stdout.write(json.dumps(bank, ensure_ascii=False) + "\n")
+            _jsonl(bank)
         return 0
     for b in banks:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(b["by_type"].items()))
@@ -608,7 +613,7 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
     alerts = with_store(config, list_alerts)
     if args.json:
         for alert in alerts:
-            sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
+            _jsonl(alert)
         return 0
     for a in alerts:
         out.print(f"{a['id']}  {a['created_at']}  {a['type']}  {a['severity']}  {a['subject']}  {a['state']}"
@@ -705,7 +710,7 @@ def cmd_graph_build(args: argparse.Namespace) -> int:
 
     counts = with_store(config, lambda store: run_graph_stage(store, config))
     if args.json:
-        sys.stdout.write(json.dumps(counts, ensure_ascii=False) + "\n")
+        _jsonl(counts)
         return 0
     for line in summary_lines(counts, top=args.top):
         out.print(line)
