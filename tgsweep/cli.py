@@ -38,12 +38,12 @@ def with_store(config: Config, work: Callable[[Any], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-@contextmanager
 def _jsonl(row: Any, handle: Any = None) -> None:
     """One JSON Lines record: the form every machine-readable output of the CLI takes."""
     (handle or sys.stdout).write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+@contextmanager
 def _output(path: str | None) -> Iterator[Any]:
     if path in (None, "-"):
         yield sys.stdout

@@ -42,6 +42,23 @@ def known_content_csv(world) -> str:
             f"md5,{hashlib.md5(world.files['shared_b.png']).hexdigest()},synthetic stand-in, exact copy\n")
 
 
+REVIEWED_BOT = "swapface_magic2_bot"
+
+
+async def analyst_review(config) -> None:
+    """An analyst's decision between sweeps: a verdict no later automatic score overwrites."""
+    from detectors.stage import set_override
+    from graph.alert_rules import alert_settings
+
+    store = await Store.open(config.storage.database)
+    try:
+        await set_override(store, REVIEWED_BOT, "deepfake_generator",
+                           "demo: face-swap bot promoted with referral codes, mirror of a banned bot",
+                           "demo analyst", alert_settings(config))
+    finally:
+        await store.close()
+
+
 def demo_config(folder: Path, base_url: str) -> str:
     channels = ", ".join(f'"{c}"' for c in demo_watchlist())
     return f"""# written by `tgsweep demo`: a synthetic Telegram on loopback
@@ -90,6 +107,7 @@ def run_demo(folder: Path | None, console: Console) -> int:
             finally:
                 await store.close()
             first = await sweep_once(config, progress=True)
+            await analyst_review(config)
             newest = max(p.id for p in world.get("faceswap_hub").posts)
             server.add_post(Post(channel="faceswap_hub", id=newest + 1, date="2026-11-21T09:00:00+00:00",
                                  text="New here? Our helper is back: @photo_magic_helper_bot"))
@@ -100,11 +118,14 @@ def run_demo(folder: Path | None, console: Console) -> int:
         first, second, second_pages = run_async(both)
     console.print("\n[1] first sweep")
     print_summary(first, console)
-    console.print(f"\n[2] second sweep, after one new post was published: {second.stats.new_posts} new post(s), "
+    console.print(f"\n[2] an analyst reviews @{REVIEWED_BOT} (scored unknown: the classifier holds back) and confirms "
+                  f"it as deepfake_generator, the same as `tgsweep bots label`: its alerts are written with the decision, "
+                  f"and the next sweep delivers them")
+    console.print(f"\n[3] second sweep, after one new post was published: {second.stats.new_posts} new post(s), "
                   f"{second_pages} feed page request(s) for {len(second.stats.channels)} channels")
     messages = folder / "messages.jsonl"
     counts = asyncio.run(_export_and_verify(config, messages))
-    console.print(f"\n[3] exported {counts['messages']} messages to {messages}")
+    console.print(f"\n[4] exported {counts['messages']} messages to {messages}")
     console.print(f"    bots referenced: {', '.join(counts['bots'])}")
     for username, label, score, reasons in counts["verdicts"]:
         console.print(f"      @{username}: {label} ({score:.2f}): {'; '.join(json.loads(reasons or '[]')[:3])}")
