@@ -663,7 +663,8 @@ class Store:
             (seq, at, action, digest, url, sweep_id, prev, entry_hash(prev, seq, at, action, digest, url, sweep_id)),
         )
 
-    async def _capture(self, capture: Capture, sweep_id: int | None) -> str:
+    async def capture(self, capture: Capture, sweep_id: int | None) -> str:
+        """Keep one raw capture unaltered with its custody entry; inside `transaction()`."""
         digest = capture.sha256
         await self._writer.execute(
             "INSERT OR IGNORE INTO raw_captures(sha256, kind, url, size, encoding, content, first_fetched) VALUES (?,?,?,?,?,?,?)",
@@ -687,7 +688,7 @@ class Store:
         Returns the ids of posts that were not in the store before.
         """
         async with self.transaction():
-            digest = await self._capture(capture, sweep_id)
+            digest = await self.capture(capture, sweep_id)
             await self._touch_channel(channel)
             if info is not None:
                 await self._channel_info(channel, info, posts)
@@ -767,7 +768,7 @@ class Store:
     async def record_entity(self, sweep_id: int | None, entity: EntityPage, capture: Capture) -> None:
         """An entity page (t.me/<name>): what the name is; bots get their public profile."""
         async with self.transaction():
-            await self._capture(capture, sweep_id)
+            await self.capture(capture, sweep_id)
             t = now()
             if entity.kind == "bot" or entity.username.endswith("bot"):
                 await self._writer.execute(

@@ -244,7 +244,7 @@ class TelethonCollector:
                           capture_bytes("channels.GetFullChannel", name, [full]))
         t = now()
         async with self.store.transaction() as db:
-            await self.store._capture(capture, self.sweep_id)  # noqa: SLF001 - the store's custody path
+            await self.store.capture(capture, self.sweep_id)
             await db.execute(
                 """INSERT INTO channels(username, watched, first_seen, last_seen) VALUES (?,0,?,?)
                    ON CONFLICT(username) DO UPDATE SET last_seen=excluded.last_seen""", (name, t, t))
@@ -429,7 +429,7 @@ class TelethonCollector:
         capture = Capture("telethon_json", f"tg://{name}?full_user", capture_bytes("users.GetFullUser", name, [full]))
         t = now()
         async with self.store.transaction() as db:
-            await self.store._capture(capture, self.sweep_id)  # noqa: SLF001 - the store's custody path
+            await self.store.capture(capture, self.sweep_id)
             await db.execute("UPDATE telethon_entities SET kind=?, full_at=?, profile=? WHERE username=?",
                              (profile["kind"], t, json.dumps(profile, ensure_ascii=False), name))
             await db.execute(

@@ -121,7 +121,7 @@ async def record_check(store: Store, target: dict[str, Any], status: str, detail
                   "escalated_at": (row or {}).get("escalated_at") or target.get("escalated_at") or at,
                   "post_first_seen": (row or {}).get("post_first_seen") or (first_seen[0][0] if first_seen else None)}
         if status in ("up", "down") and body:
-            state["capture_sha256"] = await store._capture(Capture("embed_page", fetched_url, body), None)
+            state["capture_sha256"] = await store.capture(Capture("embed_page", fetched_url, body), None)
         values = [state.get(f) for f in _FIELDS]
         await tx.execute(f"INSERT OR REPLACE INTO takedown_checks({', '.join(_FIELDS)}) "
                          f"VALUES ({', '.join('?' * len(_FIELDS))})", values)
