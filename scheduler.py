@@ -95,13 +95,13 @@ def job_specs(config: Config) -> list[JobSpec]:
     - bot profile refresh                                            `refresh_profiles`
     - re-check of escalated URLs, takedown latency                   `recheck_takedowns`
     - the Telethon sweep, on its own interval                        `sweep_telethon`
+    - per watchlist group and source (sweep_specs)                   `sweep_web_<group>`, `sweep_telethon_<group>`
+    - discovery, with `[discovery] interval_minutes` > 0             `discover`
     """
     path = str(Path(config.source).resolve()) if config.source else "config.toml"
     schedule = config.schedule
     specs = [
-        JobSpec("sweep_web", sweep_job, {"config_path": path, "source": "web"},
-                timedelta(minutes=config.watch.interval_minutes), schedule.sweep_timeout_minutes * 60,
-                "web sweep of the watchlist: collect, then every later stage (`tgsweep sweep`)"),
+        *sweep_specs(config, path),
         JobSpec("refresh_profiles", cli_job,
                 {"config_path": path, "job_id": "refresh_profiles", "argv": ["bots", "refresh"]},
                 timedelta(minutes=schedule.bot_refresh_minutes), schedule.sweep_timeout_minutes * 60,
@@ -120,17 +120,49 @@ def job_specs(config: Config) -> list[JobSpec]:
                 timedelta(minutes=config.graph.interval_minutes), schedule.sweep_timeout_minutes * 60,
                 "build the graph, analyse it, score escalations and queue their alerts (`tgsweep graph build`)"),
     ]
-    if config.telethon.configured:  # only with api_id and api_hash: the unit's account collects too
-        specs.append(JobSpec("sweep_telethon", sweep_job, {"config_path": path, "source": "telethon"},
-                             timedelta(minutes=config.telethon.interval_minutes), schedule.sweep_timeout_minutes * 60,
-                             "Telethon sweep of the watchlist with the unit's account, then every later stage "
-                             "(`tgsweep sweep --source telethon`)"))
+    if config.discovery.enabled and config.discovery.interval_minutes > 0:  # else inside every sweep
+        specs.append(JobSpec("discover", cli_job,
+                             {"config_path": path, "job_id": "discover",
+                              "argv": ["sweep", "--no-progress", "--source", "web", "--discovered"]},
+                             timedelta(minutes=config.discovery.interval_minutes), schedule.sweep_timeout_minutes * 60,
+                             "sweep the channels discovery found, following references up to max_depth "
+                             "(`tgsweep sweep --discovered`)"))
     return specs
 
 
-async def sweep_job(config_path: str, source: str = "web") -> None:
-    """Scheduled sweep: `tgsweep sweep --source SOURCE` in a child process."""
-    await cli_job(config_path, f"sweep_{source}", ["sweep", "--no-progress", "--source", source])
+def sweep_specs(config: Config, path: str) -> list[JobSpec]:
+    """One sweep job per watchlist group and source, each on its own interval (jitter: [schedule]).
+
+    The default group ([watch] channels and `tgsweep watch add`, less the grouped channels) keeps
+    the ids `sweep_web` and `sweep_telethon`; a `[[watch.groups]]` group NAME gets `sweep_web_NAME`
+    and `sweep_telethon_NAME`. Telethon jobs only with api_id and api_hash configured.
+    """
+    timeout = config.schedule.sweep_timeout_minutes * 60
+    specs = [JobSpec("sweep_web", sweep_job, {"config_path": path, "source": "web"},
+                     timedelta(minutes=config.watch.interval_minutes), timeout,
+                     "web sweep of the watchlist: collect, then every later stage (`tgsweep sweep`)")]
+    if config.telethon.configured:  # only with api_id and api_hash: the unit's account collects too
+        specs.append(JobSpec("sweep_telethon", sweep_job, {"config_path": path, "source": "telethon"},
+                             timedelta(minutes=config.telethon.interval_minutes), timeout,
+                             "Telethon sweep of the watchlist with the unit's account, then every later stage "
+                             "(`tgsweep sweep --source telethon`)"))
+    for group in config.watch.groups:
+        for source in group.sources:
+            if source == "telethon" and not config.telethon.configured:
+                continue
+            specs.append(JobSpec(f"sweep_{source}_{group.name}", sweep_job,
+                                 {"config_path": path, "source": source, "group": group.name},
+                                 timedelta(minutes=group.interval_minutes), timeout,
+                                 f"{source} sweep of watchlist group {group.name}, then every later stage "
+                                 f"(`tgsweep sweep --source {source} --group {group.name}`)"))
+    return specs
+
+
+async def sweep_job(config_path: str, source: str = "web", group: str | None = None) -> None:
+    """Scheduled sweep: `tgsweep sweep --source SOURCE [--group NAME]` in a child process."""
+    job_id = f"sweep_{source}" + (f"_{group}" if group else "")
+    await cli_job(config_path, job_id, ["sweep", "--no-progress", "--source", source,
+                                        *(["--group", group] if group else [])])
 
 
 async def cli_job(config_path: str, job_id: str, argv: list[str]) -> None:

@@ -60,7 +60,7 @@ class TmeSpider(scrapy.Spider):
     name = "tme"
 
     def __init__(self, store: Store, config: Config, sweep_id: int, channels: list[str],
-                 stats: SweepStats | None = None, **kwargs: Any):
+                 stats: SweepStats | None = None, follow_discovered: bool = True, **kwargs: Any):
         super().__init__(**kwargs)
         self.store = store
         self.config = config
@@ -71,10 +71,18 @@ class TmeSpider(scrapy.Spider):
         self.depth: dict[str, int] = {}
         self.profiled: set[str] = set()
         self.open_channels = 0
+        # False ([discovery] interval_minutes > 0, a watchlist sweep): references are recorded as
+        # discovered, not swept; the `discover` job sweeps them
+        self.follow_discovered = follow_discovered
+        self.noted: set[str] = set()
+        self.watching: set[str] = set()
 
     # -- requests -----------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        # watchlist channels (every group's) are swept by their own group's sweeps, never as discovered ones
+        self.watching = set(self.config.watch.configured) | {r[0] for r in await self.store.fetchall(
+            "SELECT username FROM channels WHERE watched=1")}
         for name in self.start_channels:
             # a channel found by an earlier sweep keeps its hops from the watchlist (max_depth holds)
             row = await self.store.fetchone("SELECT depth FROM channels WHERE username=?", (name,))
@@ -200,7 +208,14 @@ class TmeSpider(scrapy.Spider):
             for post in posts:
                 for ref in channel_refs(post):
                     found = len(self.sweep.discovered)
-                    if ref.username in self.depth or found >= discovery.max_channels:
+                    if ref.username in self.depth or ref.username in self.watching or found >= discovery.max_channels:
+                        continue
+                    if not self.follow_discovered:
+                        if ref.username not in self.noted:
+                            self.noted.add(ref.username)
+                            why = f"{ref.how} in {channel}/{post.id}"
+                            self.sweep.discovered.append((ref.username, why))
+                            await self.store.discovered(ref.username, depth + 1, why)
                         continue
                     request = self._schedule(ref.username, depth + 1)  # claims the name before any await
                     why = f"{ref.how} in {channel}/{post.id}"

@@ -475,13 +475,16 @@ def _trailing_album(messages: list[Any]) -> int:
 
 async def sweep_telethon(config: Config, store: Store, client: Any, channels: list[str] | None = None,
                          on_progress: Callable[[SweepStats], None] | None = None,
-                         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> tuple[int, TelethonStats, float]:
-    """Collect every channel to sweep with a connected, logged-in client; returns (sweep id, stats, seconds)."""
+                         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, group: str | None = None,
+                         discovered: bool = False) -> tuple[int, TelethonStats, float]:
+    """Collect every channel to sweep with a connected, logged-in client; returns (sweep id, stats, seconds).
+
+    `group`, `discovered`: which channels, as in crawler.web_sweep.channels_to_sweep."""
     from crawler.web_sweep import _on_signals, channels_to_sweep
     from tgsweep.logs import bind
 
-    await store.watch(config.watch.channels)
-    names = await channels_to_sweep(store, config, channels)
+    await store.watch(config.watch.configured)
+    names = await channels_to_sweep(store, config, channels, group, discovered)
     sweep_id = await store.start_sweep(SOURCE)
     bind(sweep_id=sweep_id)
     log.info("telethon sweep %d started: %d channels", sweep_id, len(names))

@@ -49,33 +49,47 @@ def scrapy_settings(config: Config) -> Settings:
     })
 
 
-async def channels_to_sweep(store: Store, config: Config, only: list[str] | None) -> list[str]:
+async def channels_to_sweep(store: Store, config: Config, only: list[str] | None, group: str | None = None,
+                            discovered: bool = False) -> list[str]:
     """The watchlist (or the names given), plus channels discovery found before, when enabled.
 
     Read from the database at every sweep, so `tgsweep watch add|remove` takes effect without a
     restart: [watch] channels plus channels.watched = 1, minus channels removed with
     `tgsweep watch remove` (channels.unwatched_at set), which are not swept at all.
+    Named groups (`[[watch.groups]]`, `group=NAME`) are swept apart: the default group (None) leaves
+    their channels out. `discovered=True`: only the channels discovery found that are on no
+    watchlist (the `discover` job, `[discovery] interval_minutes` > 0); discovered channels join a
+    watchlist sweep only while that is 0.
     """
     if only:
         return only
     removed = {r[0] for r in await store.fetchall("SELECT username FROM channels WHERE unwatched_at IS NOT NULL")}
+    grouped = config.watch.grouped
+    if group is not None:
+        chosen = config.watch.group(group)
+        return [name for name in (chosen.channels if chosen else []) if name not in removed]
+    found = [r[0] for r in await store.fetchall(
+        "SELECT username FROM channels WHERE depth BETWEEN 1 AND ? AND coalesce(has_preview, 1) = 1 "
+        "AND coalesce(kind, 'channel') = 'channel' AND username NOT LIKE '%bot' AND unwatched_at IS NULL "
+        "AND watched = 0 ORDER BY depth, username",
+        (config.discovery.max_depth,))] if config.discovery.enabled else []
+    if discovered:
+        watching = set(config.watch.configured)
+        return [name for name in found if name not in watching]
     names = [name for name in config.watch.channels if name not in removed]
     names += [r[0] for r in await store.fetchall(
         "SELECT username FROM channels WHERE watched=1 ORDER BY username")]
-    if config.discovery.enabled:
-        names += [r[0] for r in await store.fetchall(
-            "SELECT username FROM channels WHERE depth BETWEEN 1 AND ? AND coalesce(has_preview, 1) = 1 "
-            "AND coalesce(kind, 'channel') = 'channel' AND username NOT LIKE '%bot' AND unwatched_at IS NULL "
-            "ORDER BY depth, username",
-            (config.discovery.max_depth,))]
-    return list(dict.fromkeys(names))
+    if config.discovery.interval_minutes == 0:
+        names += found
+    return [name for name in dict.fromkeys(names) if name not in grouped]
 
 
 async def sweep_web(config: Config, store: Store, channels: list[str] | None = None,
-                    on_progress: Callable[[SweepStats], None] | None = None) -> tuple[int, SweepStats, float]:
+                    on_progress: Callable[[SweepStats], None] | None = None, group: str | None = None,
+                    discovered: bool = False) -> tuple[int, SweepStats, float]:
     """Collect from the web previews into the store; returns (sweep id, stats, seconds)."""
-    await store.watch(config.watch.channels)
-    names = await channels_to_sweep(store, config, channels)
+    await store.watch(config.watch.configured)
+    names = await channels_to_sweep(store, config, channels, group, discovered)
     sweep_id = await store.start_sweep("web")
     bind(sweep_id=sweep_id)  # every later log line of this sweep names it
     log.info("sweep %d started: %d channels", sweep_id, len(names))
@@ -88,7 +102,10 @@ async def sweep_web(config: Config, store: Store, channels: list[str] | None = N
     stopping: list[asyncio.Future] = []
     stop = _on_signals(lambda: stopping or stopping.append(asyncio.ensure_future(_stop_when_running(runner, crawler))))
     try:
-        await runner.crawl(crawler, store=store, config=config, sweep_id=sweep_id, channels=names, stats=stats)
+        # [discovery] interval_minutes > 0: only the `discover` job (--discovered) follows references
+        follow = discovered or config.discovery.interval_minutes == 0
+        await runner.crawl(crawler, store=store, config=config, sweep_id=sweep_id, channels=names, stats=stats,
+                           follow_discovered=follow)
         reason = getattr(crawler.stats, "get_value", lambda *_: None)("finish_reason")
         status = "ok" if reason in (None, "finished") else "interrupted"
     finally:

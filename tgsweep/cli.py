@@ -82,7 +82,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from tgsweep.sweep import print_summary, run_sweep
 
     channels = [c.lstrip("@").lower() for c in args.channel] if args.channel else None
-    if not channels and not config.watch.channels and not _database_watchlist(config):
+    if args.group and not config.watch.group(args.group):  # [[watch.groups]]: one group's channels
+        known = ", ".join(g.name for g in config.watch.groups) or "none configured"
+        err.print(f"no watchlist group {args.group!r} in {config.source} ([[watch.groups]]: {known})")
+        return 2
+    if channels and (args.group or args.discovered):
+        err.print("--channel names the channels itself: not with --group or --discovered")
+        return 2
+    if args.discovered and not config.discovery.enabled:
+        err.print(f"--discovered: discovery is off ([discovery] enabled = false in {config.source})")
+        return 2
+    if not (channels or args.group or args.discovered) and not config.watch.configured \
+            and not _database_watchlist(config):
         err.print(f"nothing to sweep: add channels to [watch] channels in {config.source}, "
                   "run `tgsweep watch add NAME`, or pass --channel NAME")
         return 2
@@ -91,7 +102,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         if args.source in ("telethon", "all"):
             check_configured(config)  # before anything starts
-        result = run_sweep(config, channels, progress=not args.no_progress, source=args.source)
+        result = run_sweep(config, channels, progress=not args.no_progress, source=args.source,
+                           group=args.group, discovered=args.discovered)
     except (NotLoggedIn, TelethonNotConfigured) as exc:  # nothing was collected; says what to do
         err.print(str(exc))
         return 2
@@ -177,11 +189,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
         try:
             for name in names:
                 await store.set_watched(name, args.action == "add")
-            return await store.watchlist(config.watch.channels)
+            return await store.watchlist(config.watch.configured)
         finally:
             await store.close()
 
     entries = asyncio.run(change())
+    for entry in entries:  # [[watch.groups]]: each group swept on its own schedule; the rest is "default"
+        entry["group"] = config.watch.grouped.get(entry["channel"], "default")
     if args.action == "list":
         if args.json:
             for entry in entries:
@@ -191,7 +205,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
             where = " and ".join(w for w, yes in (("config", e["in_config"]), ("database", e["in_database"])) if yes)
             out.print(f"{e['channel']}  " + (f"watched ({where})" if e["swept"] else
                                              f"removed {e['removed_at']}" + (" (still in the config file; the "
-                                                                             "removal wins)" if e["in_config"] else "")))
+                                                                             "removal wins)" if e["in_config"] else ""))
+                      + f"  group {e['group']}")
         if not entries:
             out.print("the watchlist is empty")
         return 0
@@ -199,7 +214,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         if args.action == "add":
             out.print(f"{name}: on the watchlist; the next sweep takes it (a running service too, no restart)")
         else:
-            in_config = name in config.watch.channels
+            in_config = name in config.watch.configured
             out.print(f"{name}: removed from the watchlist; no later sweep takes it"
                       + (f" (it is still in [watch] channels of {config.source}: the removal wins until "
                          "`tgsweep watch add`)" if in_config else ""))
@@ -793,6 +808,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", choices=["web", "telethon", "all"], default="web")
     p.add_argument("--channel", action="append", metavar="NAME", help="sweep only this channel (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--group", metavar="NAME", help="sweep only this [[watch.groups]] group's channels")
+    which.add_argument("--discovered", action="store_true",
+                       help="sweep only the channels discovery found (on no watchlist), expanding to max_depth")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("login", help="log the Telethon collector's account in (phone, code, 2FA); session file 0600")

@@ -71,14 +71,71 @@ class Media(_Section):
     video_dedupe_distance: int = Field(12, ge=0, le=256)
 
 
-class Watch(_Section):
+class WatchGroup(_Section):
+    """A named watchlist group (`[[watch.groups]]`): its channels swept on an interval of their own."""
+
+    name: str
     channels: list[str] = Field(default_factory=list)
     interval_minutes: float = Field(60, gt=0)
+    sources: list[Literal["web", "telethon"]] = Field(default_factory=lambda: ["web", "telethon"])
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9_-]{1,32}", value) or value == "default":
+            raise ValueError("expected a group name of a-z, 0-9, _ and - (1-32 chars, not 'default')")
+        return value
 
     @field_validator("channels")
     @classmethod
     def _usernames(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(_username(v) for v in value))
+
+    @field_validator("sources")
+    @classmethod
+    def _some_source(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("expected at least one of web, telethon")
+        return list(dict.fromkeys(value))
+
+
+class Watch(_Section):
+    channels: list[str] = Field(default_factory=list)
+    interval_minutes: float = Field(60, gt=0)
+    groups: list[WatchGroup] = Field(default_factory=list)  # [[watch.groups]]: the rest is the default group
+
+    @field_validator("channels")
+    @classmethod
+    def _usernames(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(_username(v) for v in value))
+
+    @model_validator(mode="after")
+    def _groups_apart(self) -> "Watch":
+        """Group names are unique and a channel is in one group at most, so nothing is swept twice."""
+        seen: dict[str, str] = {}
+        names: set[str] = set()
+        for group in self.groups:
+            if group.name in names:
+                raise ValueError(f"[[watch.groups]] name {group.name!r} is used twice")
+            names.add(group.name)
+            for channel in group.channels:
+                if channel in seen:
+                    raise ValueError(f"channel {channel!r} is in two groups ({seen[channel]!r} and {group.name!r})")
+                seen[channel] = group.name
+        return self
+
+    @property
+    def grouped(self) -> dict[str, str]:
+        """Channel -> its named group."""
+        return {c: g.name for g in self.groups for c in g.channels}
+
+    @property
+    def configured(self) -> list[str]:
+        """Every channel the config file watches: [watch] channels and those of the groups."""
+        return list(dict.fromkeys([*self.channels, *self.grouped]))
+
+    def group(self, name: str) -> WatchGroup | None:
+        return next((g for g in self.groups if g.name == name), None)
 
 
 class Schedule(_Section):
@@ -97,6 +154,7 @@ class Discovery(_Section):
     enabled: bool = False
     max_depth: int = Field(1, ge=0)
     max_channels: int = Field(100, ge=0)
+    interval_minutes: float = Field(0, ge=0)  # > 0: a job `discover` of its own; 0: inside every sweep
 
 
 class Telethon(_Section):

@@ -33,10 +33,14 @@ class SweepResult:
 
 
 async def sweep_once(config: Config, channels: list[str] | None = None, progress: bool = False,
-                     source: str = "web", telethon_client: Any = None) -> SweepResult:
+                     source: str = "web", telethon_client: Any = None, group: str | None = None,
+                     discovered: bool = False) -> SweepResult:
     """Collect (web previews, Telethon or both, into one store) and read back what the sweep recorded.
 
     With Telethon, the login is checked before anything is collected (NotLoggedIn: `tgsweep login`).
+    `group`: one `[[watch.groups]]` group's channels; `discovered`: the channels discovery found
+    (`tgsweep sweep --discovered`). With `[discovery] interval_minutes` > 0 other sweeps only note
+    the references they see: sweeping them is the `discover` job's (crawler.web_sweep.sweep_web).
     """
     store = await Store.open(config.storage.database)
     tg_sweep = client = None
@@ -48,11 +52,12 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
             await ensure_authorised(client, config)
         with _progress(progress) as show:
             if source in ("web", "all"):
-                sweep_id, stats, seconds = await sweep_web(config, store, channels, show)
+                sweep_id, stats, seconds = await sweep_web(config, store, channels, show, group, discovered)
             if client is not None:
                 from crawler.telethon_collect import sweep_telethon
 
-                tg_sweep = await sweep_telethon(config, store, client, channels, show)
+                tg_sweep = await sweep_telethon(config, store, client, channels, show, group=group,
+                                                discovered=discovered)
                 if source == "telethon":
                     sweep_id, stats, seconds = tg_sweep
                     tg_sweep = None
@@ -98,8 +103,8 @@ async def _stage(name: str, work: Callable[[Store, Config], Awaitable[dict]], st
 
 
 def run_sweep(config: Config, channels: list[str] | None = None, progress: bool = True, source: str = "web",
-              telethon_client: Any = None) -> SweepResult:
-    return run_async(lambda: sweep_once(config, channels, progress, source, telethon_client))
+              telethon_client: Any = None, group: str | None = None, discovered: bool = False) -> SweepResult:
+    return run_async(lambda: sweep_once(config, channels, progress, source, telethon_client, group, discovered))
 
 
 class _progress:
