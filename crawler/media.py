@@ -6,6 +6,7 @@ goes on. The pixel limit is checked from the header, before anything is decoded.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import os
@@ -86,13 +87,11 @@ async def keep_fetched(store, config, sweep_id: int | None, channel: str, post_i
                        data: bytes, kind: str, role: str = "main") -> str | None:
     """Check, keep (content-addressed) and record fetched bytes on their media item; returns the error, if any.
 
-    Used by the Telethon collector (the spider does the same in TmeSpider.parse_media): hash-only
-    mode fingerprints the bytes before discarding them.
+    Both collectors' media path (TmeSpider.parse_media, the Telethon collector): hash-only mode
+    fingerprints the bytes before discarding them.
     """
-    import asyncio
-
-    inspected = await asyncio.to_thread(inspect_media, data, "thumb" if role == "thumb" else kind,
-                                        config.media.max_pixels)
+    kind = "thumb" if role == "thumb" else kind
+    inspected = await asyncio.to_thread(inspect_media, data, kind, config.media.max_pixels)
     media = inspected.media
     if config.media.keep == "all":
         try:
@@ -104,8 +103,7 @@ async def keep_fetched(store, config, sweep_id: int | None, channel: str, post_i
     if config.media.keep == "none" and not inspected.error:
         from detectors.enrich import fingerprint_media, save_fingerprints, video_limits
 
-        fp = await asyncio.to_thread(fingerprint_media, data, "thumb" if role == "thumb" else kind,
-                                     config.media.max_pixels, video_limits(config))
+        fp = await asyncio.to_thread(fingerprint_media, data, kind, config.media.max_pixels, video_limits(config))
         if fp is not None:
             await save_fingerprints(store, [(media.sha256, fp, None)])
     return inspected.error

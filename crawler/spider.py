@@ -9,7 +9,6 @@ other channels up to `[discovery] max_depth`.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
@@ -19,7 +18,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.discovery import channel_refs
-from crawler.media import inspect_media, write_media
+from crawler.media import keep_fetched
 from crawler.paging import Cursor, Position, next_step
 from crawler.retry import CancelledError, DownloadCancelledError
 from crawler.store import Capture, Store
@@ -208,20 +207,17 @@ class TmeSpider(scrapy.Spider):
             for post in posts:
                 for ref in channel_refs(post):
                     found = len(self.sweep.discovered)
-                    if ref.username in self.depth or ref.username in self.watching or found >= discovery.max_channels:
+                    if (ref.username in self.depth or ref.username in self.noted or ref.username in self.watching
+                            or found >= discovery.max_channels):
                         continue
-                    if not self.follow_discovered:
-                        if ref.username not in self.noted:
-                            self.noted.add(ref.username)
-                            why = f"{ref.how} in {channel}/{post.id}"
-                            self.sweep.discovered.append((ref.username, why))
-                            await self.store.discovered(ref.username, depth + 1, why)
-                        continue
-                    request = self._schedule(ref.username, depth + 1)  # claims the name before any await
+                    # both branches claim the name before any await
+                    if self.follow_discovered:
+                        out.append(self._schedule(ref.username, depth + 1))
+                    else:
+                        self.noted.add(ref.username)
                     why = f"{ref.how} in {channel}/{post.id}"
                     self.sweep.discovered.append((ref.username, why))
                     await self.store.discovered(ref.username, depth + 1, why)
-                    out.append(request)
         return out
 
     async def page_failed(self, failure: Failure) -> None:
@@ -256,28 +252,9 @@ class TmeSpider(scrapy.Spider):
 
     async def parse_media(self, response: Response) -> None:
         item, role = response.meta["item"], response.meta["role"]
-        data = response.body
-        kind = "thumb" if role == "thumb" else item["kind"]
-        inspected = await asyncio.to_thread(inspect_media, data, kind, self.config.media.max_pixels)
-        media = inspected.media
-        if self.config.media.keep == "all":
-            try:
-                media.path = await asyncio.to_thread(write_media, self.config.storage.media_dir, media.sha256, data)
-            except OSError as exc:  # a full or read-only disk: say so, keep the hashes, leave it retryable
-                await self.store.record_error(self.sweep_id, "media", f"could not write media file: {exc}",
-                                              item["channel"], response.url)
-                self.sweep.errors += 1
-                return
-        await self.store.store_media(self.sweep_id, item["channel"], item["post_id"], item["position"],
-                                     response.url, media, inspected.error, role)
-        if self.config.media.keep == "none" and not inspected.error:  # hash-only: fingerprint before discarding
-            from detectors.enrich import fingerprint_media, save_fingerprints, video_limits
-
-            fp = await asyncio.to_thread(fingerprint_media, data, kind, self.config.media.max_pixels,
-                                         video_limits(self.config))
-            if fp is not None:
-                await save_fingerprints(self.store, [(media.sha256, fp, None)])
-        if inspected.error:
+        error = await keep_fetched(self.store, self.config, self.sweep_id, item["channel"], item["post_id"],
+                                   item["position"], response.url, response.body, item["kind"], role)
+        if error:
             self.sweep.media_errors += 1
         else:
             self.sweep.media_stored += 1

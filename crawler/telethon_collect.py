@@ -35,7 +35,7 @@ from crawler.paging import Cursor
 from crawler.spider import SweepStats
 from crawler.store import Capture, Store, now
 from crawler.telethon_map import (
-    bot_profile, capture_bytes, channel_profile, known_entities, map_messages, size_of, user_kind,
+    bot_profile, capture_bytes, channel_kind, channel_profile, known_entities, map_messages, size_of, user_kind,
 )
 from crawler.telethon_state import (
     SOURCE, account_waits, cache_entities, cached_entity, channel_wait, forget_access_hash, older_than,
@@ -142,7 +142,7 @@ class TelethonCollector:
             await cache_entities(self.store, [(username, None, "not_found", None, "no entity")])
             raise LookupError(f"@{username} could not be resolved ({exc})") from None
         if isinstance(entity, types.Channel) and entity.access_hash is not None:
-            kind = "group" if entity.megagroup or entity.gigagroup else "channel"
+            kind = channel_kind(entity)
             peer: Any = types.InputPeerChannel(entity.id, entity.access_hash)
         elif isinstance(entity, types.User) and entity.access_hash is not None:
             kind = user_kind(entity)
@@ -165,7 +165,7 @@ class TelethonCollector:
                 if isinstance(entity, types.User):
                     entries.append((name, entity.id, user_kind(entity), ah, None))
                 elif isinstance(entity, types.Channel):
-                    entries.append((name, entity.id, "group" if entity.megagroup else "channel", ah, None))
+                    entries.append((name, entity.id, channel_kind(entity), ah, None))
         await cache_entities(self.store, list({e[0].lower(): e for e in entries}.values()))
 
     # -- channels ------------------------------------------------------------------------------------
@@ -293,10 +293,9 @@ class TelethonCollector:
             seen += 1
             if seen % PAGE == 0:
                 self._count("history")  # the next message comes from the next request
-                keep = _trailing_album(buffer)
-                if keep < len(buffer):
-                    last = await self._store_page(name, buffer[:len(buffer) - keep] if keep else buffer, last)
-                    buffer = buffer[len(buffer) - keep:] if keep else []
+                split = len(buffer) - _trailing_album(buffer)  # never 0: a whole-album buffer is stored
+                last = await self._store_page(name, buffer[:split], last)
+                buffer = buffer[split:]
         if buffer:
             last = await self._store_page(name, buffer, last)
         await self.store.mark_channel_done(name, SOURCE)

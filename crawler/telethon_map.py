@@ -31,8 +31,8 @@ from telethon.tl.tlobject import _json_default
 from crawler.records import Button, Forward, LinkPreview, MediaItem, Poll, Post, Reaction, Reply
 from crawler.tme_links import parse_tme_link
 
-__all__ = ["map_message", "map_messages", "channel_profile", "bot_profile", "user_kind", "capture_bytes",
-           "tl_from_dict", "media_url", "marked_id", "known_entities"]
+__all__ = ["map_message", "map_messages", "channel_profile", "bot_profile", "user_kind", "channel_kind",
+           "capture_bytes", "tl_from_dict", "media_url", "marked_id", "known_entities"]
 
 _SERVICE_TEXT = {
     "MessageActionChannelCreate": "Channel created",
@@ -448,6 +448,11 @@ def user_kind(user: Any) -> str:
     return "bot" if getattr(user, "bot", False) else "user"
 
 
+def channel_kind(channel: Any) -> str:
+    """group (megagroup, gigagroup) or channel, from a Channel object."""
+    return "group" if getattr(channel, "megagroup", False) or getattr(channel, "gigagroup", False) else "channel"
+
+
 def bot_profile(full: Any) -> dict[str, Any]:
     """users.UserFull (GetFullUserRequest) -> the bot profile the classifier reads, plus the API-only facts."""
     user_full = full.full_user
@@ -482,9 +487,8 @@ def channel_profile(full: Any) -> dict[str, Any]:
         bots.append({"id": info.user_id, "username": _username(user), "title": _display_name(user),
                      "description": info.description or "",
                      "commands": [{"command": c.command, "description": c.description} for c in info.commands or []]})
-    kind = "group" if getattr(channel, "megagroup", False) or getattr(channel, "gigagroup", False) else "channel"
     return {
-        "id": chat_full.id, "username": _username(channel), "kind": kind, "title": getattr(channel, "title", None),
+        "id": chat_full.id, "username": _username(channel), "kind": channel_kind(channel), "title": getattr(channel, "title", None),
         "about": chat_full.about or "", "participants_count": chat_full.participants_count,
         "linked_chat_id": chat_full.linked_chat_id, "linked_chat": _username(linked) if linked else None,
         "verified": bool(getattr(channel, "verified", False)), "scam": bool(getattr(channel, "scam", False)),

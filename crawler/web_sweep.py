@@ -64,7 +64,6 @@ async def channels_to_sweep(store: Store, config: Config, only: list[str] | None
     if only:
         return only
     removed = {r[0] for r in await store.fetchall("SELECT username FROM channels WHERE unwatched_at IS NOT NULL")}
-    grouped = config.watch.grouped
     if group is not None:
         chosen = config.watch.group(group)
         return [name for name in (chosen.channels if chosen else []) if name not in removed]
@@ -81,6 +80,7 @@ async def channels_to_sweep(store: Store, config: Config, only: list[str] | None
         "SELECT username FROM channels WHERE watched=1 ORDER BY username")]
     if config.discovery.interval_minutes == 0:
         names += found
+    grouped = config.watch.grouped
     return [name for name in dict.fromkeys(names) if name not in grouped]
 
 

@@ -92,10 +92,6 @@ class AutomationScore:
     reasons: list[str]
     features: dict[str, Any]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"subject": self.subject, "kind": self.kind, "score": self.score, "verdict": self.verdict,
-                "reasons": self.reasons, "features": self.features}
-
 
 def ramp(value: float, start: float, full: float) -> float:
     """0 at `start`, 1 at `full` (either direction), linear between, clamped."""

@@ -103,11 +103,14 @@ def summary_line(counts: dict[str, Any]) -> str:
     return "\n    ".join([line, *counts.get("top", [])])
 
 
-async def list_automation(store: Store, min_score: float = 0.0, kind: str | None = None) -> list[dict[str, Any]]:
-    """Stored scores, highest first, reasons and features decoded."""
+async def list_automation(store: Store, min_score: float = 0.0, kind: str | None = None,
+                          subject: str | None = None) -> list[dict[str, Any]]:
+    """Stored scores, highest first, reasons and features decoded (`subject`: that one only)."""
+    one = " AND subject = ?" if subject is not None else ""
     rows = await store.fetchall(
         "SELECT subject, kind, score, reasons, features, computed_at FROM automation_scores "
-        "WHERE score >= ? AND (? IS NULL OR kind = ?) ORDER BY score DESC, subject", (min_score, kind, kind))
+        f"WHERE score >= ? AND (? IS NULL OR kind = ?){one} ORDER BY score DESC, subject",
+        (min_score, kind, kind, *([subject] if subject is not None else [])))
     out = []
     for r in rows:
         features = json.loads(r["features"])

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from detectors.banks import match_all_media, settings_from
-from detectors.fingerprints import DEFAULT_MAX_PIXELS, Fingerprints, fingerprint
+from detectors.fingerprints import DEFAULT_MAX_PIXELS, Fingerprints
 from detectors.hash_index import clusters, near_duplicate_links
-from detectors.video import DEFAULT_DEDUPE_DISTANCE, DEFAULT_MAX_SECONDS, fingerprint_video, is_video
+from detectors.video import DEFAULT_DEDUPE_DISTANCE, DEFAULT_MAX_SECONDS, fingerprint_any
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +48,13 @@ def video_limits(config: Any) -> VideoLimits:
             getattr(media, "video_dedupe_distance", DEFAULT_DEDUPE_DISTANCE))
 
 
-def fingerprint_bytes(data: bytes, max_pixels: int, video: VideoLimits = DEFAULT_VIDEO) -> Fingerprints:
-    """A picture's or a video's fingerprints (told apart by the bytes, not by what the page said)."""
-    if is_video(data):
-        return fingerprint_video(data, max_pixels, video[0], video[1])
-    return fingerprint(data, max_pixels)
-
-
 def fingerprint_path(path: str, max_pixels: int, video: VideoLimits = DEFAULT_VIDEO) -> Fingerprints:
     """Worker: read one kept media file and fingerprint it (runs in a pool process)."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         return Fingerprints("", "", 0, error=f"could not read the kept file: {exc.strerror or exc}")
-    return fingerprint_bytes(data, max_pixels, video)
+    return fingerprint_any(data, max_pixels, *video)
 
 
 def fingerprint_media(data: bytes, kind: str, max_pixels: int,
@@ -69,7 +62,7 @@ def fingerprint_media(data: bytes, kind: str, max_pixels: int,
     """Hash-only mode: fingerprint bytes at fetch time (the spider calls this before discarding them)."""
     if kind not in ("photo", "sticker", "link_preview_photo", "thumb", *VIDEO_KINDS):
         return None
-    return fingerprint_bytes(data, max_pixels, video)
+    return fingerprint_any(data, max_pixels, *video)
 
 
 async def save_fingerprints(store: Any, items: list[tuple[str, Fingerprints | None, str | None]]) -> None:

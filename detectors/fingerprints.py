@@ -285,9 +285,8 @@ def hash_picture(img, fp: Fingerprints | None = None, variants: bool = True) -> 
             lookup += trimmed
     dy, dx = round(h * CENTRE_CROP), round(w * CENTRE_CROP)
     tail = [_pdq(rgb[dy:h - dy, dx:w - dx])]
-    small = img.copy() if max(img.size) <= MASK_SIZE else img.resize(_fit(img.size, MASK_SIZE),
-                                                                       Image.Resampling.BOX)
-    small_rgb = np.asarray(small)
+    small = img if max(img.size) <= MASK_SIZE else img.resize(_fit(img.size, MASK_SIZE), Image.Resampling.BOX)
+    small_rgb = np.asarray(small)  # mask_corner paints on a copy
     tail += [_pdq(mask_corner(small_rgb, corner)) for corner in CORNERS]
     for value, quality in tail:
         if quality >= MIN_QUALITY:
@@ -298,9 +297,9 @@ def hash_picture(img, fp: Fingerprints | None = None, variants: bool = True) -> 
     return fp
 
 
-def fingerprint_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS,
-                     max_video_seconds: float | None = None) -> Fingerprints:
-    """A picture's or a video's fingerprints (videos are recognised by their bytes)."""
+def fingerprint_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS, max_video_seconds: float | None = None,
+                     dedupe_distance: int | None = None) -> Fingerprints:
+    """A picture's or a video's fingerprints (videos are recognised by their bytes), as enrich makes them."""
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -309,7 +308,9 @@ def fingerprint_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS,
         return fp
     from detectors.video import fingerprint_any
 
-    return fingerprint_any(data, max_pixels, max_video_seconds)
+    if dedupe_distance is None:
+        return fingerprint_any(data, max_pixels, max_video_seconds)
+    return fingerprint_any(data, max_pixels, max_video_seconds, dedupe_distance)
 
 
 def reference_pdq(data: bytes) -> tuple[str, int]:

@@ -150,8 +150,7 @@ class MirrorFinder:
         self.spans = ReferralSpans()
 
     def add(self, post: PromoPost) -> None:
-        if len({r[0] for r in post.refs}) == 2:
-            self.notices += notice_mirrors([post], self.model)
+        self.notices += notice_mirrors([post], self.model)  # only posts naming exactly two bots
         self.spans.add(post)
 
     def mirrors(self, profiles: dict[str, str] | None = None) -> list[Mirror]:

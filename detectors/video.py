@@ -119,11 +119,11 @@ def fingerprint_video(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, max_sec
     return fp
 
 
-def fingerprint_any(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
-                    max_video_seconds: float | None = None) -> Fingerprints:
-    """A video's or a picture's fingerprints, told apart by the bytes."""
+def fingerprint_any(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, max_video_seconds: float | None = None,
+                    dedupe_distance: int = DEFAULT_DEDUPE_DISTANCE) -> Fingerprints:
+    """A video's or a picture's fingerprints, told apart by the bytes (not by what the page said)."""
     if is_video(data):
-        return fingerprint_video(data, max_pixels, max_video_seconds or DEFAULT_MAX_SECONDS)
+        return fingerprint_video(data, max_pixels, max_video_seconds or DEFAULT_MAX_SECONDS, dedupe_distance)
     return fingerprint(data, max_pixels)
 
 

@@ -33,6 +33,11 @@ MAX_POSTS = 50  # post URLs listed in one alert's evidence (the total is given b
 _POST_REF = re.compile(r"\b([A-Za-z][A-Za-z0-9_]{1,31})/(\d+)\b")
 
 
+def post_refs(text: str) -> list[tuple[str, int]]:
+    """The posts ("channel/id") a mirror's evidence text names (graph/build.py reads them too)."""
+    return [(c, int(i)) for c, i in _POST_REF.findall(text or "")]
+
+
 @dataclass(frozen=True, slots=True)
 class AlertSettings:
     """The `[alerts]` settings the rules need (tgsweep.config.Alerts has them all)."""
@@ -120,7 +125,7 @@ def mirror_alert(bot: str, predecessor: str, links: list[tuple[str, str]], label
     flagged = [b for b in (bot, predecessor) if labels.get(b) == "deepfake_generator"]
     if flagged_only and not flagged:
         return None
-    refs = [(c, int(i)) for _, text in links for c, i in _POST_REF.findall(text)]
+    refs = [ref for _, text in links for ref in post_refs(text)]
     reasons = [f"@{bot} replaces @{predecessor}: {text}" for _, text in links]
     reasons += [f"@{b} is labelled deepfake_generator" for b in flagged]
     evidence = {"bot": bot, "predecessor": predecessor, "url": f"https://t.me/{bot}",

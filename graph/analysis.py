@@ -145,6 +145,12 @@ def repost_cascades(graph: nx.MultiDiGraph, min_channels: int = 2) -> list[dict[
     return out
 
 
+def channels_forwarding(graph: nx.MultiDiGraph, node: str) -> set[str]:
+    """The other channels that forwarded from `node`."""
+    return {u for u, _, k in graph.in_edges(node, keys=True)
+            if k == "forwarded_from" and u != node and graph.nodes[u].get("kind") == "channel"}
+
+
 def distribution_hubs(graph: nx.MultiDiGraph, min_bot_score: float = 0.3, min_reach: int = 2) -> list[dict[str, Any]]:
     """Channels that spread matched media or promote suspect bots, and how many others they reach.
 
@@ -164,8 +170,7 @@ def distribution_hubs(graph: nx.MultiDiGraph, min_bot_score: float = 0.3, min_re
                 media.append((target, e["first_seen"]))
         if not bots and not media:
             continue
-        forwarded_by = {u for u, _, k in graph.in_edges(node, keys=True)
-                        if k == "forwarded_from" and u != node and graph.nodes[u].get("kind") == "channel"}
+        forwarded_by = channels_forwarding(graph, node)
         later = set()
         for target, first in media:
             for u, _, e in graph.in_edges(target, data=True):

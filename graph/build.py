@@ -22,7 +22,6 @@ import logging
 import os
 import pickle
 import queue
-import re
 import sqlite3
 import threading
 from collections import defaultdict
@@ -32,6 +31,8 @@ from typing import Any, Iterable, Iterator
 
 import networkx as nx
 
+from graph.alert_rules import post_refs
+
 log = logging.getLogger(__name__)
 
 EDGE_KINDS = ("forwarded_from", "promotes", "posted", "links_to", "mirror_of", "authored_by")
@@ -39,7 +40,6 @@ PROMOTION_KINDS = ("deep_link", "button", "via")  # how a post promotes a bot; "
 MAX_POSTS = 20
 SNAPSHOT_VERSION = 1
 SNAPSHOT_REWRITE = 0.05  # rewrite the snapshot once the rows added since exceed 5% of it
-_POST_REF = re.compile(r"\b([a-z][a-z0-9_]{3,31})/(\d+)\b")
 
 
 def channel_id(username: str) -> str:
@@ -254,11 +254,11 @@ def add_mirrors(edges: Any, rows: Iterable[tuple], max_posts: int = MAX_POSTS) -
     for bot, predecessor, kind, evidence, first_seen in rows:
         attrs = _edge(edges, bot_id(bot), bot_id(predecessor), "mirror_of")
         attrs["count"] += 1
-        for stamp in (first_seen or "",):
-            if stamp and (not attrs["first_seen"] or stamp < attrs["first_seen"]):
-                attrs["first_seen"] = stamp
-            attrs["last_seen"] = max(attrs["last_seen"], stamp)
-        for channel, post in _POST_REF.findall(evidence or ""):
+        if first_seen:
+            if not attrs["first_seen"] or first_seen < attrs["first_seen"]:
+                attrs["first_seen"] = first_seen
+            attrs["last_seen"] = max(attrs["last_seen"], first_seen)
+        for channel, post in post_refs(evidence):
             ref = f"{channel}/{post}"
             if ref not in attrs["posts"] and len(attrs["posts"]) < max_posts:
                 attrs["posts"].append(ref)
@@ -324,9 +324,7 @@ def set_account_nodes(graph: nx.MultiDiGraph) -> None:
 
 
 def set_escalations(graph: nx.MultiDiGraph, rows: Iterable[tuple]) -> None:
-    """escalations rows (subject, score, pagerank, community, reasons); every node gets `escalation` (0.0 if none)."""
-    for _, attrs in graph.nodes(data=True):
-        attrs.setdefault("escalation", 0.0)
+    """escalations rows (subject, score, pagerank, community, reasons); the others get 0.0 in finish_nodes."""
     for subject, score, pagerank, community, reasons in rows:
         if subject in graph:
             graph.nodes[subject].update(escalation=float(score), pagerank=float(pagerank or 0.0),
@@ -369,8 +367,14 @@ def snapshot_path(database: Path) -> Path:
 
 
 def _load_snapshot(path: Path) -> dict[str, Any] | None:
+    """The snapshot, if it is ours. Unpickling runs code named in the file: only a file this user owns
+    and nobody else can write is loaded (anything else costs a rebuild, never someone else's code)."""
     try:
         with path.open("rb") as handle:
+            info = os.fstat(handle.fileno())
+            if info.st_uid != os.getuid() or info.st_mode & 0o022:
+                log.warning("graph snapshot %s not owned by this user or writable by others: ignored", path)
+                return None
             snap = pickle.load(handle)
     except FileNotFoundError:
         return None
@@ -387,7 +391,8 @@ def _save_snapshot(path: Path, snap: dict[str, Any]) -> bool:
     only means the next build starts from zero, so it is logged, not raised."""
     tmp = path.with_name(path.name + ".tmp")
     try:
-        with tmp.open("wb") as handle:
+        tmp.unlink(missing_ok=True)  # created afresh with owner-only permissions (see _load_snapshot)
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
             pickle.dump(snap, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
         return True

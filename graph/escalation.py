@@ -21,7 +21,7 @@ from typing import Any
 import networkx as nx
 
 from crawler.store import now
-from graph.analysis import Analysis, bot_suspicion, promotion_posts
+from graph.analysis import Analysis, bot_suspicion, channels_forwarding, promotion_posts
 from graph.build import PROMOTION_KINDS
 from graph.outbox import enqueue_alert
 
@@ -142,8 +142,7 @@ def _channel(graph: nx.MultiDiGraph, node: str, w: Weights, pct: dict[str, float
     s_mirrors = _saturate(len(mirrors))
     for target, preds in mirrors:
         reasons.append(f"promotes @{_name(target)}, a mirror of @{', @'.join(sorted(preds))} (ban evasion)")
-    forwarded_by = {u for u, _, k in graph.in_edges(node, keys=True)
-                    if k == "forwarded_from" and u != node and graph.nodes[u].get("kind") == "channel"}
+    forwarded_by = channels_forwarding(graph, node)
     spread = set()
     for _, target, key in graph.out_edges(node, keys=True):
         if key == "posted" and graph.nodes[target].get("origin_channel") == _name(node):
@@ -315,46 +314,53 @@ async def list_escalations(store: Any, min_score: float = 0.0) -> list[dict[str,
         "SELECT * FROM escalations WHERE score >= ? ORDER BY score DESC, subject", (min_score,))]
 
 
-async def escalated_posts(store: Any, threshold: float | None = None) -> list[dict[str, Any]]:
-    """The posts behind escalated subjects (interface 3), for evidence bundles and takedown lists.
-
-    `threshold` None: subjects that have crossed [graph] escalation_threshold (escalated_at set);
-    a number: subjects scoring at least that now. A channel's posts are those that promote a
-    suspect bot (deep link, button, via) or carry a file matching a bank; a bot's, the posts that
-    promote it; a media cluster's, the posts showing it.
-    """
+async def escalated_subjects(store: Any, threshold: float | None = None) -> list[dict[str, Any]]:
+    """Escalations rows, highest first: None = subjects that crossed [graph] escalation_threshold
+    (escalated_at set); a number = subjects scoring at least that now."""
     where = "escalated_at IS NOT NULL" if threshold is None else "score >= ?"
-    subjects = [_row(r) for r in await store.fetchall(
-        f"SELECT * FROM escalations WHERE {where} AND kind IN ('channel', 'bot', 'media') ORDER BY score DESC, subject",
-        () if threshold is None else (threshold,))]
-    suspect = {r[0] for r in await store.fetchall(
-        "SELECT substr(subject, 5) FROM escalations WHERE kind='bot' AND score > 0")}
-    suspect |= {r[0] for r in await store.fetchall("SELECT username FROM bots WHERE label='deepfake_generator'")}
-    kinds = ",".join(f"'{k}'" for k in PROMOTION_KINDS)
+    params = () if threshold is None else (threshold,)
+    return [_row(r) for r in await store.fetchall(
+        f"SELECT * FROM escalations WHERE {where} ORDER BY score DESC, subject", params)]
+
+
+async def escalated_posts(store: Any, threshold: float | None = None) -> list[dict[str, Any]]:
+    """The posts behind escalated subjects (interface 3), for evidence bundles and takedown lists
+    (each with the post's date and when it was first collected).
+
+    `threshold` as in `escalated_subjects`. A channel's posts are those that promote a suspect bot
+    (deep link, button, via) or carry a file matching a bank; a bot's, the posts that promote it;
+    a media cluster's, the posts showing it.
+    """
+    subjects = [s for s in await escalated_subjects(store, threshold) if s["kind"] in ("channel", "bot", "media")]
+    suspect = """SELECT substr(subject, 5) FROM escalations WHERE kind='bot' AND score > 0
+                 UNION SELECT username FROM bots WHERE label='deepfake_generator'"""
+    kinds = ",".join("?" * len(PROMOTION_KINDS))
     out = []
     for s in subjects:
         name = s["subject"].split(":", 1)[1]
         if s["kind"] == "channel":
-            marks = ",".join("?" * len(suspect)) or "NULL"
             keys = await store.fetchall(
                 f"""SELECT DISTINCT channel, post_id FROM bot_refs WHERE channel=? AND how IN ({kinds})
-                    AND bot IN ({marks})
+                    AND bot IN ({suspect})
                     UNION SELECT DISTINCT i.channel, i.post_id FROM media_items i
                     JOIN bank_matches b ON b.sha256 = i.sha256 OR b.sha256 = i.thumb_sha256 WHERE i.channel=?""",
-                (name, *sorted(suspect), name))
+                (name, *PROMOTION_KINDS, name))
         elif s["kind"] == "bot":
             keys = await store.fetchall(
-                f"SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot=? AND how IN ({kinds})", (name,))
+                f"SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot=? AND how IN ({kinds})",
+                (name, *PROMOTION_KINDS))
         else:
             keys = await store.fetchall(
                 """SELECT DISTINCT i.channel, i.post_id FROM media_items i JOIN media m
                    ON m.sha256 = i.sha256 OR m.sha256 = i.thumb_sha256 WHERE m.cluster=?""", (name,))
         for channel, post_id in sorted(set(tuple(k) for k in keys)):
-            post = await store.fetchone("SELECT date FROM posts WHERE channel=? AND id=?", (channel, post_id))
+            post = await store.fetchone("SELECT date, first_seen FROM posts WHERE channel=? AND id=?",
+                                        (channel, post_id))
             shas = [r[0] for r in await store.fetchall(
                 "SELECT sha256 FROM media_items WHERE channel=? AND post_id=? AND sha256 IS NOT NULL ORDER BY position",
                 (channel, post_id))]
             out.append({"channel": channel, "post_id": post_id, "url": f"https://t.me/{channel}/{post_id}",
-                        "date": post[0] if post else None, "subject": s["subject"], "score": s["score"],
+                        "date": post[0] if post else None, "first_seen": post[1] if post else None,
+                        "subject": s["subject"], "score": s["score"],
                         "reasons": s["reasons"], "sha256s": shas})
     return out

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Union
 
-from crawler.store import GENESIS, entry_hash
+from crawler.store import GENESIS, entry_hash, sha256 as bytes_sha256
 
 MANIFEST = "manifest.sha256"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no clock in the bundle
@@ -58,15 +58,19 @@ class EvidenceInput:
     custody_head: dict[str, Any] = field(default_factory=dict)  # the store's last entry: seq, entry_hash
 
 
+def _stream_sha256(handle: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    while chunk := handle.read(CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def sha256(data: Content) -> str:
     """SHA-256 of bytes, or of a file read in chunks."""
     if isinstance(data, Path):
-        digest = hashlib.sha256()
         with data.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-        return digest.hexdigest()
-    return hashlib.sha256(data).hexdigest()
+            return _stream_sha256(handle)
+    return bytes_sha256(data)
 
 
 def capture_name(capture: dict[str, Any]) -> str:
@@ -176,10 +180,8 @@ def summary_markdown(ev: EvidenceInput) -> str:
     p = ev.profile
     name = ev.subject.split(":", 1)[1]
     lines = [f"# Evidence bundle: {ev.subject}", ""]
-    if ev.kind == "bot":
-        lines.append(f"Telegram bot @{name} (https://t.me/{name})" + (f", title {p['title']!r}" if p.get("title") else ""))
-    elif ev.kind == "channel":
-        lines.append(f"Telegram channel @{name} (https://t.me/{name})"
+    if ev.kind in ("bot", "channel"):
+        lines.append(f"Telegram {ev.kind} @{name} (https://t.me/{name})"
                      + (f", title {p['title']!r}" if p.get("title") else ""))
     else:
         lines.append(f"Repost cluster {name}: the same picture in {p.get('appearances', len(ev.posts))} "
@@ -262,14 +264,11 @@ def verify_bundle(bundle: Content) -> list[str]:
         names = archive.namelist()
         digests = {}
         for name in names:
-            digest = hashlib.sha256()
             try:
                 with archive.open(name) as member:
-                    while chunk := member.read(CHUNK):
-                        digest.update(chunk)
+                    digests[name] = _stream_sha256(member)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:  # a damaged member (bad CRC, truncated)
                 return [f"{name}: unreadable ({exc})"]
-            digests[name] = digest.hexdigest()
         text = {n: archive.read(n) for n in (MANIFEST, "custody.jsonl") if n in names}
     if MANIFEST not in text:
         return [f"no {MANIFEST} in the bundle"]

@@ -13,21 +13,12 @@ from typing import Any
 from crawler.store import Store
 from graph.evidence import EvidenceInput
 from graph.evidence import sha256 as file_sha256
-from graph.escalation import escalated_posts, list_escalations
+from graph.escalation import escalated_posts, escalated_subjects, list_escalations
 from graph.exports import export_messages
 
 
 class SubjectError(ValueError):
     """The subject names nothing in the store (the message says what was looked for)."""
-
-
-# -- escalations (interface 3, graph/escalation.py) ------------------------------------------------------
-
-async def escalated_subjects(store: Store, threshold: float | None = None) -> list[dict[str, Any]]:
-    """Escalations rows: None = subjects that crossed [graph] escalation_threshold (escalated_at set),
-    as graph.escalation.escalated_posts reads it; a number = subjects scoring at least that now."""
-    rows = await list_escalations(store, 0.0 if threshold is None else threshold)
-    return [r for r in rows if threshold is not None or r.get("escalated_at")]
 
 
 # -- subjects ------------------------------------------------------------------------------------------
@@ -64,8 +55,8 @@ async def _subject_posts(store: Store, kind: str, name: str) -> list[dict[str, A
         channels = [name]
     else:
         sql = ("SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot=?" if kind == "bot" else
-               "SELECT DISTINCT i.channel, i.post_id FROM media_items i JOIN media m ON m.sha256 = i.sha256 "
-               "WHERE m.cluster=?")
+               "SELECT DISTINCT i.channel, i.post_id FROM media_items i JOIN media m "
+               "ON m.sha256 = i.sha256 OR m.sha256 = i.thumb_sha256 WHERE m.cluster=?")  # as the graph's `posted`
         keys = {(r[0], r[1]) for r in await store.fetchall(sql, (name,))}
         channels = sorted({c for c, _ in keys})
     if not channels:
@@ -130,11 +121,10 @@ async def gather_evidence(store: Store, config: Any, given: str) -> EvidenceInpu
             file = Path(config.storage.media_dir) / row["path"]
             if not file.exists():
                 item["absent"] = "file missing from media_dir"
+            elif file_sha256(file) != digest:
+                item["absent"] = "file in media_dir does not match its SHA-256: left out (run `tgsweep verify`)"
             else:  # streamed into the zip later: only its hash is checked here
-                if file_sha256(file) == digest:
-                    item["content"] = file
-                else:
-                    item["absent"] = "file in media_dir does not match its SHA-256: left out (run `tgsweep verify`)"
+                item["content"] = file
         media.append(item)
 
     logged = sorted({c["sha256"] for c in captures} | media_hashes)
@@ -172,10 +162,7 @@ async def gather_takedown(store: Store, config: Any, threshold: float | None = N
     from graph.takedown import takedown_items
 
     escalations = await escalated_subjects(store, threshold)
-    posts = []
-    for p in await escalated_posts(store, threshold):
-        row = await store.fetchone("SELECT first_seen FROM posts WHERE channel=? AND id=?", (p["channel"], p["post_id"]))
-        posts.append(dict(p) | {"first_seen": row[0] if row else None})
+    posts = await escalated_posts(store, threshold)
     bots, channels = [], []
     for e in escalations:
         kind, _, name = e["subject"].partition(":")

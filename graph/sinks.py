@@ -14,7 +14,9 @@ credentials or query; jsonl: the path), and error texts are scrubbed of the URL 
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -153,8 +155,6 @@ class JsonlSink:
 
     def written_ids(self) -> set[str]:
         """Alert ids already in the file (whole lines only)."""
-        import json
-
         ids: set[str] = set()
         try:
             with self.path.open("rb") as handle:
@@ -189,8 +189,6 @@ class JsonlSink:
             os.close(fd)
 
     async def deliver(self, items: list[tuple[str, str]], report: Report) -> None:
-        import asyncio
-
         try:
             present = await asyncio.to_thread(self.written_ids)
             new = [(i, b) for i, b in items if i not in present]

@@ -11,26 +11,20 @@ from typing import Any
 
 from graph.alert_rules import alert_settings
 from graph.analysis import analyze
-from graph.build import MAX_POSTS, build_graph, no_gc
+from graph.build import build_graph, no_gc
 from graph.escalation import Weights, automation_scores, save_escalations, score_subjects
-
-
-def _settings(config: Any) -> Any:
-    return getattr(config, "graph", None)
 
 
 async def run_graph_stage(store: Any, config: Any) -> dict[str, Any]:
     """Build the graph, analyse it, score and persist escalations; counts and the top subjects for the summary."""
-    g = _settings(config)
+    g = config.graph
     t0 = time.perf_counter()
     build: dict[str, Any] = {}
-    graph = await build_graph(store, max_posts=g.max_edge_posts if g else MAX_POSTS,
-                              incremental=g.incremental if g else True, stats=build)
+    graph = await build_graph(store, max_posts=g.max_edge_posts, incremental=g.incremental, stats=build)
     t1 = time.perf_counter()
     with no_gc():
-        result = analyze(graph, seed=g.community_seed if g else 42, resolution=g.community_resolution if g else 1.0,
-                         min_bot_score=g.min_bot_score if g else 0.3, min_reach=g.hub_min_reach if g else 2,
-                         iterations=g.community_iterations if g else 2)
+        result = analyze(graph, seed=g.community_seed, resolution=g.community_resolution,
+                         min_bot_score=g.min_bot_score, min_reach=g.hub_min_reach, iterations=g.community_iterations)
     t2 = time.perf_counter()
     weights = Weights.from_config(config)
     automation = await automation_scores(store)

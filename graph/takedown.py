@@ -19,29 +19,23 @@ def takedown_items(posts: list[dict[str, Any]], bots: list[dict[str, Any]],
                    channels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One item per post URL, bot and channel to take down; merged per URL, sorted (deterministic)."""
     items: dict[str, dict[str, Any]] = {}
+
+    def item(kind: str, url: str, channel: str | None, post_id: int | None, bot: str | None,
+             first_seen: str | None, date: str | None) -> dict[str, Any]:
+        return items.setdefault(url, {
+            "platform": "telegram", "kind": kind, "url": url, "channel": channel, "post_id": post_id, "bot": bot,
+            "subjects": [], "score": None, "first_seen": first_seen, "date": date, "sha256s": [], "reasons": []})
+
     for p in posts:
         url = p.get("url") or f"https://t.me/{p['channel']}/{p['post_id']}"
-        item = items.setdefault(url, {
-            "platform": "telegram", "kind": "post", "url": url, "channel": p["channel"],
-            "post_id": int(p["post_id"]), "bot": None, "subjects": [], "score": None,
-            "first_seen": p.get("first_seen"), "date": p.get("date"), "sha256s": [], "reasons": []})
-        _merge(item, p.get("subject"), p.get("score"), p.get("reasons") or [], p.get("sha256s") or [])
-    for b in bots:
-        name = b["subject"].split(":", 1)[1]
-        url = f"https://t.me/{name}"
-        item = items.setdefault(url, {
-            "platform": "telegram", "kind": "bot", "url": url, "channel": None, "post_id": None, "bot": name,
-            "subjects": [], "score": None, "first_seen": b.get("first_seen"), "date": None, "sha256s": [],
-            "reasons": []})
-        _merge(item, b["subject"], b.get("score"), b.get("reasons") or [], [])
-    for c in channels:
-        name = c["subject"].split(":", 1)[1]
-        url = f"https://t.me/{name}"
-        item = items.setdefault(url, {
-            "platform": "telegram", "kind": "channel", "url": url, "channel": name, "post_id": None, "bot": None,
-            "subjects": [], "score": None, "first_seen": c.get("first_seen"), "date": None, "sha256s": [],
-            "reasons": []})
-        _merge(item, c["subject"], c.get("score"), c.get("reasons") or [], [])
+        _merge(item("post", url, p["channel"], int(p["post_id"]), None, p.get("first_seen"), p.get("date")),
+               p.get("subject"), p.get("score"), p.get("reasons") or [], p.get("sha256s") or [])
+    for kind, rows in (("bot", bots), ("channel", channels)):
+        for r in rows:
+            name = r["subject"].split(":", 1)[1]
+            entry = item(kind, f"https://t.me/{name}", name if kind == "channel" else None, None,
+                         name if kind == "bot" else None, r.get("first_seen"), None)
+            _merge(entry, r["subject"], r.get("score"), r.get("reasons") or [], [])
     order = {"channel": 0, "bot": 1, "post": 2}
     return sorted(items.values(), key=lambda i: (order[i["kind"]], i["channel"] or "", i["post_id"] or 0,
                                                  i["bot"] or ""))

@@ -26,8 +26,12 @@ def _store(config: Config):
     return Store.open(config.storage.database)
 
 
-def with_store(config: Config, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Open the store, do one piece of work on it, close it: each command's I/O edge."""
+def with_store(config: Config, work: Callable[[Any], Awaitable[T]],
+               runner: Callable[[Callable[[], Awaitable[T]]], T] | None = None) -> T:
+    """Open the store, do one piece of work on it, close it: each command's I/O edge.
+
+    `runner`: how to run it (crawler.web_sweep.run_async for work that fetches); asyncio.run by default.
+    """
     async def run() -> T:
         store = await _store(config)
         try:
@@ -35,7 +39,7 @@ def with_store(config: Config, work: Callable[[Any], Awaitable[T]]) -> T:
         finally:
             await store.close()
 
-    return asyncio.run(run())
+    return runner(run) if runner is not None else asyncio.run(run())
 
 
 def _jsonl(row: Any, handle: Any = None) -> None:
@@ -194,8 +198,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
             await store.close()
 
     entries = asyncio.run(change())
-    for entry in entries:  # [[watch.groups]]: each group swept on its own schedule; the rest is "default"
-        entry["group"] = config.watch.grouped.get(entry["channel"], "default")
+    grouped = config.watch.grouped  # [[watch.groups]]: each group swept on its own schedule; the rest is "default"
+    for entry in entries:
+        entry["group"] = grouped.get(entry["channel"], "default")
     if args.action == "list":
         if args.json:
             for entry in entries:
@@ -336,7 +341,6 @@ def cmd_bots_label(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     from detectors.stage import set_override
-
     from graph.alert_rules import alert_settings
 
     done = with_store(config, lambda store: set_override(store, args.username, args.label, args.note,
@@ -386,14 +390,15 @@ def _fingerprint_files(paths: list[str], max_pixels: int, config: Any = None):
     """Fingerprints of each file (pictures or videos), in a process pool when there are several (order kept)."""
     from concurrent.futures import ProcessPoolExecutor
 
+    from detectors.enrich import video_limits
     from detectors.fingerprints import fingerprint_file
 
-    seconds = getattr(getattr(config, "media", None), "max_video_seconds", None)
+    seconds, dedupe = video_limits(config)  # [media]: the same keyframes as the enrich stage takes
     if len(paths) < 4:
-        return [fingerprint_file(p, max_pixels, seconds) for p in paths]
+        return [fingerprint_file(p, max_pixels, seconds, dedupe) for p in paths]
+    n = len(paths)
     with ProcessPoolExecutor() as pool:
-        return list(pool.map(fingerprint_file, paths, [max_pixels] * len(paths), [seconds] * len(paths),
-                             chunksize=4))
+        return list(pool.map(fingerprint_file, paths, [max_pixels] * n, [seconds] * n, [dedupe] * n, chunksize=4))
 
 
 def cmd_media_hash(args: argparse.Namespace) -> int:
@@ -559,18 +564,13 @@ def cmd_evidence_takedown(args: argparse.Namespace) -> int:
 def cmd_takedown_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     setup_logging(config.logging)
-    from crawler.store import Store
     from crawler.web_sweep import run_async
     from tgsweep.takedown import check_takedowns, report_lines, takedown_report
 
-    async def check() -> tuple[dict, dict]:
-        store = await Store.open(config.storage.database)
-        try:
-            return await check_takedowns(store, config), await takedown_report(store)
-        finally:
-            await store.close()
+    async def check(store: Any) -> tuple[dict, dict]:
+        return await check_takedowns(store, config), await takedown_report(store)
 
-    counts, report = run_async(check)
+    counts, report = with_store(config, check, run_async)
     out.print(f"takedown check: {counts['checked']} post URLs checked: {counts['up']} up, {counts['down']} gone "
               f"({counts['newly_down']} newly), {counts['errors']} inconclusive")
     for line in report_lines(report):
@@ -600,17 +600,9 @@ def cmd_bots_refresh(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     setup_logging(config.logging)
     from crawler.recheck import refresh_profiles
-    from crawler.store import Store
     from crawler.web_sweep import run_async
 
-    async def refresh() -> dict:
-        store = await Store.open(config.storage.database)
-        try:
-            return await refresh_profiles(store, config)
-        finally:
-            await store.close()
-
-    done = run_async(refresh)
+    done = with_store(config, lambda store: refresh_profiles(store, config), run_async)
     s = done["scored"]
     out.print(f"bots refresh: {done['due']} profiles older than {config.bots.refresh_after_days:g} days, "
               f"{done['refreshed']} re-read, {done['gone']} no longer resolve, {done['errors']} errors; "
@@ -650,16 +642,12 @@ def cmd_alerts_retry(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
 
-    async def retry() -> tuple[int, list[str]]:
-        store = await _store(config)
-        try:
-            known = {r[0] for r in await store.fetchall("SELECT id FROM alerts")}
-            missing = [i for i in args.ids if i not in known]
-            return await retry_alerts(store, args.ids or None), missing
-        finally:
-            await store.close()
+    async def retry(store: Any) -> tuple[int, list[str]]:
+        marks = ",".join("?" * len(args.ids))  # SQLite takes an empty IN ()
+        known = {r[0] for r in await store.fetchall(f"SELECT id FROM alerts WHERE id IN ({marks})", args.ids)}
+        return await retry_alerts(store, args.ids or None), [i for i in args.ids if i not in known]
 
-    count, missing = asyncio.run(retry())
+    count, missing = with_store(config, retry)
     for ident in missing:
         err.print(f"no alert {ident}")
     out.print(f"{count} alert(s) due now; `tgsweep alerts deliver` (or the next sweep or scheduled pass) sends them")

@@ -75,19 +75,19 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
         from graph.delivery import deliver_alerts
 
         alerts = await _stage("deliver", deliver_alerts, store, config, sweep_id)  # keep last: after every stage that raises alerts
-        row = await store.fetchone("SELECT status FROM sweeps WHERE id=?", (sweep_id,))
+        ids = [sweep_id] + ([tg_sweep[0]] if tg_sweep is not None else [])  # --source all: both sweeps count
+        marks = ",".join("?" * len(ids))
+        statuses = [r[0] for r in await store.fetchall(
+            f"SELECT status FROM sweeps WHERE id IN ({marks}) ORDER BY id DESC", ids)]
+        status = next((s for s in statuses if s != "ok"), statuses[-1])  # the Telethon sweep's, unless ok
         errors = [dict(r) for r in await store.fetchall(
-            "SELECT kind, channel, url, message FROM sweep_errors WHERE sweep_id=? ORDER BY id", (sweep_id,))]
-        if tg_sweep is not None:  # --source all: the Telethon sweep's status and errors count too
-            tg_row = await store.fetchone("SELECT status FROM sweeps WHERE id=?", (tg_sweep[0],))
-            errors += [dict(r) for r in await store.fetchall(
-                "SELECT kind, channel, url, message FROM sweep_errors WHERE sweep_id=? ORDER BY id", (tg_sweep[0],))]
-            row = row if tg_row[0] == "ok" else tg_row
+            f"SELECT kind, channel, url, message FROM sweep_errors WHERE sweep_id IN ({marks}) "
+            "ORDER BY sweep_id, id", ids)]
     finally:
         if client is not None:
             await client.disconnect()
         await store.close()
-    return SweepResult(sweep_id, row[0], seconds, stats, str(config.storage.database), errors, bots, media,
+    return SweepResult(sweep_id, status, seconds, stats, str(config.storage.database), errors, bots, media,
                        automation=automation, alerts=alerts, graph=graph, telethon=tg_sweep)
 
 
@@ -176,7 +176,8 @@ def print_summary(result: SweepResult, console: Console) -> None:
 
 def _print_telethon(result: SweepResult, console: Console) -> None:
     """What only the Telethon collector reports: requests, flood waits, skipped channels; the `all` sweep's line."""
-    for sweep_id, s, seconds in ([result.telethon] if result.telethon else []):
+    if result.telethon:
+        sweep_id, s, seconds = result.telethon
         console.print(f"  telethon sweep {sweep_id} in {seconds:.1f} s: {len(s.channels)} channels, {s.pages} pages, "
                       f"{s.new_posts} new posts, {s.media_stored} media stored, {s.media_errors} media errors, "
                       f"{s.errors} other errors")

@@ -89,7 +89,7 @@ _FIELDS = ("url", "channel", "post_id", "subject", "escalated_at", "post_first_s
            "capture_sha256")
 
 
-async def targets(store: Store, config: Config) -> list[dict[str, Any]]:
+async def targets(store: Store) -> list[dict[str, Any]]:
     """Posts behind subjects that crossed [graph] escalation_threshold, plus every post checked before
     (so a takedown is still seen after a subject drops back under the threshold)."""
     from graph.evidence_gather import escalated_posts, escalated_subjects
@@ -132,18 +132,17 @@ async def check_takedowns(store: Store, config: Config) -> dict[str, int]:
     """Re-check every target once; counts of up, down (newly and before), errors."""
     from crawler.recheck import EmbedSpider, crawl
 
-    todo = await targets(store, config)
+    todo = await targets(store)
     by_key = {(t["channel"], t["post_id"]): t for t in todo}
     counts = {"checked": 0, "up": 0, "down": 0, "newly_down": 0, "errors": 0}
 
     async def on_answer(channel: str, post_id: int, status: int | None, body: bytes, url: str, failure: str) -> None:
         target = by_key[(channel, post_id)]
         verdict, detail = classify_embed(status, body, channel, post_id, failure)
-        before = await store.fetchone("SELECT taken_down_at FROM takedown_checks WHERE url=?", (target["url"],))
         state = await record_check(store, target, verdict, detail, body, url)
         counts["checked"] += 1
         counts["errors" if verdict == "error" else verdict] += 1
-        if verdict == "down" and not (before and before[0]):
+        if verdict == "down" and state["taken_down_at"] == state["last_checked_at"]:  # next_state: first seen gone now
             counts["newly_down"] += 1
             log.info("taken down: %s (%s), latency %s", target["url"], detail, latency(state))
         elif verdict == "error":
@@ -156,9 +155,7 @@ async def check_takedowns(store: Store, config: Config) -> dict[str, int]:
 
 async def takedown_report(store: Store) -> dict[str, Any]:
     """For `tgsweep status` and `takedown list`: tracked URLs, how many are down, latency figures."""
-    exists = await store.fetchone("SELECT 1 FROM sqlite_master WHERE type='table' AND name='takedown_checks'")
-    rows = [dict(r) for r in await store.fetchall("SELECT * FROM takedown_checks ORDER BY channel, post_id")] \
-        if exists else []
+    rows = [dict(r) for r in await store.fetchall("SELECT * FROM takedown_checks ORDER BY channel, post_id")]
     for r in rows:
         r["latency_seconds"] = latency(r)
     down = [r for r in rows if r["taken_down_at"]]

@@ -316,6 +316,7 @@ def create_app(config: Config, settings: ServeSettings | None = None, prewarm: b
     @app.post("/api/bots/{username}/override", summary="confirm or reject a bot (the same as `tgsweep bots label`)")
     async def override(request: Request, username: str, body: OverrideIn) -> dict[str, Any]:
         from detectors.stage import set_override
+        from graph.alert_rules import alert_settings
 
         _check_name(username)
         label = body.label or {"confirm": "deepfake_generator", "reject": "benign"}.get(body.decision or "")
@@ -324,7 +325,7 @@ def create_app(config: Config, settings: ServeSettings | None = None, prewarm: b
         store = store_of(request)
         if await data.bot_detail(store, username) is None:
             raise HTTPException(404, f"no bot {username} in the store")
-        done = await set_override(store, username, label, body.note.strip(), settings.who)
+        done = await set_override(store, username, label, body.note.strip(), settings.who, alert_settings(config))
         log.info("explorer: @%s labelled %s by %s", done["username"], label, done["by"])
         return done | {"bot": await data.bot_detail(store, username)}
 
@@ -386,10 +387,7 @@ def create_app(config: Config, settings: ServeSettings | None = None, prewarm: b
 
     @app.post("/api/alerts/retry", summary="queue alerts for another delivery attempt")
     async def retry(request: Request, body: RetryIn) -> dict[str, Any]:
-        queued = await data.retry(store_of(request), body.ids)
-        if queued is None:
-            raise HTTPException(503, "alert delivery (graph.delivery) is not installed in this version")
-        return {"queued": queued}
+        return {"queued": await data.retry(store_of(request), body.ids)}
 
     return app
 

@@ -1,9 +1,8 @@
 """What the explorer shows, read from the store: the graph, a channel, a bot, a media file, alerts.
 
-Reads only, except `override_bot` (detectors.stage.set_override, the same decision as
-`tgsweep bots label`) and `retry` (graph.delivery.retry_alerts). Tables and modules of later
-stages (escalations, automation_scores, graph.build, graph.delivery) are used when they exist;
-without them the explorer still works and says what is missing.
+Reads only, except `retry` (graph.delivery.retry_alerts); a bot's override is
+detectors.stage.set_override (app.py), the same decision as `tgsweep bots label`. The graph is
+graph.build's; the explorer reads the tables itself only when that fails.
 """
 from __future__ import annotations
 
@@ -24,11 +23,6 @@ MAX_EDGES = 150_000  # edges sent at most (the strongest first) when a filtered 
 MAX_ROWS = 500  # rows of one list on a detail page (posts, media, promoters); the count says how many more
 
 
-async def table_exists(store: Store, name: str) -> bool:
-    row = await store.fetchone("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))
-    return row is not None
-
-
 def _json_list(text: str | None) -> list[Any]:
     if not text:
         return []
@@ -42,31 +36,22 @@ def _json_list(text: str | None) -> list[Any]:
 # -- the graph ----------------------------------------------------------------------------------------
 
 async def load_graph(store: Store) -> tuple[nx.MultiDiGraph, list[str]]:
-    """The graph from graph.build (interface 5) when it is installed, else from the tables here."""
-    notes: list[str] = []
+    """The graph from graph.build (interface 5, escalations included); the explorer's own reading of
+    the tables (`graph_from_tables`) only when that fails, so the page still opens."""
+    from graph.build import build_graph
+
     try:
-        from graph.build import build_graph  # type: ignore[import-not-found]
-    except ImportError:
-        build_graph = None
-        notes.append("graph.build is not installed: the graph is read from the tables by the explorer")
-    if build_graph is not None:
-        try:
-            graph = await build_graph(store)
-        except Exception as exc:  # the explorer must still open; the page shows the note
-            log.exception("graph.build.build_graph failed; using the explorer's reading of the tables")
-            notes.append(f"graph.build failed ({type(exc).__name__}: {exc}); the graph is read from the tables")
-        else:
-            await _add_escalations(store, graph)
-            return graph, notes
+        return await build_graph(store), []
+    except Exception as exc:  # the explorer must still open; the page shows the note
+        log.exception("graph.build.build_graph failed; using the explorer's reading of the tables")
+        notes = [f"graph.build failed ({type(exc).__name__}: {exc}); the graph is read from the tables"]
     graph = await graph_from_tables(store)
     await _add_escalations(store, graph)
     return graph, notes
 
 
 async def _add_escalations(store: Store, graph: nx.MultiDiGraph) -> None:
-    """Escalation score and community from the `escalations` table (interface 3), when it exists."""
-    if not await table_exists(store, "escalations"):
-        return
+    """Escalation score and community from the `escalations` table (interface 3)."""
     for subject, score, community in await store.fetchall("SELECT subject, score, community FROM escalations"):
         if subject in graph:
             attrs = graph.nodes[subject]
@@ -157,7 +142,7 @@ def _widen(attrs: dict[str, Any], when: str | None) -> None:
         attrs["last_seen"] = when
 
 
-def display_name(node: str, attrs: dict[str, Any]) -> str:
+def display_name(node: str) -> str:
     kind, _, name = node.partition(":")
     if kind in ("bot", "channel"):
         return f"@{name}"
@@ -205,7 +190,7 @@ def graph_payload(graph: nx.MultiDiGraph, positions: dict[str, tuple[float, floa
     for node, a, escalation, group in kept:
         x, y = positions.get(node, (0.0, 0.0))
         item = {"id": node, "kind": a.get("kind") or node.split(":", 1)[0], "label": a.get("label") or "",
-                "name": display_name(node, a), "escalation": round(escalation, 4), "community": group,
+                "name": display_name(node), "escalation": round(escalation, 4), "community": group,
                 "x": round(x, 1), "y": round(y, 1)}
         if not compact:
             item |= {"first_seen": a.get("first_seen") or "", "last_seen": a.get("last_seen") or ""}
@@ -230,9 +215,7 @@ def graph_payload(graph: nx.MultiDiGraph, positions: dict[str, tuple[float, floa
 # -- escalation and automation ----------------------------------------------------------------------------
 
 async def escalation_of(store: Store, subject: str) -> dict[str, Any] | None:
-    """The `escalations` row of a node (interface 3), reasons decoded; None if none or no table yet."""
-    if not await table_exists(store, "escalations"):
-        return None
+    """The `escalations` row of a node (interface 3), reasons decoded; None if none."""
     row = await store.fetchone("SELECT * FROM escalations WHERE subject=?", (subject,))
     if row is None:
         return None
@@ -242,19 +225,11 @@ async def escalation_of(store: Store, subject: str) -> dict[str, Any] | None:
 
 
 async def automation_of(store: Store, subject: str) -> dict[str, Any] | None:
-    """The `automation_scores` row of a node (interface 4), reasons and features decoded."""
-    if not await table_exists(store, "automation_scores"):
-        return None
-    row = await store.fetchone("SELECT * FROM automation_scores WHERE subject=?", (subject,))
-    if row is None:
-        return None
-    out = dict(row)
-    out["reasons"] = _json_list(out.get("reasons"))
-    try:
-        out["features"] = json.loads(out.get("features") or "{}")
-    except ValueError:
-        out["features"] = {}
-    return out
+    """The automation score of a node (interface 4; detectors.automation_stage.list_automation), or None."""
+    from detectors.automation_stage import list_automation
+
+    rows = await list_automation(store, subject=subject)
+    return rows[0] if rows else None
 
 
 # -- a channel ---------------------------------------------------------------------------------------------
@@ -453,23 +428,14 @@ async def cluster_detail(store: Store, cluster: str, images: bool) -> dict[str, 
 # -- alerts ----------------------------------------------------------------------------------------------------
 
 async def alerts(store: Store) -> tuple[list[dict[str, Any]], list[str]]:
-    """Alerts with their delivery state: graph.delivery.list_alerts (interface 6), else the outbox table."""
-    try:
-        from graph.delivery import list_alerts  # type: ignore[import-not-found]
-    except ImportError:
-        list_alerts = None
-    if list_alerts is not None:
-        return await list_alerts(store), []
-    rows = await store.fetchall(
-        """SELECT id, type, subject, severity, created_at, state, attempts, last_error, next_attempt_at, delivered_at
-           FROM alerts ORDER BY created_at DESC, id LIMIT 5000""")
-    return [dict(r) for r in rows], ["graph.delivery is not installed: states are the outbox's own"]
+    """Alerts with their delivery state (graph.delivery.list_alerts, interface 6)."""
+    from graph.delivery import list_alerts
+
+    return await list_alerts(store), []
 
 
-async def retry(store: Store, ids: list[str] | None) -> int | None:
-    """Queue alerts for another delivery attempt (graph.delivery.retry_alerts); None if not installed."""
-    try:
-        from graph.delivery import retry_alerts  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+async def retry(store: Store, ids: list[str] | None) -> int:
+    """Queue alerts for another delivery attempt (graph.delivery.retry_alerts)."""
+    from graph.delivery import retry_alerts
+
     return await retry_alerts(store, ids)
