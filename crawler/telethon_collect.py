@@ -268,13 +268,16 @@ class TelethonCollector:
 
     async def _history(self, name: str, peer: Any) -> None:
         cursor = await self.store.get_cursor(name, SOURCE)
+        stalled = False  # a short wait came and nothing was stored since: a second one is not slept through
         while True:
             try:
                 await self._pages(name, peer, cursor)
                 return
             except errors.FloodWaitError as exc:  # raised mid-iteration (Telethon did not sleep through it)
-                cursor = await self.store.get_cursor(name, SOURCE)  # what was committed stays
-                if exc.seconds <= self.tg.flood_sleep_threshold:
+                moved = await self.store.get_cursor(name, SOURCE)  # what was committed stays
+                progress, cursor = moved.last_id != cursor.last_id, moved
+                if exc.seconds <= self.tg.flood_sleep_threshold and (progress or not stalled):
+                    stalled = not progress
                     self.stats.retries += 1
                     await self.sleep(exc.seconds)
                     continue

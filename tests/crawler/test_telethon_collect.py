@@ -221,6 +221,18 @@ async def test_flood_wait_below_threshold_is_slept_through(tmp_path):
     assert stats.retries == 2
 
 
+async def test_short_flood_waits_without_progress_are_recorded_not_slept_through_forever(tmp_path):
+    config = make_config(tmp_path, ["sample_news"], flood_sleep_threshold=30)
+    tg = world()
+    tg.flood_at_request.update({1: 5, 2: 5, 3: 5, 4: 5})  # every history request of the channel waits 5 s
+    sleeps = Sleeps()
+    await sweep(config, tg, sleeps=sleeps)
+    assert sleeps == [5]  # slept through once; the second wait with nothing stored in between is recorded
+    assert rows(config, "SELECT kind FROM sweep_errors WHERE channel='sample_news'") == [("flood_wait",)]
+    assert rows(config, "SELECT not_before IS NOT NULL FROM cursors WHERE channel='sample_news' "
+                        "AND source='telethon'") == [(1,)]
+
+
 async def test_flood_wait_above_threshold_is_recorded_skipped_then_resumed(tmp_path):
     config = make_config(tmp_path, ["long_feed", "sample_news"], flood_sleep_threshold=30)
     tg = world()
