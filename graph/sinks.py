@@ -66,14 +66,17 @@ def classify(status: int, retry_after: str | None = None, body: str = "") -> Out
 
 
 def safe_url(url: str) -> str:
-    """The URL without user:password, query or fragment (a query adds a short hash, to tell sinks apart)."""
+    """Scheme, host and port only. A path, query or user part may carry a token (Slack-style hook
+    URLs keep theirs in the path), so they become a short hash of the whole URL, which still tells
+    sinks apart."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
     netloc = host + (f":{parts.port}" if parts.port else "")
-    tail = f"?#{hashlib.sha256(url.encode()).hexdigest()[:8]}" if parts.query or parts.username else ""
-    return f"{parts.scheme}://{netloc}{parts.path}{tail}"
+    hidden = parts.path not in ("", "/") or parts.query or parts.username or parts.fragment
+    tail = f"/...#{hashlib.sha256(url.encode()).hexdigest()[:8]}" if hidden else ""
+    return f"{parts.scheme}://{netloc}{tail}"
 
 
 class WebhookSink:

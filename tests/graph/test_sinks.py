@@ -45,10 +45,13 @@ def test_headers_verify_with_the_standardwebhooks_library():
 
 def test_sink_identity_and_errors_hold_no_secrets():
     sink = WebhookSink("https://user:pw@cases.example:8443/hooks/in?token=QTOKEN", SECRET)
-    assert sink.identity.startswith("webhook:https://cases.example:8443/hooks/in?#")
+    assert sink.identity.startswith("webhook:https://cases.example:8443/...#")
     text = sink.scrub(f"failed for https://user:pw@cases.example:8443/hooks/in?token=QTOKEN with {SECRET}")
     assert "QTOKEN" not in text and "pw@" not in text and SECRET not in text and "QTOKEN" not in repr(sink)
-    assert safe_url("http://127.0.0.1:9/a") == "http://127.0.0.1:9/a"
+    assert safe_url("http://127.0.0.1:9/") == "http://127.0.0.1:9"
+    slack = "https://hooks.example/services/T000/B000/PATHTOKEN"  # a token in the path, as Slack-style hooks have
+    assert "PATHTOKEN" not in safe_url(slack) and safe_url(slack) != safe_url(slack + "2")
+    assert "PATHTOKEN" not in WebhookSink(slack, SECRET).scrub(f"connection refused: {slack}")
 
 
 def _config(tmp_path):
