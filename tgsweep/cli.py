@@ -47,6 +47,14 @@ def _jsonl(row: Any, handle: Any = None) -> None:
     (handle or sys.stdout).write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def _json_lines(args: argparse.Namespace, rows: list[Any]) -> bool:
+    """`--json` on a list command: every row as JSON Lines; False when the caller prints text instead."""
+    if args.json:
+        for row in rows:
+            _jsonl(row)
+    return bool(args.json)
+
+
 @contextmanager
 def _output(path: str | None) -> Iterator[Any]:
     if path in (None, "-"):
@@ -202,9 +210,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     for entry in entries:
         entry["group"] = grouped.get(entry["channel"], "default")
     if args.action == "list":
-        if args.json:
-            for entry in entries:
-                _jsonl(entry)
+        if _json_lines(args, entries):
             return 0
         for e in entries:
             where = " and ".join(w for w, yes in (("config", e["in_config"]), ("database", e["in_database"])) if yes)
@@ -315,9 +321,7 @@ def cmd_bots_list(args: argparse.Namespace) -> int:
     from detectors.stage import list_bots
 
     bots = with_store(config, list_bots)
-    if args.json:
-        for bot in bots:
-            _jsonl(bot)
+    if _json_lines(args, bots):
         return 0
     for b in bots:
         score = "-" if b["score"] is None else f"{b['score']:.2f}"
@@ -360,9 +364,7 @@ def cmd_automation(args: argparse.Namespace) -> int:
         out.print(summary_line(counts) if counts else "automation scoring is off ([automation] enabled = false)")
         return 0
     rows = with_store(config, lambda store: list_automation(store, args.min_score, args.kind))
-    if args.json:
-        for row in rows:
-            _jsonl(row)
+    if _json_lines(args, rows):
         return 0
     for r in rows:
         out.print(f"{r['subject']}  {r['score']:.2f} {r['verdict']}  [{r['features'].get('posts', 0)} posts; "
@@ -483,9 +485,7 @@ def cmd_media_banks(args: argparse.Namespace) -> int:
     config = load_config(args.config)
 
     banks = with_store(config, list_banks)
-    if args.json:
-        for bank in banks:
-            _jsonl(bank)
+    if _json_lines(args, banks):
         return 0
     for b in banks:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(b["by_type"].items()))
@@ -618,9 +618,7 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     alerts = with_store(config, list_alerts)
-    if args.json:
-        for alert in alerts:
-            _jsonl(alert)
+    if _json_lines(args, alerts):
         return 0
     for a in alerts:
         out.print(f"{a['id']}  {a['created_at']}  {a['type']}  {a['severity']}  {a['subject']}  {a['state']}"
