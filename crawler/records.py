@@ -120,6 +120,16 @@ class Post:
         """The same text as json.dumps(to_dict()), without asdict's deep copy (the store's hot path)."""
         return json.dumps(self, ensure_ascii=False, default=_fields)
 
+    def content_key(self) -> str:
+        """What an edit can change, as JSON: a new key is a new version of the post.
+
+        Views, reactions and media URLs (they expire) change on every look, so they stay out.
+        """
+        return json.dumps([self.text, self.links, [(b.text, b.url) for b in self.buttons],
+                           [(m.kind, m.duration, m.title) for m in self.media], self.via_bot,
+                           self.service, self.poll.question if self.poll else None],
+                          ensure_ascii=False, separators=(",", ":"))
+
 
 @dataclass(slots=True)
 class ChannelInfo:

@@ -21,9 +21,8 @@ from crawler.discovery import channel_refs
 from crawler.media import keep_fetched
 from crawler.paging import Cursor, Position, next_step
 from crawler.retry import CancelledError, DownloadCancelledError
-from crawler.store import Capture, Store
-from crawler.tme_parse import parse_channel_page, parse_entity_page
-from detectors.bot_refs import bot_refs
+from crawler.store import Capture, Ingested, PostLimits, Store
+from crawler.tme_parse import nesting_depth, parse_channel_page, parse_entity_page
 from tgsweep.config import Config
 
 log = logging.getLogger(__name__)
@@ -75,6 +74,9 @@ class TmeSpider(scrapy.Spider):
         self.follow_discovered = follow_discovered
         self.noted: set[str] = set()
         self.watching: set[str] = set()
+        self.pages_done: dict[str, int] = {}
+        web = config.web
+        self.limits = PostLimits(web.max_bot_lookups_per_post, web.max_media_per_post)
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -86,6 +88,11 @@ class TmeSpider(scrapy.Spider):
             # a channel found by an earlier sweep keeps its hops from the watchlist (max_depth holds)
             row = await self.store.fetchone("SELECT depth FROM channels WHERE username=?", (name,))
             request = self._schedule(name, row[0] if row and row[0] is not None else 0)
+            if request:
+                yield request
+        # bots an earlier sweep referenced but never profiled (it was killed first): read them now
+        for name in await self.store.pending_bot_profiles(self.config.bots.refresh_limit):
+            request = self._entity(name, "referenced by an earlier sweep, never profiled")
             if request:
                 yield request
 
@@ -139,10 +146,24 @@ class TmeSpider(scrapy.Spider):
             if request:
                 yield request
             return
+        limit = self.config.web.max_nesting_depth
+        if nesting_depth(response.body, limit) > limit:
+            await self._give_up(channel, response.url, "parse", f"page nests elements more than {limit} deep "
+                                "([web] max_nesting_depth): not parsed; cursor kept")
+            return
         page = parse_channel_page(response.body, channel)
-        posts = [p for p in page.posts if p.channel == channel] or page.posts
+        foreign = sorted({p.channel for p in page.posts if p.channel != channel})
+        if foreign:
+            # a page speaks for its own channel only: a post claiming another one is not stored
+            await self.store.record_error(self.sweep_id, "parse", f"page of {channel} carries posts claiming "
+                                          f"{', '.join(foreign[:5])}: those posts were not stored", channel,
+                                          response.url)
+            self.sweep.errors += 1
+        posts = [p for p in page.posts if p.channel == channel]
         if not posts:
-            if not page.no_posts:
+            if foreign:
+                pass
+            elif not page.no_posts:
                 await self.store.record_error(self.sweep_id, "parse", "page shows no posts and no 'No posts found' "
                                               "marker (layout changed or not a channel page)", channel, response.url)
                 self.sweep.errors += 1
@@ -166,41 +187,46 @@ class TmeSpider(scrapy.Spider):
                                           f"no older posts; stopping this channel", channel, response.url)
             self.sweep.errors += 1
             step = type(step)(cursor, None, step.position)
-        new_ids = await self.store.ingest_page(self.sweep_id, channel, page.channel, posts, capture,
-                                               step.cursor, done=step.next_before is None)
-        self.sweep.pages += 1
-        self.sweep.new_posts += len(new_ids)
-        new = set(new_ids)
         first_page = response.meta["position"] is None
-        for request in await self._follow(channel, [p for p in posts if p.id in new], first_page):
+        ingested = await self.store.ingest_page(
+            self.sweep_id, channel, page.channel, posts, capture, step.cursor, done=step.next_before is None,
+            pending_too=first_page and self.config.media.download, limits=self.limits)
+        self.sweep.pages += 1
+        self.sweep.new_posts += len(ingested.new_ids)
+        self.sweep.errors += len(ingested.limited)
+        new = set(ingested.new_ids)
+        for request in await self._follow(channel, [p for p in posts if p.id in new], ingested):
             yield request
-        if step.next_before is not None:
-            yield self._page(channel, step.next_before, step.position, step.cursor)
-        else:
+        self.pages_done[channel] = self.pages_done.get(channel, 0) + 1
+        if step.next_before is None:
             self._channel_finished()
+        elif self.pages_done[channel] >= self.config.web.max_pages_per_channel:
+            await self._give_up(channel, response.url, "limit", f"{self.pages_done[channel]} pages this sweep "
+                                "([web] max_pages_per_channel); the next sweep resumes here")
+        else:
+            yield self._page(channel, step.next_before, step.position, step.cursor)
 
-    async def _follow(self, channel: str, posts: list, first_page: bool) -> list[scrapy.Request]:
-        """Media of new posts, profiles of referenced bots, and discovered channels."""
+    async def _give_up(self, channel: str, url: str, kind: str, message: str) -> None:
+        """Stop this channel for this sweep with a recorded error; its cursor resumes it next time."""
+        await self.store.record_error(self.sweep_id, kind, message, channel, url)
+        self.sweep.errors += 1
+        self._channel_finished()
+
+    async def _follow(self, channel: str, posts: list, ingested: Ingested) -> list[scrapy.Request]:
+        """Media the page's own transaction said to fetch, bots with no profile yet, discovered channels."""
         out: list[scrapy.Request] = []
-        if not posts and not first_page:
-            return out
-        if self.config.media.download and (first_page or any(p.media for p in posts)):
-            # media of the new posts, and any left pending by an earlier sweep that was cut off
-            for row in await self.store.fetchall(
-                    f"SELECT * FROM media_items WHERE channel=? AND (post_id IN ({','.join('?' * len(posts))}) "
-                    f"OR (status='pending' AND fetched_at IS NULL AND ?))",
-                    [channel, *[p.id for p in posts], first_page]):
+        if self.config.media.download:
+            for row in ingested.media:
                 if (row["url"] or "").startswith("tg://") or (row["thumb_url"] or "").startswith("tg://"):
                     continue  # the Telethon collector's items: fetched through the API, never over HTTP
                 if row["status"] == "pending" and row["url"]:
                     out.append(self._media(row, "main"))
                 if row["thumb_url"]:
                     out.append(self._media(row, "thumb"))
-        for post in posts:
-            for ref in bot_refs(post):
-                request = self._entity(ref.username, f"referenced by {channel}/{post.id}")
-                if request:
-                    out.append(request)
+        for name in ingested.bots:
+            request = self._entity(name, f"referenced by {channel}")
+            if request:
+                out.append(request)
         discovery = self.config.discovery
         depth = self.depth.get(channel, 0)
         if discovery.enabled and depth < discovery.max_depth:
@@ -262,13 +288,15 @@ class TmeSpider(scrapy.Spider):
     async def media_failed(self, failure: Failure) -> None:
         request = failure.request
         item, role = request.meta["item"], request.meta["role"]
-        reason = request.meta.get("tgsweep_last_failure") or failure.getErrorMessage()
-        if "larger than download max size" in reason:
+        message = failure.getErrorMessage()
+        reason = request.meta.get("tgsweep_last_failure") or message
+        if "max size" in message:
+            # recorded as an error, so no later sweep downloads it again
             reason = f"larger than [media] max_bytes ({self.config.media.max_bytes} bytes): not downloaded"
         elif failure.check(DownloadCancelledError, CancelledError):
-            # over max_bytes without a Content-Length, or the sweep is stopping: left pending for the next sweep
-            await self.store.record_error(self.sweep_id, "media", "download cancelled (over [media] max_bytes, or "
-                                          "the sweep was stopping); retried next sweep", item["channel"], request.url)
+            # the sweep is stopping: left pending, and the next sweep's first page asks for it again
+            await self.store.record_error(self.sweep_id, "media", "download cancelled (the sweep was stopping); "
+                                          "retried next sweep", item["channel"], request.url)
             self.sweep.media_errors += 1
             return
         await self.store.store_media(self.sweep_id, item["channel"], item["post_id"], item["position"],

@@ -14,7 +14,7 @@ import json
 import sqlite3
 import zlib
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -368,6 +368,27 @@ MIGRATIONS: list[str] = [
     -- v10?: video keyframes (detectors/video.py): JSON list of {t, pdq, pdq_quality, phash, pdq_alt, pdq_lookup}
     ALTER TABLE media ADD COLUMN frames TEXT;
     """,
+    """
+    -- v11: every version of a post (edits and deletions), each citing the capture it was read from.
+    -- posts holds the newest; a version is never overwritten (nothing silently lost).
+    CREATE TABLE post_versions (
+        channel         TEXT NOT NULL,
+        id              INTEGER NOT NULL,
+        version         INTEGER NOT NULL,   -- 1, 2, ... per post
+        kind            TEXT NOT NULL,      -- first, edit, deleted
+        source          TEXT NOT NULL,      -- web, telethon, embed (a takedown re-check)
+        text            TEXT,
+        content         TEXT,               -- JSON of what an edit can change (tgsweep's content key)
+        capture_sha256  TEXT,               -- the capture this version was read from
+        seen_at         TEXT NOT NULL,
+        sweep_id        INTEGER,
+        PRIMARY KEY (channel, id, version)
+    );
+    INSERT INTO post_versions(channel, id, version, kind, source, text, content, capture_sha256, seen_at)
+        SELECT channel, id, 1, 'first', source, text, NULL, capture_sha256, first_seen FROM posts;
+    ALTER TABLE sweeps ADD COLUMN pid INTEGER;      -- the process running it: a dead one's sweep is 'killed'
+    ALTER TABLE media_items ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 GENESIS = "0" * 64
@@ -409,6 +430,24 @@ class StoredMedia:
     width: int | None = None
     height: int | None = None
     path: str | None = None
+
+
+@dataclass(slots=True)
+class PostLimits:
+    """Per-post caps ([web] max_bot_lookups_per_post, max_media_per_post): a hostile post names 300 bots."""
+
+    bot_lookups: int = 10
+    media: int = 20
+
+
+@dataclass(slots=True)
+class Ingested:
+    """What one page added, and what it asks to fetch next."""
+
+    new_ids: list[int] = field(default_factory=list)
+    media: list[dict[str, Any]] = field(default_factory=list)  # media_items rows to download
+    bots: list[str] = field(default_factory=list)  # referenced bots with no profile yet
+    limited: list[str] = field(default_factory=list)  # what a cap cut, said as an error
 
 
 @dataclass(slots=True)
@@ -520,7 +559,7 @@ class Store:
 
     async def migrate(self) -> int:
         """Apply the migrations this database has not seen, each atomically."""
-        (version,) = await (await self.db.execute("PRAGMA user_version")).fetchone()
+        (version,) = (await self.db.execute_fetchall("PRAGMA user_version"))[0]
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             try:
                 await self.db.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
@@ -528,7 +567,7 @@ class Store:
                 if self.db.in_transaction:
                     await self.db.execute("ROLLBACK")
                 # several processes opening a new database at once: another one applied it first
-                (now_at,) = await (await self.db.execute("PRAGMA user_version")).fetchone()
+                (now_at,) = (await self.db.execute_fetchall("PRAGMA user_version"))[0]
                 if isinstance(exc, sqlite3.OperationalError) and now_at >= number:
                     continue
                 raise
@@ -551,7 +590,10 @@ class Store:
         return list(await self.db.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: tuple | list = ()) -> aiosqlite.Row | None:
-        return await (await self.db.execute(sql, params)).fetchone()
+        # the cursor is closed at once: an open statement would hold the reader's snapshot, and every
+        # later read on it would miss what the writer committed since
+        async with self.db.execute(sql, params) as cursor:
+            return await cursor.fetchone()
 
     # -- sweeps ---------------------------------------------------------------------------
 
@@ -682,19 +724,53 @@ class Store:
     # -- ingestion ------------------------------------------------------------------------
 
     async def ingest_page(self, sweep_id: int | None, channel: str, info: ChannelInfo | None, posts: list[Post],
-                          capture: Capture, cursor: Cursor, done: bool, source: str = "web") -> list[int]:
-        """Store one page: capture, custody entry, header, posts, refs, cursor; one transaction.
+                          capture: Capture, cursor: Cursor, done: bool, source: str = "web",
+                          pending_too: bool = False, limits: PostLimits | None = None) -> Ingested:
+        """Store one page: capture, custody entry, header, posts and their versions, refs, cursor; one transaction.
 
-        Returns the ids of posts that were not in the store before.
+        Returns the new post ids, and what the page asks to fetch next, read inside the same
+        transaction on the writer (a reader connection may not see the page yet): media items
+        still pending (with `pending_too`, also those an earlier, cut-off sweep left), and bots
+        that have no profile yet.
         """
         async with self.transaction():
             digest = await self.capture(capture, sweep_id)
             await self._touch_channel(channel)
             if info is not None:
                 await self._channel_info(channel, info, posts)
-            new_ids = await self._posts(posts, digest)
+            result = await self._posts(posts, digest, sweep_id, limits or PostLimits())
             await self._set_cursor(channel, source, cursor, done)
-        return new_ids
+            result.media = await self._media_to_fetch(channel, result.new_ids, pending_too)
+            if result.bots:
+                marks = ",".join("?" * len(result.bots))
+                rows = await self._writer.execute_fetchall(
+                    f"""SELECT b.username FROM bots b LEFT JOIN channels c ON c.username = b.username
+                        WHERE b.username IN ({marks}) AND b.confirmed IS NOT 0 AND b.profile IS NULL
+                          AND c.profile_at IS NULL""", result.bots)
+                unprofiled = {r[0] for r in rows}
+                result.bots = [b for b in result.bots if b in unprofiled]
+            for error in result.limited:
+                await self._record_error(sweep_id, "limit", error, channel, capture.url)
+        return result
+
+    async def _media_to_fetch(self, channel: str, post_ids: list[int], pending_too: bool) -> list[dict[str, Any]]:
+        if not post_ids and not pending_too:
+            return []
+        marks = ",".join("?" * len(post_ids))
+        rows = await self._writer.execute_fetchall(
+            f"""SELECT channel, post_id, position, kind, url, thumb_url, status FROM media_items
+                WHERE channel=? AND ((post_id IN ({marks}) AND (status='pending' OR thumb_url IS NOT NULL))
+                     OR (? AND status='pending' AND fetched_at IS NULL))
+                ORDER BY post_id, position""", [channel, *post_ids, int(pending_too)])
+        return [dict(r) for r in rows]
+
+    async def pending_bot_profiles(self, limit: int) -> list[str]:
+        """Bots referenced but never profiled (a sweep killed before it read them), oldest first."""
+        rows = await self.fetchall(
+            """SELECT b.username FROM bots b LEFT JOIN channels c ON c.username = b.username
+               WHERE b.confirmed IS NOT 0 AND b.profile IS NULL AND c.profile_at IS NULL
+               ORDER BY b.first_seen, b.username LIMIT ?""", (limit,))
+        return [r[0] for r in rows]
 
     async def _channel_info(self, channel: str, info: ChannelInfo, posts: list[Post]) -> None:
         channel_id = next((p.channel_id for p in posts if p.channel_id), None)
@@ -705,48 +781,91 @@ class Store:
              channel_id, now(), channel),
         )
 
-    async def _posts(self, posts: list[Post], digest: str) -> list[int]:
+    async def _posts(self, posts: list[Post], digest: str, sweep_id: int | None, limits: PostLimits) -> Ingested:
+        result = Ingested()
         if not posts:
-            return []
+            return result
         channel = posts[0].channel
         ids = [p.id for p in posts]
         marks = ",".join("?" * len(ids))
         existing = {r[0]: r[1] for r in await self._writer.execute_fetchall(
             f"SELECT id, source FROM posts WHERE channel=? AND id IN ({marks})", [channel, *ids])}
+        latest = {(r[0], r[1]): (r[2], r[3]) for r in await self._writer.execute_fetchall(
+            f"""SELECT id, source, version, content FROM post_versions v WHERE channel=? AND id IN ({marks})
+                AND version = (SELECT max(version) FROM post_versions WHERE channel=v.channel AND id=v.id
+                               AND source=v.source)""", [channel, *ids])} if existing else {}
+        newest = {r[0]: r[1] for r in await self._writer.execute_fetchall(
+            f"SELECT id, max(version) FROM post_versions WHERE channel=? AND id IN ({marks}) GROUP BY id",
+            [channel, *ids])} if existing else {}
         t = now()
-        rows, media_rows, bot_rows, ref_rows = [], [], [], []
+        rows, media_rows, bot_rows, ref_rows, versions, edited = [], [], [], [], [], []
         for p in posts:
             fwd, reply = p.forwarded_from, p.reply_to
+            key = p.content_key()
             rows.append((p.channel, p.id, p.channel_id, p.date, p.text, p.views, int(p.edited), p.author,
                          fwd.channel if fwd else None, fwd.post if fwd else None, fwd.name if fwd else None,
                          reply.channel if reply else None, reply.post if reply else None,
                          p.via_bot, p.service, p.source, p.to_json(), digest, t, t))
+            refs = bot_refs(p)
+            if len({r.username for r in refs}) > limits.bot_lookups:
+                kept = list(dict.fromkeys(r.username for r in refs))[:limits.bot_lookups]
+                result.limited.append(f"post {p.id} names {len({r.username for r in refs})} bots; profiles are read "
+                                      f"for the first {limits.bot_lookups} ([web] max_bot_lookups_per_post)")
+                result.bots += [b for b in kept if b not in result.bots]
+            else:
+                result.bots += [r.username for r in refs if r.username not in result.bots]
             if p.id in existing:
+                before = latest.get((p.id, p.source))
+                if before is None or (before[1] is not None and before[1] != key):
+                    # a version from this collector: the first it saw, or an edit (never overwritten)
+                    version = newest.get(p.id, 0) + 1
+                    newest[p.id] = version
+                    versions.append((p.channel, p.id, version, "edit" if before else "first", p.source, p.text,
+                                     key, digest, t, sweep_id))
+                    if before is not None:
+                        edited.append((p.text, digest, p.channel, p.id))
+                elif before[1] is None:  # migrated from before versions were kept: fill in its content key
+                    await self._writer.execute(
+                        "UPDATE post_versions SET content=? WHERE channel=? AND id=? AND version=?",
+                        (key, p.channel, p.id, before[0]))
                 if existing[p.id] != p.source:  # the other collector saw it first: add what only this one sees
-                    bot_rows += [(p.channel, p.id, r.username, r.how, r.param or "") for r in bot_refs(p)]
+                    bot_rows += [(p.channel, p.id, r.username, r.how, r.param or "") for r in refs]
                     ref_rows += [(p.channel, p.id, r.username, r.how, r.post) for r in channel_refs(p)]
                 continue
+            versions.append((p.channel, p.id, 1, "first", p.source, p.text, key, digest, t, sweep_id))
             for pos, m in enumerate(p.media):
                 status, why = "pending", None
                 if m.too_big:
                     status, why = "not_offered", "too big for the web preview (not offered)"
                 elif not m.url:
                     status, why = "not_offered", f"the web preview offers no file for this {m.kind}"
+                elif pos >= limits.media:
+                    status, why = "skipped", f"over [web] max_media_per_post ({limits.media}): not downloaded"
                 media_rows.append((p.channel, p.id, pos, m.post_id, m.kind, m.url, m.thumb_url, m.duration, status,
                                    why))
-            bot_rows += [(p.channel, p.id, r.username, r.how, r.param or "") for r in bot_refs(p)]
+            if len(p.media) > limits.media:
+                result.limited.append(f"post {p.id} has {len(p.media)} media items; the first {limits.media} are "
+                                      f"downloaded ([web] max_media_per_post)")
+            bot_rows += [(p.channel, p.id, r.username, r.how, r.param or "") for r in refs]
             ref_rows += [(p.channel, p.id, r.username, r.how, r.post) for r in channel_refs(p)]
         await self._writer.executemany(
             """INSERT INTO posts(channel, id, channel_id, date, text, views, edited, author, forwarded_channel,
                  forwarded_post, forwarded_name, reply_channel, reply_post, via_bot, service, source, record,
                  capture_sha256, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT(channel, id) DO UPDATE SET views=coalesce(excluded.views, views),
-                 edited=max(edited, excluded.edited), text=excluded.text,
+                 edited=max(edited, excluded.edited),
                  record=CASE WHEN excluded.source = 'web' AND json_extract(record, '$.source') = 'telethon'
                              THEN record ELSE excluded.record END,  -- the API's record is the richer one
                  channel_id=coalesce(channel_id, excluded.channel_id), last_seen=excluded.last_seen""",
             rows,
         )
+        if versions:
+            await self._writer.executemany(
+                """INSERT INTO post_versions(channel, id, version, kind, source, text, content, capture_sha256,
+                     seen_at, sweep_id) VALUES (?,?,?,?,?,?,?,?,?,?)""", versions)
+        if edited:  # the post shows its newest text and cites the capture that text came from
+            await self._writer.executemany(
+                "UPDATE posts SET text=?, capture_sha256=?, edited=1 WHERE channel=? AND id=?", edited)
         # Every statement is a round trip to aiosqlite's thread: none for an empty batch, one per batch.
         if media_rows:
             await self._writer.executemany(
@@ -763,7 +882,24 @@ class Store:
             touched = now()
             await self._writer.executemany(self._TOUCH_CHANNEL, [(target, 0, None, None, touched, touched)
                                                             for target in {r[2] for r in ref_rows}])
-        return [i for i in ids if i not in existing]
+        result.new_ids = [i for i in ids if i not in existing]
+        return result
+
+    async def record_deleted(self, sweep_id: int | None, channel: str, post_id: int, capture_sha256: str | None,
+                             source: str) -> bool:
+        """A post found gone (a takedown re-check): kept as a `deleted` version; the post itself stays."""
+        async with self.transaction():
+            rows = await self._writer.execute_fetchall(
+                "SELECT max(version), (SELECT kind FROM post_versions WHERE channel=? AND id=? ORDER BY version DESC "
+                "LIMIT 1) FROM post_versions WHERE channel=? AND id=?", (channel, post_id, channel, post_id))
+            version, kind = rows[0] if rows else (None, None)
+            if version is None or kind == "deleted":
+                return False
+            await self._writer.execute(
+                """INSERT INTO post_versions(channel, id, version, kind, source, text, content, capture_sha256,
+                     seen_at, sweep_id) VALUES (?,?,?,'deleted',?,NULL,NULL,?,?,?)""",
+                (channel, post_id, version + 1, source, capture_sha256, now(), sweep_id))
+        return True
 
     async def record_entity(self, sweep_id: int | None, entity: EntityPage, capture: Capture) -> None:
         """An entity page (t.me/<name>): what the name is; bots get their public profile."""
@@ -792,13 +928,6 @@ class Store:
             )
 
     # -- media ------------------------------------------------------------------------------
-
-    async def pending_media(self, channel: str, post_ids: list[int]) -> list[aiosqlite.Row]:
-        marks = ",".join("?" * len(post_ids))
-        return await self.fetchall(
-            f"""SELECT channel, post_id, position, kind, url, thumb_url FROM media_items
-                WHERE status='pending' AND channel=? AND post_id IN ({marks}) ORDER BY post_id, position""",
-            [channel, *post_ids])
 
     async def store_media(self, sweep_id: int | None, channel: str, post_id: int, position: int, url: str,
                           media: StoredMedia | None, error: str | None, role: str = "main") -> None:

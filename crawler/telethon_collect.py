@@ -319,8 +319,8 @@ class TelethonCollector:
         newest = max([last] + [m.id for m in messages])
         capture = Capture("telethon_json", f"tg://{name}?history&min_id={last}&max_id={newest}",
                           capture_bytes("messages.GetHistory", name, messages))
-        new_ids = await self.store.ingest_page(self.sweep_id, name, None, posts, capture, Cursor(last_id=newest),
-                                               done=False, source=SOURCE)
+        new_ids = (await self.store.ingest_page(self.sweep_id, name, None, posts, capture, Cursor(last_id=newest),
+                                                done=False, source=SOURCE)).new_ids
         self.stats.pages += 1
         self.stats.new_posts += len(new_ids)
         await self._cache_from_messages(messages)

@@ -39,7 +39,11 @@ def scrapy_settings(config: Config) -> Settings:
         "LOG_ENABLED": False,
         "REDIRECT_ENABLED": True,
         "RETRY_ENABLED": False,  # replaced by BackoffRetryMiddleware (Retry-After, soft rate limit)
-        "DOWNLOADER_MIDDLEWARES": {"crawler.retry.BackoffRetryMiddleware": 550},
+        # every request meets the egress policy first, and again after each redirect
+        "DOWNLOADER_MIDDLEWARES": {"crawler.egress.EgressMiddleware": 50, "crawler.retry.BackoffRetryMiddleware": 550},
+        "DOWNLOAD_HANDLERS": {"file": None, "ftp": None, "s3": None, "data": None},
+        "TGSWEEP_BASE_URL": web.base_url,
+        "TGSWEEP_EGRESS_HOSTS": list(web.egress_hosts),
         "TGSWEEP_MAX_RETRIES": web.max_retries,
         "TGSWEEP_EMPTY_FEED_RETRIES": web.empty_feed_retries,
         "TGSWEEP_BACKOFF": web.backoff,

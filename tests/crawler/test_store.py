@@ -59,7 +59,7 @@ async def test_ingesting_the_same_page_twice_never_duplicates(store):
     capture = Capture("channel_page", "https://t.me/s/news", b"<html>page</html>")
     first = await store.ingest_page(1, "news", ChannelInfo("news", title="News"), page, capture, Cursor(3), True)
     again = await store.ingest_page(2, "news", None, page, capture, Cursor(3), True)
-    assert first == [1, 2, 3] and again == []
+    assert first.new_ids == [1, 2, 3] and again.new_ids == []
     assert await count(store, "posts") == 3
     assert await count(store, "media_items") == 3
     assert await count(store, "raw_captures") == 1  # same bytes, one capture

@@ -343,7 +343,7 @@ async def test_the_web_seeing_a_post_again_keeps_the_api_record_and_adds_no_copy
                                       b"<html>page</html>"), Cursor(last_id=5), done=False)
     finally:
         await store.close()
-    assert new == []
+    assert new.new_ids == []
     (source, record), = rows(config, "SELECT source, record FROM posts WHERE channel='long_feed' AND id=5")
     assert source == "telethon" and json.loads(record)["source"] == "telethon"
     assert rows(config, "SELECT bot, how FROM bot_refs WHERE channel='long_feed' AND post_id=5") == [("webonlybot", "button")]
