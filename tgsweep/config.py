@@ -18,6 +18,9 @@ DEFAULT_PATH = "config.toml"
 ENV_PATH = "TGSWEEP_CONFIG"
 USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# where t.me serves pages and media: the default of [web] egress_hosts (crawler/egress.py)
+TELEGRAM_HOSTS = ("t.me", "telegram.me", "telegram.org", "*.telegram.org", "telesco.pe", "*.telesco.pe",
+                  "*.telegram-cdn.org", "*.cdn-telegram.org")
 _SECRET_KEYS = {"api_hash", "secret", "session", "string_session", "token"}
 
 
@@ -53,6 +56,12 @@ class Web(_Section):
     backoff: float = Field(2.0, ge=0)
     concurrent_requests: int = Field(4, ge=1)
     user_agent: str = "Mozilla/5.0 (compatible; tgsweep/0.1; public web previews)"
+    # hosts a page-named URL may be fetched from, besides base_url's (crawler/egress.py); "*." = subdomains
+    egress_hosts: list[str] = Field(default_factory=lambda: list(TELEGRAM_HOSTS))
+    max_pages_per_channel: int = Field(1000, ge=1)  # per sweep; the next sweep resumes where this one stopped
+    max_bot_lookups_per_post: int = Field(10, ge=0)  # entity pages read for the bots one post names
+    max_media_per_post: int = Field(20, ge=0)  # downloads for one post (an album has at most 10 items)
+    max_nesting_depth: int = Field(512, ge=16)  # deeper pages are refused unparsed (parsing them is quadratic)
 
     @field_validator("base_url")
     @classmethod
