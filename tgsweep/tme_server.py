@@ -17,7 +17,7 @@ Routes::
                                 when the post or channel is gone (a takedown)
     POST /__admin/faults        {"path": "/s/x", "faults": [{"status": 429, "retry_after": 1}, ...]}
                                 (or {"path", "fault": {...}}, or a list of either); a fault is any of
-                                status (+retry_after), empty, truncate (fraction sent), delay (s)
+                                status (+retry_after, +location), empty, truncate (fraction sent), delay (s)
     GET|DELETE /__admin/faults  pending faults / clear them
     POST /__admin/posts         a Post dict (records.Post.to_dict() shape; "channel", "id", "date"
                                 required; links/mentions/hashtags filled from "text" when all absent),
@@ -977,6 +977,8 @@ class _Handler(BaseHTTPRequestHandler):
         if "status" in fault:
             status = int(fault["status"])
             headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
+            if "location" in fault:  # a redirect, as a hostile mirror would send
+                headers["Location"] = str(fault["location"])
             body = f"<html><body><h1>{status}</h1></body></html>".encode()
             self.tme._record(method, path, query, status)
             self._send(status, body, headers=headers, truncate=fault.get("truncate"))
