@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import sqlite3
 import zlib
 from contextlib import asynccontextmanager
@@ -598,10 +599,16 @@ class Store:
     # -- sweeps ---------------------------------------------------------------------------
 
     async def start_sweep(self, source: str) -> int:
+        """A new sweep, `running` under this process; sweeps whose process died are closed as `killed` first."""
         async with self.transaction():
+            running = await self._writer.execute_fetchall("SELECT id, pid FROM sweeps WHERE status='running'")
+            dead = [(now(), r[0]) for r in running if r[1] is None or not _alive(r[1])]
+            if dead:
+                await self._writer.executemany(
+                    "UPDATE sweeps SET status='killed', finished_at=? WHERE id=? AND status='running'", dead)
             cur = await self._writer.execute(
-                "INSERT INTO sweeps(source, started_at, status) VALUES (?, ?, 'running')", (source, now())
-            )
+                "INSERT INTO sweeps(source, started_at, status, pid) VALUES (?, ?, 'running', ?)",
+                (source, now(), os.getpid()))
             return cur.lastrowid
 
     async def finish_sweep(self, sweep_id: int, status: str, stats: dict[str, Any]) -> None:
@@ -995,6 +1002,17 @@ class Store:
                 elif sha256(file.read_bytes()) != digest:
                     problems.append(f"media {digest[:16]}: file {path} does not match its SHA-256")
         return VerifyReport(entries, captures, files, problems)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs (on this machine: the store is a local file)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _decode(encoding: str, content: bytes) -> bytes:

@@ -19,11 +19,11 @@ import json
 import logging
 import os
 from collections import Counter, defaultdict
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from detectors.banks import match_all_media, settings_from
+from detectors.workers import worker_pool
 from detectors.fingerprints import DEFAULT_MAX_PIXELS, Fingerprints
 from detectors.hash_index import clusters, near_duplicate_links
 from detectors.video import DEFAULT_DEDUPE_DISTANCE, DEFAULT_MAX_SECONDS, fingerprint_any
@@ -106,7 +106,7 @@ async def fingerprint_pending(store: Any, media_dir: Path, max_pixels: int, work
         return dict(counts)
     loop = asyncio.get_running_loop()
     size = workers or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(max_workers=min(size, len(jobs))) if len(jobs) > 2 else None
+    pool = worker_pool(min(size, len(jobs))) if len(jobs) > 2 else None
     try:
         for start in range(0, len(jobs), _BATCH):
             batch = jobs[start:start + _BATCH]

@@ -110,3 +110,28 @@ def test_a_never_ending_feed_stops_at_the_page_limit_and_resumes(sweeps, tmp_pat
         for _ in range(3):
             sweeps.sweep(config)
     assert sweeps.value(config, "SELECT count(*) FROM posts") == 40
+
+
+def test_a_sweep_killed_with_sigkill_is_closed_as_killed_at_the_next_start(sweeps, tmp_path):
+    import signal
+    import time
+
+    world = World(page_size=5)
+    slow = Entity(username="slow_chan", id=9400, title="Slow")
+    slow.posts += [_post("slow_chan", n) for n in range(1, 31)]
+    world.add(slow)
+    with sweeps.Server(world) as server:
+        for page in ["", "?before=26", "?before=21"]:
+            server.add_faults(f"/s/slow_chan{page}", {"delay": 1.0})
+        config = sweeps.write_config(tmp_path, server.base_url, ["slow_chan"])
+        process = sweeps.spawn_sweep(config)
+        deadline = time.monotonic() + 30
+        while sweeps.post_count(config) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=10)
+        assert sweeps.rows(config, "SELECT status FROM sweeps") == [("running",)]
+        server.clear_faults()
+        assert sweeps.sweep(config).returncode == 0
+    assert sweeps.rows(config, "SELECT id, status FROM sweeps ORDER BY id") == [(1, "killed"), (2, "ok")]
+    assert sweeps.value(config, "SELECT count(*) FROM posts") == 30
