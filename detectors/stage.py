@@ -45,8 +45,12 @@ def profile_of(row: Any) -> dict[str, Any]:
             "about": extra.get("about") or "", "commands": extra.get("commands") or []}
 
 
-async def detect_bots(store: Store, config: Any) -> dict[str, int]:
-    """Score every bot in the store and record mirrors; returns counts for the sweep summary."""
+async def score_all(store: Store, config: Any) -> tuple[list[tuple], dict[str, str], dict[str, int]]:
+    """Every bot's verdict from what the store holds now, written nowhere.
+
+    Returns the `bots` updates (label, auto_label, score, reasons, scored_at, username), each bot's
+    profile text (for mirrors) and counts. `detect_bots` writes them; `tgsweep verify` compares.
+    """
     thresholds, max_promotions = _thresholds(config)
     bots = await store.fetchall(
         "SELECT username, confirmed, title, description, profile FROM bots WHERE confirmed IS NOT 0")
@@ -72,6 +76,13 @@ async def detect_bots(store: Store, config: Any) -> dict[str, int]:
         counts[label] = counts.get(label, 0) + 1
         updates.append((label, verdict.label, verdict.score, json.dumps(reasons, ensure_ascii=False), t,
                         row["username"]))
+    return updates, profiles, counts
+
+
+async def detect_bots(store: Store, config: Any) -> dict[str, int]:
+    """Score every bot in the store and record mirrors; returns counts for the sweep summary."""
+    updates, profiles, counts = await score_all(store, config)
+    t = now()
     mirrors = await stream_mirrors(store, profiles)
     async with store.transaction() as db:
         if updates:
