@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any, Union
 
 from crawler.store import GENESIS, entry_hash, sha256 as bytes_sha256
+from crawler.tme_parse import parse_channel_page
 
 MANIFEST = "manifest.sha256"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no clock in the bundle
@@ -269,7 +270,9 @@ def verify_bundle(bundle: Content) -> list[str]:
                     digests[name] = _stream_sha256(member)
             except (zipfile.BadZipFile, OSError, EOFError) as exc:  # a damaged member (bad CRC, truncated)
                 return [f"{name}: unreadable ({exc})"]
-        text = {n: archive.read(n) for n in (MANIFEST, "custody.jsonl") if n in names}
+        text = {n: archive.read(n) for n in (MANIFEST, "custody.jsonl", "captures.jsonl", "media.jsonl",
+                                              "posts.jsonl", "subject.json") if n in names}
+        pages = {n: archive.read(n) for n in names if n.startswith("captures/") and n.endswith(".html")}
     if MANIFEST not in text:
         return [f"no {MANIFEST} in the bundle"]
     problems = []
@@ -292,10 +295,65 @@ def verify_bundle(bundle: Content) -> list[str]:
             stem = name.split("/", 1)[1].split(".", 1)[0]
             if digest != stem:
                 problems.append(f"{name}: bytes do not match the SHA-256 in its name")
-    if "custody.jsonl" in text:
-        try:
-            entries = [json.loads(line) for line in text["custody.jsonl"].decode().splitlines() if line.strip()]
-            problems += check_custody(entries)
-        except (ValueError, KeyError) as exc:
-            problems.append(f"custody.jsonl: unreadable ({exc})")
+    try:
+        entries = _rows(text.get("custody.jsonl", b""))
+        problems += check_custody(entries)
+        problems += check_contents(entries, _rows(text.get("captures.jsonl", b"")), _rows(text.get("media.jsonl", b"")),
+                                   _rows(text.get("posts.jsonl", b"")), set(digests), pages,
+                                   json.loads(text.get("subject.json", b"{}")))
+    except (ValueError, KeyError, TypeError) as exc:
+        problems.append(f"bundle index files unreadable ({exc})")
+    return problems
+
+
+def _rows(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+
+
+def check_contents(custody: list[dict[str, Any]], captures: list[dict[str, Any]], media: list[dict[str, Any]],
+                   posts: list[dict[str, Any]], members: set[str], pages: dict[str, bytes],
+                   subject: dict[str, Any]) -> list[str]:
+    """The bundle's content against the custody entries inside it, not only against its manifest.
+
+    A manifest can be regenerated after an edit; custody entries cannot be forged without breaking
+    their hashes. So every capture and media file must have its custody entry, every listed file
+    must be there, and every post must read the same from the capture it cites.
+    """
+    problems = []
+    logged = {(e["action"], e["sha256"]) for e in custody}
+    head = (subject.get("custody_head") or {}).get("seq")
+    if head is not None:
+        problems += [f"custody entry {e['seq']}: after the bundle's custody head {head}" for e in custody
+                     if e["seq"] > head]
+    by_digest = {}
+    for c in captures:
+        by_digest[c["sha256"]] = c
+        if ("capture", c["sha256"]) not in logged:
+            problems.append(f"{c.get('file')}: capture has no custody entry in the bundle (swapped or entry removed)")
+        if c.get("file") not in members:
+            problems.append(f"{c.get('file')}: listed in captures.jsonl but missing")
+    for m in media:
+        if ("media", m["sha256"]) not in logged:
+            problems.append(f"media {m['sha256'][:16]}: has no custody entry in the bundle")
+        if m.get("file") and m["file"] not in members:
+            problems.append(f"{m['file']}: listed in media.jsonl but missing")
+        if not m.get("file") and not m.get("not_included"):
+            problems.append(f"media {m['sha256'][:16]}: neither included nor said why not")
+    parsed: dict[str, dict[tuple[str, int], str]] = {}
+    for post in posts:
+        digest = post.get("capture_sha256")
+        capture = by_digest.get(digest)
+        if capture is None:
+            problems.append(f"post {post['channel']}/{post['id']}: cites capture {str(digest)[:16]}, not in the bundle")
+            continue
+        if capture.get("file") not in pages:
+            continue  # API captures: their hash and custody entry are checked above
+        if digest not in parsed:
+            page = parse_channel_page(pages[capture["file"]], post["channel"])
+            parsed[digest] = {(p.channel, p.id): p.text for p in page.posts}
+        text = parsed[digest].get((post["channel"], post["id"]))
+        if text is None:
+            problems.append(f"post {post['channel']}/{post['id']}: not in the capture it cites")
+        elif text != post.get("text"):
+            problems.append(f"post {post['channel']}/{post['id']}: text differs from the capture it cites")
     return problems

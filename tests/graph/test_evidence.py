@@ -43,8 +43,15 @@ def config_for(folder: Path, keep: str = "all"):
         return parse_config(text, path)
 
 
-PAGE = b"<html><body>alpha page 1: posts 1-3 (synthetic)</body></html>"
-PAGE2 = b"<html><body>news page: post 7 (synthetic)</body></html>"
+def page(channel: str, posts: dict[int, str]) -> bytes:
+    """A minimal t.me/s page (synthetic) showing these posts' texts."""
+    wraps = "".join(f'<div class="tgme_widget_message" data-post="{channel}/{n}"><div class="tgme_widget_message_text">'
+                    f"{text}</div></div>" for n, text in posts.items())
+    return f"<html><body>{wraps}</body></html>".encode()
+
+
+PAGE = page("alpha", {1: "hello", 2: "try it", 3: "a picture"})
+PAGE2 = page("news", {7: "beware"})
 ENTITY = b"<html><body>Telegram: Contact @undressxbot (synthetic)</body></html>"
 PICTURE = png((200, 30, 30))
 
@@ -160,7 +167,8 @@ async def test_bot_subject_bare_username_and_verify_catches_tampering(tmp_path):
     tampered["posts.jsonl"] = files["posts.jsonl"].replace(b"try", b"TRY")
     from graph.evidence import zip_bytes
 
-    assert verify_bundle(zip_bytes(tampered)) == ["posts.jsonl: SHA-256 does not match the manifest (altered)"]
+    assert verify_bundle(zip_bytes(tampered)) == ["posts.jsonl: SHA-256 does not match the manifest (altered)",
+                                                  "post alpha/2: text differs from the capture it cites"]
     with pytest.raises(SubjectError, match="not in the store"):
         await gather(config, "channel:nosuchchannel")
 
@@ -192,7 +200,7 @@ def test_export_is_deterministic_and_the_cli_verifies_it(tmp_path):
     # an altered capture, re-zipped with the original manifest
     with zipfile.ZipFile(tmp_path / "bad.zip", "w", zipfile.ZIP_STORED) as bad:
         for name, data in unzip(one).items():
-            bad.writestr(name, data.replace(b"alpha page", b"omega page"))
+            bad.writestr(name, data.replace(b"hello", b"HELLO"))
     done = sweeps.cli(config.source, "evidence", "verify", "bad.zip")
     assert done.returncode == 1 and "does not match" in done.stdout
 
@@ -233,3 +241,40 @@ async def test_a_media_file_altered_on_disk_is_left_out_and_said_so(tmp_path):
     assert f"media/{digest}" not in files
     (media,) = [json.loads(line) for line in files["media.jsonl"].decode().splitlines()]
     assert "does not match its SHA-256" in media["not_included"]
+
+
+def _rebuilt(files: dict[str, bytes]) -> bytes:
+    """A tampered bundle whose manifest was regenerated over the tampered files."""
+    from graph.evidence import MANIFEST, manifest, zip_bytes
+
+    files = {k: v for k, v in files.items() if k != MANIFEST}
+    return zip_bytes(dict(sorted((files | {MANIFEST: manifest(files)}).items())))
+
+
+async def test_a_regenerated_manifest_does_not_hide_edits_swaps_or_removals(tmp_path):
+    config = config_for(tmp_path)
+    await fill(config)
+    files = bundle_files(await gather(config, "channel:alpha"))
+    assert verify_bundle(_rebuilt(files)) == []
+    capture = f"captures/{hashlib.sha256(PAGE).hexdigest()}.html"
+    media = next(n for n in files if n.startswith("media/"))
+
+    edited = dict(files, **{"posts.jsonl": files["posts.jsonl"].replace(b'"hello"', b'"goodbye"')})
+    assert "post alpha/1: text differs from the capture it cites" in verify_bundle(_rebuilt(edited))
+
+    forged = page("alpha", {1: "goodbye", 2: "try it", 3: "a picture"})
+    swapped = {k: v for k, v in files.items() if k != capture}
+    swapped[f"captures/{hashlib.sha256(forged).hexdigest()}.html"] = forged
+    swapped["captures.jsonl"] = files["captures.jsonl"].replace(
+        hashlib.sha256(PAGE).hexdigest().encode(), hashlib.sha256(forged).hexdigest().encode())
+    swapped["posts.jsonl"] = edited["posts.jsonl"].replace(
+        hashlib.sha256(PAGE).hexdigest().encode(), hashlib.sha256(forged).hexdigest().encode())
+    assert any("has no custody entry" in p for p in verify_bundle(_rebuilt(swapped)))
+
+    lines = files["custody.jsonl"].decode().splitlines()
+    cut = dict(files, **{"custody.jsonl": ("\n".join(l for l in lines if hashlib.sha256(PAGE).hexdigest() not in l)
+                                           + "\n").encode()})
+    assert any("capture has no custody entry" in p for p in verify_bundle(_rebuilt(cut)))
+
+    removed = {k: v for k, v in files.items() if k != media}
+    assert f"{media}: listed in media.jsonl but missing" in verify_bundle(_rebuilt(removed))
