@@ -144,6 +144,8 @@ async def check_takedowns(store: Store, config: Config) -> dict[str, int]:
         counts["errors" if verdict == "error" else verdict] += 1
         if verdict == "down" and state["taken_down_at"] == state["last_checked_at"]:  # next_state: first seen gone now
             counts["newly_down"] += 1
+            if not detail.startswith("http "):  # t.me's own "Post not found" widget: kept as a deleted version
+                await store.record_deleted(None, channel, post_id, state.get("capture_sha256"), "embed")
             log.info("taken down: %s (%s), latency %s", target["url"], detail, latency(state))
         elif verdict == "error":
             log.warning("takedown check of %s inconclusive: %s", target["url"], detail)

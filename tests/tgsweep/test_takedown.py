@@ -97,9 +97,17 @@ def test_an_escalated_post_deleted_on_the_server_is_recorded_as_taken_down(sweep
     (row,) = sweeps.rows(config, "SELECT last_status, taken_down_at, last_detail, checks FROM takedown_checks")
     assert row[0] == "down" and row[1] and row[2] == "Post not found" and row[3] == 3
     assert [r["path"] for r in server.requests("/alpha/")] == ["/alpha/2"] * 4  # 2 tries, then 1 per check
+    # the post is kept, with its deletion as a version citing the "Post not found" capture
+    assert sweeps.rows(config, "SELECT kind, source, capture_sha256 FROM post_versions WHERE channel='alpha' AND id=2 "
+                               "ORDER BY version DESC LIMIT 1") == [("deleted", "embed", row_capture(sweeps, config))]
+    assert sweeps.value(config, "SELECT count(*) FROM posts WHERE channel='alpha' AND id=2") == 1
 
     listed = json.loads(sweeps.cli(config, "takedown", "list", "--json").stdout)
     assert listed["down"] == 1 and listed["posts"][0]["latency_seconds"]["from_escalation"] > 0
     status = json.loads(sweeps.cli(config, "status", "--json").stdout)
     assert status["takedowns"]["down"] == 1 and status["takedowns"]["tracked"] == 1
     assert sweeps.cli(config, "verify").returncode == 0  # the check's captures are in the custody chain
+
+
+def row_capture(sweeps, config) -> str:
+    return sweeps.value(config, "SELECT capture_sha256 FROM takedown_checks")
