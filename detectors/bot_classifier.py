@@ -22,10 +22,12 @@ from typing import Any, Iterable
 from detectors.normalize import skeleton
 
 LEXICON_DIR = Path(__file__).with_name("lexicon")
-LANGUAGES = ("ko", "en", "ru", "zh", "ja", "es", "pt", "de", "id", "vi", "th")
+LANGUAGES = tuple(sorted(p.stem for p in LEXICON_DIR.glob("*.toml") if p.stem != "weights"))
 # Order in which fields are named in reasons: the bot's own words first.
 FIELDS = ("description", "about", "name", "username", "commands", "promotions")
 MAX_PROMOTIONS = 50
+# a core offer together with one of these is the shape of a deepfake bot (see weights.toml)
+COMBO_PARTNERS = ("send_photo_flow", "credits_paywall", "acquaintance_target")
 MAX_PROMOTION_CHARS = 2000
 
 
@@ -194,7 +196,7 @@ def raw_score(found: dict[str, list[tuple[str, str]]], model: Model) -> float:
     z = model.bias + sum(model.positive[g] * pres[g] for g in pres if g in model.core)
     z += min(model.noncore_cap, sum(model.positive[g] * pres[g] for g in pres
                                     if g in model.positive and g not in model.core))
-    z += model.combo * core * max(pres.get("send_photo_flow", 0.0), pres.get("credits_paywall", 0.0))
+    z += model.combo * core * max(pres.get(g, 0.0) for g in COMBO_PARTNERS)
     z -= sum(model.negative[g] * pres[g] for g in pres if g in model.negative)
     return z
 

@@ -44,15 +44,32 @@ class Promotions:
         marks = ",".join("?" * len(names))
         rows = await self.store.fetchall(
             f"""WITH r AS (SELECT DISTINCT bot, channel, post_id FROM bot_refs WHERE bot IN ({marks}))
-                SELECT bot, text FROM (
-                    SELECT r.bot, p.text, row_number() OVER (
+                SELECT bot, text, (SELECT group_concat(DISTINCT b.bot) FROM bot_refs b
+                                   WHERE b.channel = c AND b.post_id = i) AS named FROM (
+                    SELECT r.bot, p.text, p.channel AS c, p.id AS i, row_number() OVER (
                         PARTITION BY r.bot ORDER BY p.date DESC, p.channel, p.id) AS n
                     FROM r JOIN posts p ON p.channel = r.channel AND p.id = r.post_id WHERE p.text != '')
                 WHERE n <= ? ORDER BY bot, n""", [*names, self.max])
         out: dict[str, list[str]] = {}
-        for bot, text in rows:
-            out.setdefault(bot, []).append(text)
+        for bot, text, named in rows:
+            passage = passage_about(text, bot, [b for b in (named or "").split(",") if b and b != bot])
+            if passage:
+                out.setdefault(bot, []).append(passage)
         return out
+
+
+def passage_about(text: str, bot: str, others: list[str]) -> str:
+    """The part of a post that speaks of `bot`: a post naming a nudify bot and a weather bot must
+    not lend the weather bot the nudify bot's words. With other bots named, only the lines naming
+    this bot are kept (or, if none names it, the lines naming no bot at all)."""
+    if not others:
+        return text
+    lines = [line for line in text.splitlines() if line.strip()]
+    low = [line.lower() for line in lines]
+    mine = [line for line, lo in zip(lines, low) if bot in lo]
+    if mine:
+        return "\n".join(mine)
+    return "\n".join(line for line, lo in zip(lines, low) if not any(o in lo for o in others))
 
 
 async def promo_posts(store: Store) -> AsyncIterator[PromoPost]:

@@ -42,7 +42,11 @@ _HOMOGLYPHS = str.maketrans({
     "ь": "b", "ɡ": "g", "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
     "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ϲ": "c", "ω": "w", "ѵ": "v", "ɩ": "i", "ԁ": "d", "ɑ": "a", "ԍ": "g", "ӏ": "i", "ɴ": "n",
 })
+# The other way: Latin letters that look like Cyrillic ones, for Cyrillic words disguised with Latin letters.
+_TO_CYRILLIC = str.maketrans({"a": "а", "c": "с", "e": "е", "o": "о", "p": "р", "x": "х", "y": "у", "k": "к",
+                              "m": "м", "t": "т", "h": "н", "b": "в", "i": "і"})
 _CONFUSABLE = re.compile("[" + "".join(k for k in "авсеёһіїјкмнорԛѕтухԝьɡαβεηικνορτυχγϲωѵɩԁɑԍӏ") + "]")
+_MIXED = re.compile(r"[a-z][\u0400-\u04ff]|[\u0400-\u04ff][a-z]")
 _FOREIGN_LETTER = re.compile(r"[\u0370-\u03ff\u0400-\u04ff]")
 _WORD = re.compile(r"\w+")
 
@@ -69,18 +73,25 @@ def _fix_homoglyphs(text: str) -> str:
     when no word in the text uses Cyrillic or Greek letters that have no Latin twin (so real
     Russian text is left alone).
     """
-    if not _CONFUSABLE.search(text):
+    if not _CONFUSABLE.search(text) and not _MIXED.search(text):
         return text
     really_foreign = any(_FOREIGN_LETTER.search(_CONFUSABLE.sub("", w)) for w in _WORD.findall(text))
 
     def fix(m: re.Match) -> str:
         word = m.group()
-        if not _CONFUSABLE.search(word):
-            return word
         has_latin = any("a" <= ch <= "z" for ch in word)
+        if not _CONFUSABLE.search(word):
+            if has_latin and _FOREIGN_LETTER.search(word):  # "любoгo": Cyrillic with Latin look-alikes
+                mapped = word.translate(_TO_CYRILLIC)
+                return word if any("a" <= ch <= "z" for ch in mapped) else mapped
+            return word
         if has_latin or (not really_foreign and not _FOREIGN_LETTER.search(_CONFUSABLE.sub("", word))):
             mapped = word.translate(_HOMOGLYPHS)
             if not _FOREIGN_LETTER.search(mapped):
+                return mapped
+        if has_latin:  # a Cyrillic word with Latin look-alikes in it ("Paздeвaтop"): made all Cyrillic
+            mapped = word.translate(_TO_CYRILLIC)
+            if not any("a" <= ch <= "z" for ch in mapped):
                 return mapped
         return word
 

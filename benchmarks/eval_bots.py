@@ -1,0 +1,79 @@
+"""Bot classifier accuracy on each labelled set, side by side: train (the lexicon's own author),
+dev (a helper's set, tuned on) and the blind sets (helpers given only a brief; never tuned on).
+
+    python benchmarks/eval_bots.py [--by-language] [--misses SET]
+
+Precision and recall of `deepfake_generator` at the default thresholds ([bots]); `unknown`
+counts as not flagged. The blind figures are the ones to quote.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from detectors.bot_classifier import score_bot  # noqa: E402
+
+SETS = {"train": ROOT / "tests/fixtures/bot_profiles.jsonl", "dev": ROOT / "tests/fixtures/bot_profiles_dev.jsonl",
+        "blind_a": ROOT / "tests/fixtures/blind/bot_profiles_blind_a.jsonl",
+        "blind_b": ROOT / "tests/fixtures/blind/bot_profiles_blind_b.jsonl"}
+
+
+def evaluate(rows: list[dict]) -> dict:
+    tp = fp = fn = tn = 0
+    by_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # found, deepfakes, false positives
+    misses = []
+    for row in rows:
+        verdict = score_bot(row)
+        flagged = verdict.label == "deepfake_generator"
+        positive = row["label"] == "deepfake_generator"
+        lang = row.get("language", "?").split("-")[0]
+        if positive:
+            by_lang[lang][1] += 1
+            by_lang[lang][0] += flagged
+            tp += flagged
+            fn += not flagged
+            if not flagged:
+                misses.append((row["username"], verdict.score, verdict.reasons[:3]))
+        else:
+            fp += flagged
+            tn += not flagged
+            by_lang[lang][2] += flagged
+            if flagged:
+                misses.append(("FALSE POSITIVE " + row["username"], verdict.score, verdict.reasons[:3]))
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    return {"n": len(rows), "precision": precision, "recall": recall, "tp": tp, "fp": fp, "fn": fn,
+            "by_language": dict(by_lang), "misses": misses}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--by-language", action="store_true")
+    parser.add_argument("--misses", help="print the misses of this set (never for a blind set while tuning)")
+    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated: train,dev,blind_a,blind_b")
+    args = parser.parse_args()
+    print(f"{'set':8} {'n':>4} {'precision':>9} {'recall':>7}  tp  fp  fn")
+    results = {}
+    for name, path in SETS.items():
+        if name not in args.sets.split(",") or not path.exists():
+            continue
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        r = results[name] = evaluate(rows)
+        print(f"{name:8} {r['n']:>4} {r['precision']:>9.3f} {r['recall']:>7.3f} {r['tp']:>3} {r['fp']:>3} {r['fn']:>3}")
+    if args.by_language:
+        for name, r in results.items():
+            print(name + ": " + ", ".join(f"{lang} {f}/{n}" + (f" fp{x}" if x else "")
+                                          for lang, (f, n, x) in sorted(r["by_language"].items())))
+    if args.misses:
+        for m in results[args.misses]["misses"]:
+            print(m)
+
+
+if __name__ == "__main__":
+    main()
