@@ -29,19 +29,25 @@ RETRY_STATUSES = {408, 429, 500, 502, 503, 504, 520, 521, 522, 524}
 NO_POSTS_MARK = b"tme_no_messages_found"
 
 
-def retry_after_seconds(value: str | bytes | None, now: float | None = None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+def retry_after_seconds(value: str | bytes | None, now: float | None = None,
+                        maximum: float | None = None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date; None when it is neither.
+
+    Never raises and never infinite, whatever a server sends (a receiver once sent 99999999999999):
+    `maximum` caps it, and a date in the past is 0.
+    """
     if not value:
         return None
     text = value.decode("latin-1") if isinstance(value, bytes) else value
     text = text.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text).timestamp()
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when - (time.time() if now is None else now))
+    if text.isascii() and text.isdigit():
+        seconds = min(float(text), 1e18)  # 400 nines are float("inf"): finite, capped below
+    else:
+        try:
+            seconds = max(0.0, parsedate_to_datetime(text).timestamp() - (time.time() if now is None else now))
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return seconds if maximum is None else min(seconds, maximum)
 
 
 def backoff_seconds(attempt: int, base: float, cap: float) -> float:

@@ -6,7 +6,8 @@ what is due, in the order alerts were raised, and records each outcome at once, 
 loses nothing and re-sends at most the alert in flight (same webhook-id: receivers drop it;
 the JSONL sink checks its file). A failure worth a retry waits, for the n-th try, a random
 time between 0 and min(retry_max_seconds, retry_base_seconds * 2^(n-1)) (exponential
-back-off with full jitter), or the receiver's Retry-After if longer, which also pauses the
+back-off with full jitter), or the receiver's Retry-After if longer (up to
+`max_retry_after_seconds`: a receiver cannot park a sink for ever), which also pauses the
 whole sink; once an alert has failed for `max_age_days` it is dead-lettered. `alerts.state`
 sums the sinks up (pending until each configured sink is delivered or dead; then delivered,
 or dead if any sink is), which `tgsweep status` reads.
@@ -21,6 +22,7 @@ from typing import Any
 
 from crawler.store import Store
 from graph.sinks import JsonlSink, Outcome, WebhookSink, build_sinks
+from tgsweep.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +59,9 @@ def next_step(outcome: Outcome, attempts: int, window_start: datetime, at: datet
                               f"([alerts] max_age_days); last error: {outcome.error}")
     wait = backoff_seconds(attempts, settings.retry_base_seconds, settings.retry_max_seconds, rng)
     if outcome.retry_after is not None:
-        wait = max(wait, outcome.retry_after)
-    return "pending", min(at + timedelta(seconds=wait), deadline), outcome.error
+        wait = max(wait, min(outcome.retry_after, settings.max_retry_after_seconds))
+    wait = min(wait, (deadline - at).total_seconds())  # never past the deadline (nor past what timedelta holds)
+    return "pending", at + timedelta(seconds=wait), outcome.error
 
 
 def summarize(rows: list[Any], sinks: list[str]) -> dict[str, Any]:
@@ -170,6 +173,7 @@ async def _deliver_to(store: Store, sink: WebhookSink | JsonlSink, names: list[s
                     (alert_id, sink.identity))
                 attempts = rows[0]["attempts"] + 1
                 state, next_at, error = next_step(outcome, attempts, _at(rows[0]["window_start"]), at, settings)
+                error = redact(error) if error else error  # whatever a sink let through: no secret is stored
                 await tx.execute(
                     """UPDATE alert_deliveries SET state=?, attempts=?, next_attempt_at=?, last_status=?,
                          last_error=?, delivered_at=? WHERE alert_id=? AND sink=?""",

@@ -10,7 +10,9 @@ attempt, Unix seconds) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of id.ti
 with the `whsec_` secret), signed by the `standardwebhooks` library itself.
 
 Secrets never leave this module: a sink is named by its `identity` (webhook: the URL without
-credentials or query; jsonl: the path), and error texts are scrubbed of the URL and secret.
+credentials or query; jsonl: the path), and error texts are scrubbed by value (tgsweep/redact.py) of
+the secret and of every token-like part of the URL, since receivers echo what they were asked
+("Cannot POST /hooks/<token>?key=<secret>").
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
+
+from tgsweep import redact
 
 USER_AGENT = "tgsweep/0.1 (alerts; Standard Webhooks)"
 # httpx logs every request's full URL at INFO (a query string may hold a receiver's token):
@@ -69,11 +73,15 @@ def safe_url(url: str) -> str:
     """Scheme, host and port only. A path, query or user part may carry a token (Slack-style hook
     URLs keep theirs in the path), so they become a short hash of the whole URL, which still tells
     sinks apart."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # config validation refuses such URLs; a name is still owed
+        return f"invalid-url#{hashlib.sha256(url.encode()).hexdigest()[:8]}"
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    netloc = host + (f":{parts.port}" if parts.port else "")
+    netloc = host + (f":{port}" if port else "")
     hidden = parts.path not in ("", "/") or parts.query or parts.username or parts.fragment
     tail = f"/...#{hashlib.sha256(url.encode()).hexdigest()[:8]}" if hidden else ""
     return f"{parts.scheme}://{netloc}{tail}"
@@ -93,6 +101,8 @@ class WebhookSink:
         self.timeout = timeout
         self.identity = f"webhook:{safe_url(url)}"
         self._client: Any = None
+        redact.add(secret, secret.removeprefix("whsec_"))
+        redact.add_url(url)
 
     def __repr__(self) -> str:  # never the secret, never the full URL
         return f"WebhookSink({self.identity!r})"
@@ -105,11 +115,8 @@ class WebhookSink:
                 "webhook-signature": self._signer.sign(alert_id, at, body)}
 
     def scrub(self, text: str) -> str:
-        """An error text without the URL's secrets or the signing secret."""
-        for secret, shown in ((self._secret, "***"), (self._url, safe_url(self._url))):
-            if secret:
-                text = text.replace(secret, shown)
-        return text
+        """An error text without the URL's secrets or the signing secret, in any form (tgsweep/redact.py)."""
+        return redact.redact(text.replace(self._url, safe_url(self._url)))
 
     async def send(self, alert_id: str, body: str) -> Outcome:
         import httpx
@@ -123,6 +130,8 @@ class WebhookSink:
             return Outcome("retry", None, f"timed out after {self.timeout:g} s ({type(exc).__name__})")
         except httpx.HTTPError as exc:
             return Outcome("retry", None, self.scrub(f"connection failed: {type(exc).__name__}: {exc}")[:300])
+        except httpx.InvalidURL as exc:  # config validation refuses such URLs: this one can never work
+            return Outcome("dead", None, self.scrub(f"invalid URL: {exc}")[:300])
         return classify(response.status_code, response.headers.get("retry-after"),
                         self.scrub(response.text[:4 * ERROR_BODY_CHARS]))
 

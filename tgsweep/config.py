@@ -2,17 +2,23 @@
 
 Every key is declared here with its default; an unknown key or section, a missing required
 key or a wrong type stops loading with one message that names the file, the key and what
-was expected. Secrets are `SecretStr`, so they never print.
+was expected. Secrets are `SecretStr`, so they never print; an error about a secret-bearing key
+(or anything in [telethon] or [[alerts.sinks]]) names the key and the problem, never the value.
+Every secret of a loaded config is registered with tgsweep/redact.py, so no log line carries it.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from tgsweep import redact
 
 DEFAULT_PATH = "config.toml"
 ENV_PATH = "TGSWEEP_CONFIG"
@@ -21,7 +27,9 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # where t.me serves pages and media: the default of [web] egress_hosts (crawler/egress.py)
 TELEGRAM_HOSTS = ("t.me", "telegram.me", "telegram.org", "*.telegram.org", "telesco.pe", "*.telesco.pe",
                   "*.telegram-cdn.org", "*.cdn-telegram.org")
-_SECRET_KEYS = {"api_hash", "secret", "session", "string_session", "token"}
+_SECRET_KEYS = {"api_id", "api_hash", "secret", "session", "string_session", "token", "token_file", "url"}
+_SECRET_SECTIONS = {("telethon",), ("alerts", "sinks")}  # a value anywhere in them is never echoed either
+_HOST = re.compile(r"[\w-]+(?:\.[\w-]+)*\.?")
 
 
 class ConfigError(Exception):
@@ -184,11 +192,46 @@ class Telethon(_Section):
         return self.api_id is not None and self.api_hash is not None
 
 
+def url_problem(url: str) -> str | None:
+    """What is wrong with a webhook URL, worded without repeating any of it (it may carry a token)."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return "contains spaces or control characters (percent-encode them)"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "is not a valid URL (an unclosed [ of an IPv6 address?)"
+    if parts.scheme.lower() not in ("http", "https") or not url.lower().startswith(f"{parts.scheme.lower()}://"):
+        return "must start with http:// or https://"
+    host = parts.hostname
+    if not host:
+        return "has no host"
+    if ":" in host or "[" in parts.netloc:
+        try:
+            ipaddress.IPv6Address(host.partition("%")[0])
+        except ValueError:
+            return "host is not a valid IPv6 address"
+    elif not _HOST.fullmatch(host):
+        return "host is not a valid host name"
+    port = parts.netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+    if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        return "port must be a number from 1 to 65535"
+    return None
+
+
 class Sink(_Section):
     type: Literal["webhook", "jsonl"]
     url: str | None = None
     secret: SecretStr | None = None
     path: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        """Checked at load, so that a bad URL stops the config, not every delivery pass."""
+        problem = None if value is None else url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> "Sink":
@@ -196,8 +239,6 @@ class Sink(_Section):
             raise ValueError("a webhook sink needs url")
         if self.type == "jsonl" and not self.path:
             raise ValueError("a jsonl sink needs path")
-        if self.type == "webhook" and not re.match(r"^https?://[^/\s]+", self.url):
-            raise ValueError("a webhook sink's url must be http:// or https://")
         if self.type == "webhook" and self.secret is None:
             raise ValueError('a webhook sink needs secret (whsec_<base64>; write "${ENV_VAR}")')
         return self
@@ -234,6 +275,7 @@ class Alerts(_Section):
     retry_base_seconds: float = Field(30.0, gt=0)
     retry_max_seconds: float = Field(21600.0, gt=0)
     max_age_days: float = Field(3.0, gt=0)
+    max_retry_after_seconds: float = Field(3600.0, ge=0)  # a receiver's Retry-After is honoured up to this
     sinks: list[Sink] = Field(default_factory=list)
 
 
@@ -328,6 +370,7 @@ class Serve(_Section):
     host: str = "127.0.0.1"  # anything but loopback needs a token
     port: int = Field(8765, ge=0, le=65535)
     token: SecretStr | None = None  # required for every request when set; required to bind beyond loopback
+    token_file: Path | None = None  # the token read from this file instead (relative to the config file)
     blur: float = Field(12.0, ge=6.0, le=64.0)  # Gaussian blur radius of media previews (px of a 256 px preview)
     analyst: str = ""  # who confirms or rejects bots from the explorer (default: the login name)
     max_nodes: int = Field(20000, ge=1)  # nodes sent to the graph view at most (highest escalation first)
@@ -358,7 +401,20 @@ class Config(_Section):
         schedule = self.schedule.model_copy(update={"jobs_database": base / self.schedule.jobs_database})
         sinks = [s.model_copy(update={"path": base / s.path}) if s.path else s for s in self.alerts.sinks]
         alerts = self.alerts.model_copy(update={"sinks": sinks})
-        return self.model_copy(update={"storage": storage, "schedule": schedule, "alerts": alerts})
+        serve = self.serve.model_copy(update={"token_file": base / self.serve.token_file}) \
+            if self.serve.token_file else self.serve
+        return self.model_copy(update={"storage": storage, "schedule": schedule, "alerts": alerts, "serve": serve})
+
+    def secrets(self) -> list[str]:
+        """Every secret value this config holds, for tgsweep/redact.py (webhook URLs: their token-like parts)."""
+        given = [self.telethon.api_hash, self.telethon.string_session, self.serve.token,
+                 *(s.secret for s in self.alerts.sinks)]
+        values = [v.get_secret_value() for v in given if v is not None]
+        for sink in self.alerts.sinks:
+            if sink.secret is not None:
+                values.append(sink.secret.get_secret_value().removeprefix("whsec_"))  # the key's base64
+            values += redact.url_secrets(sink.url) if sink.url else []
+        return values
 
 
 def config_path(given: str | os.PathLike | None) -> Path:
@@ -402,7 +458,8 @@ def _describe(error: dict) -> str:
         return f"{_key(where)}: missing (required)"
     message = error["msg"].removeprefix("Value error, ")
     value = error.get("input")
-    shown = "" if _SECRET_KEYS & set(loc) or isinstance(value, dict) else f" (got {value!r})"
+    secret = _SECRET_KEYS & set(loc) or any(tuple(loc[:len(s)]) == s for s in _SECRET_SECTIONS)
+    shown = "" if secret or isinstance(value, (dict, list)) else f" (got {value!r})"
     return f"{_key(where)}: {message}{shown}"
 
 
@@ -420,6 +477,7 @@ def parse_config(text: str, source: Path, env: dict[str, str] | None = None) -> 
     except ValidationError as exc:
         lines = [f"{source}: {_describe(e)}" for e in exc.errors()]
         raise ConfigError("\n".join(lines)) from None
+    redact.add(*config.secrets())
     return config.resolved(source.resolve().parent).model_copy(update={"source": source})
 
 

@@ -5,6 +5,9 @@ run number in the service's job history), `sweep_id` (the `sweeps` row), bound w
 for the whole process (a sweep is one process) or `bind_task()` for one asyncio task (a job
 in the service). A child process started by the service inherits `job`/`run` through
 $TGSWEEP_RUN ("<job>:<run>").
+
+Every handler scrubs secrets by value (tgsweep/redact.py): no log line carries an API hash, a
+session, a webhook secret or URL token, or the explorer token, whoever logged it.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import sys
 from contextvars import ContextVar
 from typing import Any
 
+from tgsweep import redact
 from tgsweep.config import Logging
 
 RUN_ENV = "TGSWEEP_RUN"
@@ -44,8 +48,8 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
                  "logger": record.name, "message": record.getMessage(), **context_fields()}
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:  # exc_text: already formatted (and scrubbed) by the filter
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -65,6 +69,7 @@ class TextFormatter(logging.Formatter):
 def setup_logging(settings: Logging) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if settings.format == "json" else TextFormatter())
+    redact.install(handler)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level)
@@ -73,3 +78,9 @@ def setup_logging(settings: Logging) -> None:
     job, _, run = os.environ.get(RUN_ENV, "").partition(":")
     if job:
         bind(job=job, run=int(run) if run.isdigit() else run or None)
+
+
+def redact_root_handlers() -> None:
+    """Scrub secrets from whatever the root logger's handlers write (start-up, before setup_logging)."""
+    for handler in logging.getLogger().handlers:
+        redact.install(handler)

@@ -35,6 +35,7 @@ class Receiver:
         self.accepted: list[str] = []
         self.attempts: list[tuple[str, str]] = []
         self.rejected = 0  # bad signature, or a body whose id is not the webhook-id
+        self.retry_after = "120"  # mode 429's Retry-After
         self.port = 0
         self.runner: web.AppRunner | None = None
 
@@ -53,15 +54,23 @@ class Receiver:
         if self.mode == "503":
             return web.Response(status=503, text="down for maintenance")
         if self.mode == "429":
-            return web.Response(status=429, headers={"Retry-After": "120"}, text="slow down")
+            return web.Response(status=429, headers={"Retry-After": self.retry_after}, text="slow down")
         if self.mode == "410":
             return web.Response(status=410, text="gone: this endpoint was retired")
         self.accepted.append(ident)
         return web.Response(status=204)
 
+    async def echo(self, request: web.Request) -> web.Response:
+        """An Express-like 404 that echoes what it was asked, as receivers do: path and query, decoded too."""
+        await request.read()
+        return web.Response(status=404, text=f"Cannot POST {request.raw_path} (token {request.query.get('token')}, "
+                                             f"path {request.match_info['token']}, "
+                                             f"key {base64.b64encode(SECRET.encode()).decode()})")
+
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/hook", self.handle)
+        app.router.add_post("/hooks/{token}", self.echo)
         self.runner = web.AppRunner(app, access_log=None)  # its log is not ours: ours is checked for secrets
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True).start()
@@ -322,3 +331,73 @@ async def test_a_removed_sink_stops_holding_alerts_up(tmp_path, monkeypatch):
         alerts = await list_alerts(store)
     assert (after["delivered"], after["pending"]) == (0, 0) and {a["state"] for a in alerts} == {"delivered"}
     assert len((tmp_path / "alerts.jsonl").read_text().splitlines()) == 2
+
+
+async def test_a_huge_retry_after_is_capped_and_starves_no_sink(tmp_path, monkeypatch):
+    """Retry-After of any size or form never raises: capped at [alerts] max_retry_after_seconds, and the
+    sinks after the webhook still get their alerts in the same pass."""
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    receiver = Receiver()
+    await receiver.start()
+    receiver.mode = "429"
+    config = load_config(write_config(tmp_path, receiver.url, jsonl=True, max_retry_after_seconds=600))
+    try:
+        async with await Store.open(config.storage.database) as store:
+            await raise_alerts(store, 2)
+            for n, header in enumerate(("99999999999999", "9" * 400, "Fri, 31 Dec 9999 23:59:59 GMT", "-5", "soon",
+                                        "1e400", "Thu, 01 Jan 1970 00:00:00 GMT")):
+                receiver.retry_after = header
+                await retry_alerts(store)
+                before = datetime.now(timezone.utc)
+                counts = await deliver_alerts(store, config)
+                assert counts["retry"] == 1, header
+                if n == 0:
+                    assert counts["written"] == {str(tmp_path / "alerts.jsonl"): 2}  # the sink after it too
+                due = [datetime.fromisoformat(r[0]) for r in await store.fetchall(
+                    "SELECT next_attempt_at FROM alert_deliveries WHERE sink LIKE 'webhook:%'")]
+                assert due and all(d <= before + timedelta(seconds=601) for d in due), header
+                if n < 3:
+                    assert all(d >= before + timedelta(seconds=599) for d in due), header  # capped, still honoured
+    finally:
+        await receiver.stop()
+    assert len(receiver.attempts) == 7
+
+
+async def test_receiver_echoing_the_url_leaks_no_secret(tmp_path, monkeypatch):
+    """A 404 that echoes "Cannot POST /hooks/<token>?token=<secret>": the tokens are scrubbed by value
+    from the database, `alerts list` and the logs, in plain, URL-encoded and base64 form."""
+    import os
+    import sys
+    from urllib.parse import quote
+
+    path_token, query_token = "Pa7hT0ken9xQ", "Qu3ry+T0ken/42"
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    receiver = Receiver()
+    await receiver.start()
+    url = f"http://127.0.0.1:{receiver.port}/hooks/{path_token}?token={quote(query_token, safe='')}"
+    path = write_config(tmp_path, url)
+    config = load_config(path)
+    async with await Store.open(config.storage.database) as store:
+        await raise_alerts(store, 1)
+
+    async def cli_run(*argv: str) -> str:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tgsweep.cli", "--config", str(path), *argv, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=dict(os.environ))
+        out, err = await proc.communicate()
+        return out.decode() + err.decode()
+
+    try:
+        shown = await cli_run("alerts", "deliver")
+        shown += await cli_run("alerts", "list", "--json") + await cli_run("alerts", "list")
+    finally:
+        await receiver.stop()
+    async with await Store.open(config.storage.database) as store:
+        stored = json.dumps([dict(r) for r in await store.fetchall("SELECT * FROM alert_deliveries")]
+                            + [dict(r) for r in await store.fetchall("SELECT last_error FROM alerts")])
+    assert len(receiver.attempts) == 0 and "Cannot POST" in stored and "***" in stored
+    assert "dead-lettered" in shown  # the log line is there, without the secrets
+    forms = [path_token, query_token, quote(query_token, safe=""), SECRET, base64.b64encode(SECRET.encode()).decode()]
+    for text in (stored, shown):
+        for form in forms:
+            assert form not in text

@@ -98,3 +98,27 @@ async def test_jsonl_crash_between_write_and_mark_writes_nothing_twice(tmp_path)
     ids = _ids(path)  # every line is whole JSON again
     assert len(ids) == len(set(ids)) == 3 and "alrt_torn" not in ids and states == {"delivered"}
     assert json.loads(path.read_text().splitlines()[-1])["subject"] == "bot:c_bot"
+
+
+@pytest.mark.parametrize("header", ["99999999999999", "9" * 400, "1e400", "Fri, 31 Dec 9999 23:59:59 GMT", "-5",
+                                    "soon", "\u00b2", "", "Thu, 01 Jan 1970 00:00:00 GMT", "nan"],
+                         ids=lambda h: h[:20] or "empty")
+def test_a_retry_after_of_any_size_or_form_never_raises(header):
+    outcome = classify(429, header, "slow down")
+    assert outcome.state == "retry"
+    assert outcome.retry_after is None or 0 <= outcome.retry_after < float("inf")
+
+
+def test_retry_after_seconds_clamps_to_a_maximum():
+    from crawler.retry import retry_after_seconds
+
+    assert retry_after_seconds("99999999999999", maximum=3600) == 3600
+    assert retry_after_seconds("Fri, 31 Dec 9999 23:59:59 GMT", maximum=3600) == 3600
+    assert retry_after_seconds("120", maximum=3600) == 120
+    assert retry_after_seconds("-5", maximum=3600) is None and retry_after_seconds("soon") is None
+
+
+def test_sink_errors_are_scrubbed_of_url_parts_by_value():
+    sink = WebhookSink("https://cases.example/hooks/Pa7hT0ken9xQ?token=Qu3ryT0ken42", SECRET)
+    text = sink.scrub("Cannot POST /hooks/Pa7hT0ken9xQ?token=Qu3ryT0ken42 (Qu3ryT0ken42)")
+    assert "Pa7hT0ken9xQ" not in text and "Qu3ryT0ken42" not in text and text.startswith("Cannot POST /hooks/***")

@@ -78,3 +78,65 @@ def test_secret_values_never_appear_in_errors():
 def test_missing_file_says_how_to_make_one(tmp_path):
     with pytest.raises(ConfigError, match="tgsweep init"):
         load_config(tmp_path / "nope.toml")
+
+
+WHSEC = "whsec_dGdzd2VlcC1jb25maWctdGVzdC1rZXk="
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("cases.example/hook?token=SECRETQ1x", "must start with http:// or https://"),
+    ("ftp://cases.example/hook?token=SECRETQ1x", "must start with http:// or https://"),
+    ("https:///hook?token=SECRETQ1x", "has no host"),
+    ("https://user:SECRETQ1x@/hook", "has no host"),
+    ("https://cases.example/ho ok?token=SECRETQ1x", "contains spaces or control characters"),
+    ("https://cases.example/hook?token=SECRETQ1x\t", "contains spaces or control characters"),
+    ("http://cases.example:99999/hook?token=SECRETQ1x", "port must be a number from 1 to 65535"),
+    ("http://cases.example:0/hook?token=SECRETQ1x", "port must be a number from 1 to 65535"),
+    ("http://cases.example:8o8o/hook?token=SECRETQ1x", "port must be a number from 1 to 65535"),
+    ("http://[::1/hook?token=SECRETQ1x", "is not a valid URL"),
+    ("http://cases..example/hook?token=SECRETQ1x", "host is not a valid host name"),
+])
+def test_webhook_urls_are_checked_at_load_without_echoing_them(url, problem):
+    message = error_for(f'[[alerts.sinks]]\ntype = "webhook"\nurl = "{url}"\nsecret = "{WHSEC}"\n'
+                        '[[alerts.sinks]]\ntype = "jsonl"\npath = "a.jsonl"\n')
+    assert f"[[alerts.sinks]] #1 url: {problem}" in message
+    assert "SECRETQ1x" not in message and "cases" not in message
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/hook", "https://[::1]:8443/h?token=x", "https://cases.example",
+                                 "HTTPS://Cases.Example/Hooks/T0/B0/abc?x=1&y=%20", "http://localhost/"])
+def test_good_webhook_urls_load(url):
+    text = f'[[alerts.sinks]]\ntype = "webhook"\nurl = "{url}"\nsecret = "{WHSEC}"\n'
+    config = parse_config(text, Path("c.toml"), {})
+    assert config.alerts.sinks[0].url == url
+
+
+@pytest.mark.parametrize("text", [
+    '[telethon]\napi_id = "0123456789abcdef0123456789abcdef"',  # the API hash put in api_id by mistake
+    '[telethon]\napi_hash = ["0123456789abcdef0123456789abcdef"]',
+    '[telethon]\nstring_session = 123456789012345678901234567890',
+    '[telethon]\nsession = ["0123456789abcdef0123456789abcdef"]',
+    '[alerts]\nsinks = ["https://cases.example/hook?token=0123456789abcdef0123456789abcdef"]',
+    '[[alerts.sinks]]\ntype = "webhook"\nurl = ["https://h/?t=0123456789abcdef0123456789abcdef"]\nsecret = "x"',
+    '[[alerts.sinks]]\ntype = "webhook"\nurl = "https://h/"\nsecret = ["0123456789abcdef0123456789abcdef"]',
+    '[serve]\ntoken = 123456789012345678901234567890',
+    '[serve]\ntoken_file = 123456789012345678901234567890',
+])
+def test_config_errors_never_echo_secret_bearing_values(text):
+    message = error_for(text)
+    assert "0123456789abcdef" not in message and "1234567890123" not in message
+    assert "(got" not in message and re.search(r"\[(telethon|alerts|\[alerts\.sinks\]\]|serve)", message)
+
+
+def test_secrets_of_a_loaded_config_are_known_to_the_scrubber():
+    from tgsweep.redact import redact
+
+    parse_config('[telethon]\napi_id = 1\napi_hash = "0123456789abcdef0123456789abcdee"\n'
+                 'string_session = "1BVtsOK4Bu2JxSGVzc2lvbkxvbmdTdHJpbmc="\n'
+                 '[serve]\ntoken = "explorer-T0ken-1"\n'
+                 '[[alerts.sinks]]\ntype = "webhook"\n'
+                 'url = "https://u:pw-S3cret@h.example/hooks/Pa7hT0ken?key=K3y-value"\n'
+                 f'secret = "{WHSEC}"\n', Path("c.toml"), {})
+    line = ("0123456789abcdef0123456789abcdee 1BVtsOK4Bu2JxSGVzc2lvbkxvbmdTdHJpbmc= explorer-T0ken-1 pw-S3cret "
+            f"Pa7hT0ken K3y-value {WHSEC} /hooks/ h.example")
+    assert redact(line) == "*** *** *** *** *** *** *** /hooks/ h.example"
