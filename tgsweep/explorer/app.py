@@ -3,11 +3,14 @@
 Guards, because the store holds evidence about real people:
 - bound to 127.0.0.1 unless told otherwise; bound elsewhere it refuses to start without a token;
 - a token, when set, is required for every page and API call (`Authorization: Bearer`, or the
-  cookie the login form sets); compared in constant time; never logged or put in a URL;
+  cookie the login form sets) but the login form and its style sheet, matched exactly (StaticFiles
+  resolves `..`, so a prefix test would let /static/login/../app.js through); compared in constant
+  time; never logged (the access log shows no query strings) or put in a URL;
 - on loopback, requests must name a loopback Host (no DNS rebinding from a web page), and any
   POST carrying an Origin must come from the explorer itself (no cross-site requests);
 - media are previewed blurred; the original bytes only on an explicit per-item request; in
-  hash-only mode (`[media] keep = "none"`) there is no image at all.
+  hash-only mode (`[media] keep = "none"`) there is no image at all; bytes are read only from
+  under `[storage] media_dir`, whatever path a (tampered) media row names.
 """
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ from tgsweep.explorer.thumbs import NotAPicture, blurred_thumbnail
 log = logging.getLogger("tgsweep.explorer")
 STATIC = Path(__file__).with_name("static")
 COOKIE = "tgsweep_explorer"
+PUBLIC = {"/login", "/static/login.css"}  # all that a visitor without the token gets, exact paths only
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"^@?[A-Za-z0-9_]{1,64}$")
 INLINE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"}
@@ -95,8 +99,8 @@ class UnsafeBinding(ValueError):
 def check_binding(settings: ServeSettings) -> None:
     if not settings.loopback and not settings.token:
         raise UnsafeBinding(f"refusing to serve on {settings.host} without a token: anyone who can reach it would "
-                            "see the store. Set [serve] token (e.g. \"${TGSWEEP_SERVE_TOKEN}\") or pass --token, "
-                            "or bind to 127.0.0.1")
+                            "see the store. Set $TGSWEEP_TOKEN, pass --token-file PATH, set [serve] token_file "
+                            "(or token = \"${TGSWEEP_SERVE_TOKEN}\"), or bind to 127.0.0.1")
 
 
 def _session_value(token: str) -> str:
@@ -208,7 +212,7 @@ def create_app(config: Config, settings: ServeSettings | None = None, prewarm: b
             if origin and urlsplit(origin).netloc != host:
                 return JSONResponse({"detail": "cross-site request refused"}, status_code=403)
         path = request.url.path
-        if path != "/login" and not path.startswith("/static/login") and not authorized(request):
+        if path not in PUBLIC and not authorized(request):
             if path.startswith("/api/") or path == "/openapi.json":
                 return JSONResponse({"detail": "a token is required (Authorization: Bearer <token>)"},
                                     status_code=401, headers={"WWW-Authenticate": "Bearer"})
@@ -347,10 +351,13 @@ def create_app(config: Config, settings: ServeSettings | None = None, prewarm: b
         row = await store_of(request).fetchone("SELECT path, mime FROM media WHERE sha256=?", (sha256,))
         if row is None:
             raise HTTPException(404, f"no media {sha256} in the store")
-        if not row["path"] or not (media_dir / row["path"]).is_file():
+        file = _kept_file(media_dir, row["path"]) if row["path"] else None
+        if row["path"] and file is None:
+            log.warning("explorer: media %s not served: its stored path %r is outside the media folder %s",
+                        sha256, row["path"][:200], media_dir)
+        if file is None or not file.is_file():
             raise HTTPException(404, "the bytes of this file are not kept (hash-only when it was collected, or "
                                      "removed); hashes only")
-        file = media_dir / row["path"]
         headers = {"Cache-Control": "no-store"}
         if unblur:
             log.info("explorer: media %s shown unblurred to %s", sha256, settings.who)
@@ -402,6 +409,16 @@ async def _prewarm(cache: GraphCache, store: Store) -> None:
         log.exception("explorer: building the graph at start failed")
 
 
+def _kept_file(media_dir: Path, stored: str) -> Path | None:
+    """The file a media row names, if it resolves (links followed) to somewhere under media_dir; else None."""
+    root = media_dir.resolve()
+    try:
+        file = (root / stored).resolve()
+    except (OSError, ValueError):  # a NUL byte, a link loop
+        return None
+    return file if file != root and file.is_relative_to(root) else None
+
+
 def _blur_file(file: Path, radius: float, max_pixels: int) -> bytes:
     return blurred_thumbnail(file.read_bytes(), radius, max_pixels)
 
@@ -418,10 +435,27 @@ def _check_sha(value: str) -> str:
     return value
 
 
+class PathOnlyAccessLog(logging.Filter):
+    """uvicorn's access log lines without their query strings: a token pasted as ?token= is not written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].partition("?")[0], *args[3:])
+        return True
+
+
 def serve(config: Config, settings: ServeSettings) -> None:
-    """Run the explorer with uvicorn until stopped (Ctrl-C)."""
+    """Run the explorer with uvicorn until stopped (Ctrl-C).
+
+    log_config=None: uvicorn's records go to our root handler (tgsweep/logs.py, which scrubs secrets)
+    instead of handlers of its own.
+    """
     import uvicorn
 
     app = create_app(config, settings)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, PathOnlyAccessLog) for f in access.filters):
+        access.addFilter(PathOnlyAccessLog())
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", server_header=False,
-                proxy_headers=False)
+                proxy_headers=False, log_config=None)
