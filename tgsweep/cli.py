@@ -260,10 +260,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     config = load_config(args.config)
 
     async def verify():
+        from tgsweep.verify import anchor, rederive
+
         store = await _store(config)
         try:
             integrity = (await store.fetchone("PRAGMA integrity_check"))[0]
             report = await store.verify(config.storage.media_dir)
+            report.problems += await rederive(store, config)
+            if args.anchor:
+                report.problems += await anchor(store, Path(args.anchor))
         finally:
             await store.close()
         return integrity, report
@@ -275,7 +280,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for problem in report.problems:
         out.print(f"PROBLEM {problem}")
     ok = report.ok and integrity == "ok"
-    out.print("verified: the chain is intact and every capture matches its hash" if ok else
+    out.print("verified: the chain is intact, every capture matches its hash, and posts, media and verdicts "
+              "re-derive from them" + (f"; head anchored in {args.anchor}" if args.anchor else "") if ok else
               f"NOT verified: {len(report.problems)} problem(s)")
     return 0 if ok else 1
 
@@ -392,16 +398,15 @@ def _media_settings(args: argparse.Namespace):
 
 def _fingerprint_files(paths: list[str], max_pixels: int, config: Any = None):
     """Fingerprints of each file (pictures or videos), in a process pool when there are several (order kept)."""
-    from concurrent.futures import ProcessPoolExecutor
-
     from detectors.enrich import video_limits
     from detectors.fingerprints import fingerprint_file
+    from detectors.workers import worker_pool
 
     seconds, dedupe = video_limits(config)  # [media]: the same keyframes as the enrich stage takes
     if len(paths) < 4:
         return [fingerprint_file(p, max_pixels, seconds, dedupe) for p in paths]
     n = len(paths)
-    with ProcessPoolExecutor() as pool:
+    with worker_pool() as pool:
         return list(pool.map(fingerprint_file, paths, [max_pixels] * n, [seconds] * n, [dedupe] * n, chunksize=4))
 
 
@@ -872,7 +877,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--channel", action="append", metavar="NAME", help="only this channel (repeatable)")
     q.set_defaults(func=cmd_export_messages)
 
-    p = sub.add_parser("verify", help="check the custody chain and every stored capture's hash")
+    p = sub.add_parser("verify", help="check the custody chain and every stored capture's hash, and re-derive "
+                                      "posts, media and verdicts from them")
+    p.add_argument("--anchor", metavar="FILE", help="check the chain heads written to FILE before, then append "
+                                                    "the current head (keep FILE outside the store)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("bots", help="deepfake-bot verdicts: score profiles, list bots, label a bot")
