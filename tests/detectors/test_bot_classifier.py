@@ -75,8 +75,36 @@ def test_no_signal_is_unknown_not_benign():
 
 def test_thresholds_are_settings():
     p = {"username": "a_bot", "name": "", "description": "undress any photo", "commands": []}
-    assert score_bot(p).label != "deepfake_generator"
-    assert score_bot(p, thresholds=Thresholds(generator=0.5)).label == "deepfake_generator"
+    assert score_bot(p).label == "deepfake_generator"  # an offer to undress is decisive on its own
+    assert score_bot(p, thresholds=Thresholds(generator=0.95)).label != "deepfake_generator"
+
+
+@pytest.mark.parametrize("profile", [
+    {"username": "r_bot", "description": "Paздeвaтop: cнимeт oдeжду c любoгo фoтo"},  # Latin look-alikes in Cyrillic
+    {"username": "h_bot", "description": "", "commands": [{"command": "/xray", "description": "remove clothing (18+)"}]},
+    {"username": "k_bot", "description": "ㅈㅇㅎㅅ 지인합성 전문, 사진만 보내세요"},
+    {"username": "n_bot", "description": "NSFW mode, no limits. Make nudes of anyone from a single selfie."},
+])
+def test_disguised_and_indirect_offers_are_found(profile):
+    assert score_bot(profile).label == "deepfake_generator", score_bot(profile).reasons
+
+
+@pytest.mark.parametrize("profile", [
+    {"username": "q_bot", "description": "Radiology quiz: chest X-ray and CT cases for medical students."},
+    {"username": "g_bot", "description": "Group moderation: deletes NSFW images, spam and ads for 'undress' bots."},
+    {"username": "s_bot", "description": "Found a bot that undresses photos? Forward it here, we file abuse reports."},
+])
+def test_look_alike_benign_bots_are_not_accused(profile):
+    assert score_bot(profile).label != "deepfake_generator", score_bot(profile).reasons
+
+
+def test_a_post_naming_two_bots_lends_each_only_its_own_lines():
+    from detectors.bot_stream import passage_about
+
+    text = "Undress any photo: @nudify_x_bot\nWeather every morning: @sunny_day_bot"
+    assert passage_about(text, "sunny_day_bot", ["nudify_x_bot"]) == "Weather every morning: @sunny_day_bot"
+    assert passage_about(text, "nudify_x_bot", ["sunny_day_bot"]) == "Undress any photo: @nudify_x_bot"
+    assert passage_about(text, "nudify_x_bot", []) == text
 
 
 def test_platt_fit_separates():
@@ -86,7 +114,7 @@ def test_platt_fit_separates():
 
 def test_eval_set_shape():
     langs = Counter(p["language"] for p in PROFILES)
-    assert len(PROFILES) >= 150 and set(langs) == set(LANGUAGES)
+    assert len(PROFILES) >= 150 and set(langs) <= set(LANGUAGES)
     negatives = [p for p in PROFILES if p["label"] == "benign"]
     assert len(negatives) >= len(PROFILES) / 3
     kinds = " ".join(p["provenance"] for p in negatives)
@@ -123,3 +151,17 @@ def test_held_out_split():
 
 def test_lexicon_groups_all_have_weights():
     build_model()  # raises on a group without a weight
+
+
+def test_the_dev_set_keeps_precision_and_recall():
+    """A regression guard on the set the lexicons were tuned on (memory, not generalisation:
+    benchmarks/eval_bots.py reports the blind sets beside it)."""
+    import json
+    from pathlib import Path
+
+    rows = [json.loads(line) for line in (Path(__file__).parents[1] / "fixtures/bot_profiles_dev.jsonl")
+            .read_text(encoding="utf-8").splitlines() if line.strip()]
+    flagged = [(r["label"], score_bot(r).label == "deepfake_generator") for r in rows]
+    assert not [1 for label, hit in flagged if hit and label == "benign"]
+    positives = [hit for label, hit in flagged if label == "deepfake_generator"]
+    assert sum(positives) / len(positives) >= 0.75
