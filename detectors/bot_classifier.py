@@ -19,6 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
+from anyascii import anyascii
+
 from detectors.normalize import skeleton
 
 LEXICON_DIR = Path(__file__).with_name("lexicon")
@@ -56,6 +58,8 @@ class Model:
 
     terms: dict[str, tuple[tuple[str, str], ...]]  # skeleton term -> ((group, language), ...)
     pattern: re.Pattern  # every term; Latin terms must start a word
+    longest: int  # characters of the longest term
+    two_terms: tuple[str, ...]  # groups that count only when two different terms of them are found
     username_pattern: re.Pattern  # Latin terms anywhere (usernames glue words: "undressaibot")
     bias: float
     combo: float
@@ -94,6 +98,35 @@ def _is_latin(term: str) -> bool:
     return "a" <= term[0] <= "z" or term[0].isdigit()
 
 
+_HANGUL_FIRST, _HANGUL_LAST = 0xAC00, 0xD7A3
+_CHOSEONG = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+_CYRILLIC = re.compile(r"^[\u0400-\u04ff\s'-]+$")
+
+
+def choseong(word: str) -> str | None:
+    """The initial consonants of a Korean word ("지인합성" -> "ㅈㅇㅎㅅ"), as operators abbreviate
+    it; None unless the word is three or more Hangul syllables (shorter ones collide)."""
+    letters = word.replace(" ", "")
+    if len(letters) < 3 or not all(_HANGUL_FIRST <= ord(c) <= _HANGUL_LAST for c in letters):
+        return None
+    return "".join(_CHOSEONG[(ord(c) - _HANGUL_FIRST) // 588] for c in letters)
+
+
+def derived_forms(word: str) -> list[str]:
+    """Disguised forms of a core term, made from it rather than listed: Korean choseong, and the
+    Latin transliteration of a Cyrillic term (anyascii: "раздеть" -> "razdet") when it is long
+    enough not to collide with Latin words."""
+    forms = []
+    initials = choseong(word)
+    if initials:
+        forms.append(initials)
+    if _CYRILLIC.match(word):
+        latin = skeleton(anyascii(word).replace("'", "").lower())
+        if len(latin.replace(" ", "")) >= 6:
+            forms.append(latin)
+    return forms
+
+
 def load_lexicon(directory: Path = LEXICON_DIR) -> dict[str, dict[str, list[str]]]:
     """{language: {group: [terms]}} as written in the TOML files."""
     out: dict[str, dict[str, list[str]]] = {}
@@ -114,17 +147,19 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
             if group not in known:
                 raise ValueError(f"lexicon {lang}.toml: group {group!r} has no weight in weights.toml")
             for word in words:
-                key = skeleton(word)
-                if key and (group, lang) not in terms.setdefault(key, []):
-                    terms[key].append((group, lang))
+                for key in [skeleton(word)] + (derived_forms(word) if group in weights["core"] else []):
+                    if key and (group, lang) not in terms.setdefault(key, []):
+                        terms[key].append((group, lang))
     latin = [t for t in terms if _is_latin(t)]
     other = [t for t in terms if not _is_latin(t)]
     pattern = re.compile(f"(?<![a-z0-9])(?:{_trie_regex(latin)})|{_trie_regex(other)}")
     username_pattern = re.compile(_trie_regex([t for t in latin if len(t) >= 5 and " " not in t]))
     return Model(
-        terms={k: tuple(v) for k, v in terms.items()}, pattern=pattern, username_pattern=username_pattern,
+        terms={k: tuple(v) for k, v in terms.items()}, pattern=pattern, longest=max(map(len, terms), default=1),
+        username_pattern=username_pattern,
         bias=float(weights["bias"]), combo=float(weights["combo"]), noncore_cap=float(weights["noncore_cap"]),
         promotion_factor=float(weights["promotion_factor"]), core=tuple(weights["core"]),
+        two_terms=tuple(weights.get("two_terms", ())),
         positive={k: float(v) for k, v in weights["positive"].items()},
         negative={k: float(v) for k, v in weights["negative"].items()},
         reasons=dict(weights["reasons"]), platt_a=float(weights["platt"]["a"]), platt_b=float(weights["platt"]["b"]),
@@ -165,23 +200,50 @@ def profile_fields(profile: dict[str, Any], promotions: list[str] | None = None)
     }
 
 
+def _overlapping(model: Model, text: str) -> list[str]:
+    """Every term found, those starting inside another one included: in "заміна обличчя у відео
+    для дорослих" a face-swap term must not hide the face-into-adult-video term inside it.
+    Inside a match, a term can start after a space, or anywhere in scripts written without
+    spaces; each candidate start is one anchored match, not a search."""
+    hits = []
+    for m in model.pattern.finditer(text):
+        found = m.group()
+        hits.append(found)
+        if " " in found:
+            starts = [m.start() + i + 1 for i, ch in enumerate(found) if ch == " "]
+        elif not _is_latin(found):
+            starts = range(m.start() + 1, m.end())
+        else:
+            continue
+        for start in starts:
+            inner = model.pattern.match(text, start)
+            if inner is not None:
+                hits.append(inner.group())
+    return hits
+
+
 def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str, list[tuple[str, str]]]:
     """{group: [(field, language), ...]} in field order: which groups each field's text hits."""
     model = model or default_model()
     found: dict[str, list[tuple[str, str]]] = {}
+    distinct: dict[str, set[str]] = {}
     for name in FIELDS:
         text = fields.get(name)
         if not text:
             continue
         norm = skeleton(text)
-        hits = [m.group() for m in model.pattern.finditer(norm)]
+        hits = _overlapping(model, norm)
         if name == "username":
             hits += [m.group() for m in model.username_pattern.finditer(norm.replace(" ", ""))]
         for hit in hits:
             for group, lang in model.terms.get(hit, ()):
+                distinct.setdefault(group, set()).add(hit)
                 where = (name, lang)
                 if where not in found.setdefault(group, []):
                     found[group].append(where)
+    for group in model.two_terms:  # one everyday word ("order", "주문") is no shop alibi
+        if len(distinct.get(group, ())) < 2:
+            found.pop(group, None)
     return found
 
 
