@@ -65,6 +65,7 @@ class Model:
     combo: float
     noncore_cap: float
     promotion_factor: float
+    promotion_factor_no_profile: float
     core: tuple[str, ...]
     positive: dict[str, float]
     negative: dict[str, float]
@@ -159,6 +160,7 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
         username_pattern=username_pattern,
         bias=float(weights["bias"]), combo=float(weights["combo"]), noncore_cap=float(weights["noncore_cap"]),
         promotion_factor=float(weights["promotion_factor"]), core=tuple(weights["core"]),
+        promotion_factor_no_profile=float(weights.get("promotion_factor_no_profile", weights["promotion_factor"])),
         two_terms=tuple(weights.get("two_terms", ())),
         positive={k: float(v) for k, v in weights["positive"].items()},
         negative={k: float(v) for k, v in weights["negative"].items()},
@@ -251,9 +253,11 @@ def _presence(places: list[tuple[str, str]], promotion_factor: float) -> float:
     return 1.0 if any(f != "promotions" for f, _ in places) else promotion_factor
 
 
-def raw_score(found: dict[str, list[tuple[str, str]]], model: Model) -> float:
-    """The weighted combination z (before calibration); see weights.toml."""
-    pres = {g: _presence(p, model.promotion_factor) for g, p in found.items()}
+def raw_score(found: dict[str, list[tuple[str, str]]], model: Model, own_words: bool = True) -> float:
+    """The weighted combination z (before calibration); see weights.toml. Without own words (a
+    banned bot whose profile cannot be read) the promotions are all there is and count more."""
+    factor = model.promotion_factor if own_words else model.promotion_factor_no_profile
+    pres = {g: _presence(p, factor) for g, p in found.items()}
     core = max((pres.get(g, 0.0) for g in model.core), default=0.0)
     z = model.bias + sum(model.positive[g] * pres[g] for g in pres if g in model.core)
     z += min(model.noncore_cap, sum(model.positive[g] * pres[g] for g in pres
@@ -283,8 +287,10 @@ def score_bot(profile: dict[str, Any], promotions: list[str] | None = None,
     """Score one bot profile (the contract's fields); promotions override profile["promotions"]."""
     model = model or default_model()
     thresholds = thresholds or Thresholds()
-    found = find_signals(profile_fields(profile, promotions), model)
-    score = round(calibrate(raw_score(found, model), model), 4)
+    fields = profile_fields(profile, promotions)
+    found = find_signals(fields, model)
+    own_words = any(fields[f].strip() for f in ("description", "about", "name", "commands"))
+    score = round(calibrate(raw_score(found, model, own_words), model), 4)
     positives = sorted((g for g in found if g in model.positive), key=lambda g: -model.positive[g])
     negatives = sorted((g for g in found if g in model.negative), key=lambda g: -model.negative[g])
     reasons = [_reason(g, found[g], model, False) for g in positives]

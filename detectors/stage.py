@@ -10,11 +10,13 @@ import json
 from typing import Any
 
 from crawler.store import Store, now
-from detectors.bot_classifier import Thresholds, score_bot
+from detectors.bot_classifier import Thresholds, Verdict, score_bot
+from detectors.lineage import apply_lineage
 from detectors.bot_stream import Promotions, stream_mirrors
 from graph.alert_rules import AlertSettings, alert_settings, deepfake_bot_rule, mirror_rule
 
 LABELS = ("deepfake_generator", "benign")
+MAX_BOTS_PER_POST_ASSOCIATION = 10  # a post listing more bots says nothing about any pair of them
 
 
 def _thresholds(config: Any) -> tuple[Thresholds, int]:
@@ -48,6 +50,8 @@ def profile_of(row: Any) -> dict[str, Any]:
 async def score_all(store: Store, config: Any) -> tuple[list[tuple], dict[str, str], dict[str, int]]:
     """Every bot's verdict from what the store holds now, written nowhere.
 
+    The bot's own words and its promotions (detectors/bot_classifier.py), then its lineage
+    (detectors/lineage.py: mirror links, co-promotion), then an analyst's decision over all.
     Returns the `bots` updates (label, auto_label, score, reasons, scored_at, username), each bot's
     profile text (for mirrors) and counts. `detect_bots` writes them; `tgsweep verify` compares.
     """
@@ -57,16 +61,25 @@ async def score_all(store: Store, config: Any) -> tuple[list[tuple], dict[str, s
     # bounded memory: promotions a chunk of bots at a time, mirrors streamed (detectors/bot_stream.py)
     promotions = Promotions(store, [r["username"] for r in bots], max_promotions)
     decided = await overrides(store)
-    counts = {"bots_scored": 0, "deepfake_generator": 0, "benign": 0, "unknown": 0, "overridden": 0, "mirrors": 0}
-    updates = []
+    verdicts: dict[str, Verdict] = {}
     profiles: dict[str, str] = {}
-    t = now()
     for row in bots:
         profile = profile_of(row)
         profiles[row["username"]] = f"{profile['name']}\n{profile['description']}\n{profile['about']}"
-        verdict = score_bot(profile, await promotions.of(row["username"]), thresholds)
+        verdicts[row["username"]] = score_bot(profile, await promotions.of(row["username"]), thresholds)
+    links = [tuple(r) for r in await store.fetchall("SELECT bot, predecessor, kind, evidence FROM bot_mirrors")]
+    pairs = [tuple(r) for r in await store.fetchall(
+        """SELECT DISTINCT a.bot, b.bot FROM bot_refs a JOIN bot_refs b
+             ON a.channel = b.channel AND a.post_id = b.post_id AND a.bot < b.bot
+           WHERE (SELECT count(DISTINCT bot) FROM bot_refs c
+                  WHERE c.channel = a.channel AND c.post_id = a.post_id) <= ?""", (MAX_BOTS_PER_POST_ASSOCIATION,))]
+    verdicts = apply_lineage(verdicts, {u: d["label"] for u, d in decided.items()}, links, pairs, thresholds)
+    counts = {"bots_scored": 0, "deepfake_generator": 0, "benign": 0, "unknown": 0, "overridden": 0, "mirrors": 0}
+    updates = []
+    t = now()
+    for username, verdict in verdicts.items():
         label, reasons = verdict.label, list(verdict.reasons)
-        override = decided.get(row["username"])
+        override = decided.get(username)
         if override:
             label = override["label"]
             reasons.insert(0, f"analyst override by {override['decided_by']} at {override['decided_at']}: "
@@ -74,24 +87,30 @@ async def score_all(store: Store, config: Any) -> tuple[list[tuple], dict[str, s
             counts["overridden"] += 1
         counts["bots_scored"] += 1
         counts[label] = counts.get(label, 0) + 1
-        updates.append((label, verdict.label, verdict.score, json.dumps(reasons, ensure_ascii=False), t,
-                        row["username"]))
+        updates.append((label, verdict.label, verdict.score, json.dumps(reasons, ensure_ascii=False), t, username))
     return updates, profiles, counts
 
 
 async def detect_bots(store: Store, config: Any) -> dict[str, int]:
-    """Score every bot in the store and record mirrors; returns counts for the sweep summary."""
+    """Score every bot in the store and record mirrors; returns counts for the sweep summary.
+
+    Mirrors are found from the profiles, stored, and then the verdicts are made again when there
+    were new links, so a banned bot's lineage counts in the same run."""
     updates, profiles, counts = await score_all(store, config)
     t = now()
     mirrors = await stream_mirrors(store, profiles)
+    known = {tuple(r) for r in await store.fetchall("SELECT bot, predecessor, kind, evidence FROM bot_mirrors")}
+    fresh = [m for m in mirrors if (m.bot, m.predecessor, m.kind, m.evidence) not in known]
+    if fresh:
+        async with store.transaction() as db:
+            await db.executemany(
+                "INSERT OR IGNORE INTO bot_mirrors(bot, predecessor, kind, evidence, first_seen) VALUES (?,?,?,?,?)",
+                [(m.bot, m.predecessor, m.kind, m.evidence, t) for m in fresh])
+        updates, profiles, counts = await score_all(store, config)
     async with store.transaction() as db:
         if updates:
             await db.executemany(
                 "UPDATE bots SET label=?, auto_label=?, score=?, reasons=?, scored_at=? WHERE username=?", updates)
-        if mirrors:
-            await db.executemany(
-                "INSERT OR IGNORE INTO bot_mirrors(bot, predecessor, kind, evidence, first_seen) VALUES (?,?,?,?,?)",
-                [(m.bot, m.predecessor, m.kind, m.evidence, t) for m in mirrors])
         counts["alerts"] = await _alert_rules(db, alert_settings(config))  # with their cause, or not at all
     counts["mirrors"] = len({(m.bot, m.predecessor) for m in mirrors})
     return counts
