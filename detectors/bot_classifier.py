@@ -63,7 +63,6 @@ class Model:
     username_pattern: re.Pattern  # Latin terms anywhere (usernames glue words: "undressaibot")
     bias: float
     combo: float
-    noncore_cap: float
     promotion_factor: float
     promotion_factor_no_profile: float
     core: tuple[str, ...]
@@ -158,7 +157,7 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
     return Model(
         terms={k: tuple(v) for k, v in terms.items()}, pattern=pattern, longest=max(map(len, terms), default=1),
         username_pattern=username_pattern,
-        bias=float(weights["bias"]), combo=float(weights["combo"]), noncore_cap=float(weights["noncore_cap"]),
+        bias=float(weights["bias"]), combo=float(weights["combo"]),
         promotion_factor=float(weights["promotion_factor"]), core=tuple(weights["core"]),
         promotion_factor_no_profile=float(weights.get("promotion_factor_no_profile", weights["promotion_factor"])),
         two_terms=tuple(weights.get("two_terms", ())),
@@ -253,18 +252,46 @@ def _presence(places: list[tuple[str, str]], promotion_factor: float) -> float:
     return 1.0 if any(f != "promotions" for f, _ in places) else promotion_factor
 
 
-def raw_score(found: dict[str, list[tuple[str, str]]], model: Model, own_words: bool = True) -> float:
-    """The weighted combination z (before calibration); see weights.toml. Without own words (a
-    banned bot whose profile cannot be read) the promotions are all there is and count more."""
+def features(found: dict[str, list[tuple[str, str]]], model: Model, own_words: bool = True) -> dict[str, float]:
+    """One readable feature per reason: each group found (1.0 in the bot's own words, less when
+    only promotions say it), and `combo` (a core offer together with a combo partner).
+
+    Without own words (a banned bot whose profile cannot be read) promotions are all there is
+    and count more."""
     factor = model.promotion_factor if own_words else model.promotion_factor_no_profile
-    pres = {g: _presence(p, factor) for g, p in found.items()}
-    core = max((pres.get(g, 0.0) for g in model.core), default=0.0)
-    z = model.bias + sum(model.positive[g] * pres[g] for g in pres if g in model.core)
-    z += min(model.noncore_cap, sum(model.positive[g] * pres[g] for g in pres
-                                    if g in model.positive and g not in model.core))
-    z += model.combo * core * max(pres.get(g, 0.0) for g in COMBO_PARTNERS)
-    z -= sum(model.negative[g] * pres[g] for g in pres if g in model.negative)
-    return z
+    out = {g: _presence(p, factor) for g, p in found.items() if g in model.positive or g in model.negative}
+    core = max((out.get(g, 0.0) for g in model.core), default=0.0)
+    combo = core * max(out.get(g, 0.0) for g in COMBO_PARTNERS)
+    if combo:
+        out["combo"] = combo
+    return out
+
+
+def weight_of(name: str, model: Model) -> float:
+    """The signed weight of a feature (negative groups subtract)."""
+    if name == "combo":
+        return model.combo
+    return model.positive.get(name, 0.0) - model.negative.get(name, 0.0)
+
+
+def raw_score(found: dict[str, list[tuple[str, str]]], model: Model, own_words: bool = True) -> float:
+    """z = bias + sum of weight x feature (weights.toml, fitted by `python -m detectors.calibrate`)."""
+    return model.bias + sum(weight_of(n, model) * v for n, v in features(found, model, own_words).items())
+
+
+def explain(profile: dict[str, Any], promotions: list[str] | None = None, model: Model | None = None) -> dict[str, Any]:
+    """Every term of the score: for `tgsweep bots score --explain`."""
+    model = model or default_model()
+    fields = profile_fields(profile, promotions)
+    found = find_signals(fields, model)
+    own_words = any(fields[f].strip() for f in ("description", "about", "name", "commands"))
+    feats = features(found, model, own_words)
+    terms = [{"feature": n, "value": round(v, 3), "weight": weight_of(n, model),
+              "contribution": round(weight_of(n, model) * v, 3)} for n, v in feats.items()]
+    terms.sort(key=lambda t: -abs(t["contribution"]))
+    z = model.bias + sum(t["contribution"] for t in terms)
+    return {"bias": model.bias, "terms": terms, "z": round(z, 3), "score": round(calibrate(z, model), 4),
+            "calibration": {"a": model.platt_a, "b": model.platt_b}, "own_words": own_words}
 
 
 def calibrate(z: float, model: Model) -> float:

@@ -304,7 +304,7 @@ def _bot_settings(args: argparse.Namespace):
 
 
 def cmd_bots_score(args: argparse.Namespace) -> int:
-    from detectors.bot_classifier import score_bot
+    from detectors.bot_classifier import explain, score_bot
 
     thresholds = _bot_settings(args)
     problems = 0
@@ -320,7 +320,7 @@ def cmd_bots_score(args: argparse.Namespace) -> int:
             problems += 1
             continue
         verdict = score_bot(profile, thresholds=thresholds)
-        _jsonl(verdict.to_dict())
+        _jsonl(verdict.to_dict() | ({"explain": explain(profile)} if args.explain else {}))
     return 1 if problems else 0
 
 
@@ -886,6 +886,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bots", help="deepfake-bot verdicts: score profiles, list bots, label a bot")
     bots = p.add_subparsers(dest="what", required=True, metavar="WHAT")
     q = bots.add_parser("score", help="bot profiles as JSON Lines on stdin -> verdicts as JSON Lines on stdout")
+    q.add_argument("--explain", action="store_true", help="add each feature's value, weight and contribution")
     q.set_defaults(func=cmd_bots_score)
     q = bots.add_parser("list", help="bots in the store with their verdicts, references and mirrors")
     q.add_argument("--json", action="store_true", help="one JSON object per line")

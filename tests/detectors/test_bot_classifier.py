@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from detectors.bot_classifier import LANGUAGES, Thresholds, build_model, load_lexicon, score_bot
-from detectors.calibrate import evaluate, fit_platt, is_held_out, load_eval_set
+from detectors.bot_classifier import default_model, LANGUAGES, Thresholds, build_model, load_lexicon, score_bot
+from detectors.calibrate import design, evaluate, fit_weights, is_held_out, load_eval_set
 from detectors.normalize import normalize, skeleton
 
 PROFILES = load_eval_set()
@@ -107,9 +107,15 @@ def test_a_post_naming_two_bots_lends_each_only_its_own_lines():
     assert passage_about(text, "nudify_x_bot", []) == text
 
 
-def test_platt_fit_separates():
-    a, b = fit_platt([-3, -2, -1, 1, 2, 3], [0, 0, 0, 1, 1, 1])
-    assert a < 0 and 1 / (1 + 2.718 ** (a * 3 + b)) > 0.8
+def test_the_fit_learns_signed_weights_from_features():
+    import numpy as np
+
+    x = np.array([[1.0, 0.0], [1.0, -1.0], [0.0, 0.0], [0.0, -1.0]] * 5)  # column 2: a negative group
+    y = np.array([1.0, 0.0, 0.0, 0.0] * 5)
+    bias, weights = fit_weights(x, y, l2=0.01)
+    assert weights[0] > 2 and weights[1] > 2 and bias < 0  # the offer raises, the alibi lowers
+    names, matrix, labels = design(load_eval_set()[:5], default_model())
+    assert matrix.shape == (5, len(names)) and "combo" in names
 
 
 def test_eval_set_shape():
