@@ -20,8 +20,11 @@ sys.path.insert(0, str(ROOT))
 from detectors.bot_classifier import score_bot  # noqa: E402
 
 SETS = {"train": ROOT / "tests/fixtures/bot_profiles.jsonl", "dev": ROOT / "tests/fixtures/bot_profiles_dev.jsonl",
+        "train2_a": ROOT / "tests/fixtures/bot_profiles_train2_a.jsonl",
+        "train2_b": ROOT / "tests/fixtures/bot_profiles_train2_b.jsonl",
         "blind_a": ROOT / "tests/fixtures/blind/bot_profiles_blind_a.jsonl",
-        "blind_b": ROOT / "tests/fixtures/blind/bot_profiles_blind_b.jsonl"}
+        "blind_b": ROOT / "tests/fixtures/blind/bot_profiles_blind_b.jsonl",
+        "blind_c": ROOT / "tests/fixtures/blind/bot_profiles_blind_c.jsonl"}
 
 
 def evaluate(rows: list[dict]) -> dict:
@@ -56,7 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--by-language", action="store_true")
     parser.add_argument("--misses", help="print the misses of this set (never for a blind set while tuning)")
-    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated: train,dev,blind_a,blind_b")
+    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated names of the sets above")
     args = parser.parse_args()
     print(f"{'set':8} {'n':>4} {'precision':>9} {'recall':>7}  tp  fp  fn")
     results = {}

@@ -60,6 +60,9 @@ class Model:
     pattern: re.Pattern  # every term; Latin terms must start a word
     longest: int  # characters of the longest term
     two_terms: tuple[str, ...]  # groups that count only when two different terms of them are found
+    parts: frozenset[str]  # word groups that count only in pairs (weights.toml [parts])
+    near: dict[str, tuple[tuple[str, str], ...]]  # concept -> pairs of parts found near each other
+    near_window: int
     username_pattern: re.Pattern  # Latin terms anywhere (usernames glue words: "undressaibot")
     bias: float
     combo: float
@@ -140,7 +143,7 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
     """Compile the lexicon and weights (weights.toml unless given) into a Model."""
     if weights is None:
         weights = tomllib.loads((directory / "weights.toml").read_text(encoding="utf-8"))
-    known = set(weights["positive"]) | set(weights["negative"])
+    known = set(weights["positive"]) | set(weights["negative"]) | set(weights.get("parts", {}).get("groups", ()))
     terms: dict[str, list[tuple[str, str]]] = {}
     for lang, groups in load_lexicon(directory).items():
         for group, words in groups.items():
@@ -161,6 +164,9 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
         promotion_factor=float(weights["promotion_factor"]), core=tuple(weights["core"]),
         promotion_factor_no_profile=float(weights.get("promotion_factor_no_profile", weights["promotion_factor"])),
         two_terms=tuple(weights.get("two_terms", ())),
+        parts=frozenset(weights.get("parts", {}).get("groups", ())),
+        near={k: tuple(tuple(p) for p in v) for k, v in weights.get("parts", {}).get("near", {}).items()},
+        near_window=int(weights.get("parts", {}).get("window", 40)),
         positive={k: float(v) for k, v in weights["positive"].items()},
         negative={k: float(v) for k, v in weights["negative"].items()},
         reasons=dict(weights["reasons"]), platt_a=float(weights["platt"]["a"]), platt_b=float(weights["platt"]["b"]),
@@ -201,15 +207,15 @@ def profile_fields(profile: dict[str, Any], promotions: list[str] | None = None)
     }
 
 
-def _overlapping(model: Model, text: str) -> list[str]:
-    """Every term found, those starting inside another one included: in "заміна обличчя у відео
-    для дорослих" a face-swap term must not hide the face-into-adult-video term inside it.
-    Inside a match, a term can start after a space, or anywhere in scripts written without
-    spaces; each candidate start is one anchored match, not a search."""
+def _overlapping(model: Model, text: str) -> list[tuple[int, str]]:
+    """Every term found with where it starts, those starting inside another one included: in
+    "заміна обличчя у відео для дорослих" a face-swap term must not hide the face-into-adult-video
+    term inside it. Inside a match, a term can start after a space, or anywhere in scripts
+    written without spaces; each candidate start is one anchored match, not a search."""
     hits = []
     for m in model.pattern.finditer(text):
         found = m.group()
-        hits.append(found)
+        hits.append((m.start(), found))
         if " " in found:
             starts = [m.start() + i + 1 for i, ch in enumerate(found) if ch == " "]
         elif not _is_latin(found):
@@ -219,15 +225,24 @@ def _overlapping(model: Model, text: str) -> list[str]:
         for start in starts:
             inner = model.pattern.match(text, start)
             if inner is not None:
-                hits.append(inner.group())
+                hits.append((start, inner.group()))
     return hits
 
 
 def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str, list[tuple[str, str]]]:
-    """{group: [(field, language), ...]} in field order: which groups each field's text hits."""
+    """{group: [(field, language), ...]} in field order: which groups each field's text hits.
+
+    Parts (weights.toml [parts]) count only together: a concept such as `undress` is also found
+    when a clothes word and a removal word stand within `near_window` characters of each other in
+    one field, in any language and word order ("kiyimni olib tashlash", "retire ses vêtements")."""
     model = model or default_model()
     found: dict[str, list[tuple[str, str]]] = {}
     distinct: dict[str, set[str]] = {}
+
+    def add(group: str, where: tuple[str, str]) -> None:
+        if where not in found.setdefault(group, []):
+            found[group].append(where)
+
     for name in FIELDS:
         text = fields.get(name)
         if not text:
@@ -235,13 +250,22 @@ def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str
         norm = skeleton(text)
         hits = _overlapping(model, norm)
         if name == "username":
-            hits += [m.group() for m in model.username_pattern.finditer(norm.replace(" ", ""))]
-        for hit in hits:
+            hits += [(-1, m.group()) for m in model.username_pattern.finditer(norm.replace(" ", ""))]
+        parts: dict[str, list[tuple[int, int, str]]] = {}
+        for start, hit in hits:
             for group, lang in model.terms.get(hit, ()):
+                if group in model.parts:
+                    parts.setdefault(group, []).append((start, start + len(hit), lang))
+                    continue
                 distinct.setdefault(group, set()).add(hit)
-                where = (name, lang)
-                if where not in found.setdefault(group, []):
-                    found[group].append(where)
+                add(group, (name, lang))
+        for concept, pairs in model.near.items():
+            for first, second in pairs:
+                for s1, e1, lang in parts.get(first, ()):
+                    if any(s2 - e1 <= model.near_window and s1 - e2 <= model.near_window and s1 >= 0 and s2 >= 0
+                           for s2, e2, _ in parts.get(second, ())):
+                        add(concept, (name, lang))
+                        break
     for group in model.two_terms:  # one everyday word ("order", "주문") is no shop alibi
         if len(distinct.get(group, ())) < 2:
             found.pop(group, None)
