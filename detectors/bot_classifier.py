@@ -116,13 +116,16 @@ def choseong(word: str) -> str | None:
 
 
 def derived_forms(word: str) -> list[str]:
-    """Disguised forms of a core term, made from it rather than listed: Korean choseong, and the
-    Latin transliteration of a Cyrillic term (anyascii: "раздеть" -> "razdet") when it is long
+    """Disguised forms of a core term, made from it rather than listed: Korean choseong, the
+    leetspeak reading of 7 as r, and the Latin transliteration of a Cyrillic term (anyascii: "раздеть" -> "razdet") when it is long
     enough not to collide with Latin words."""
     forms = []
     initials = choseong(word)
     if initials:
         forms.append(initials)
+    key = skeleton(word)
+    if _is_latin(key) and "r" in key and len(key) >= 6:  # leet "7" is r as often as t: "und7ess"
+        forms.append(key.replace("r", "t"))
     if _CYRILLIC.match(word):
         latin = skeleton(anyascii(word).replace("'", "").lower())
         if len(latin.replace(" ", "")) >= 6:

@@ -173,3 +173,44 @@ def test_the_dev_set_keeps_precision_and_recall():
     assert not [1 for label, hit in flagged if hit and label == "benign"]
     positives = [hit for label, hit in flagged if label == "deepfake_generator"]
     assert sum(positives) / len(positives) >= 0.75
+
+
+OBFUSCATED = [  # (kind, a disguised offer, a harmless text disguised the same way)
+    ("choseong", "ㅈㅇㅎㅅ 전문 봇, 사진만 보내세요", "ㅋㅋㅋ 웃긴 짤 모음, 사진 보내 주세요"),
+    ("romanised", "razdet lyubuyu po foto, bez odezhdy, 3 besplatno", "pogoda v moskve na segodnya, bez osadkov"),
+    ("homoglyphs", "Undrеss АI: rеmоvеs сlоthеs from аny phоtо", "Phоtо еditоr: сrоp, rоtаtе аnd rеsizе"),
+    ("zero-width", "und\u200bress any ph\u200boto in seconds", "wea\u200bther for any ci\u200bty in seconds"),
+    ("spacing", "u n d r e s s  any photo, first one free", "w e a t h e r  for any city, first day free"),
+    ("dots", "n.u.d.i.f.y any photo, 3 free tries then credits", "w.e.a.t.h.e.r any city, 3 free days"),
+    ("leetspeak", "und7e$$ ur cr*sh, upl0ad h3r p1c, g3t n00dz b4ck", "upl0ad ur p1c, g3t a c4rt00n av4tar b4ck"),
+    ("emoji", "Send her photo 📸➡️🔞 clothes removed, pay in ⭐", "Send a photo 📸➡️🎨 cartoon avatar, pay in ⭐"),
+]
+
+
+@pytest.mark.parametrize("kind, offer, harmless", OBFUSCATED, ids=[o[0] for o in OBFUSCATED])
+def test_every_obfuscation_kind_is_seen_through_without_accusing_its_look_alike(kind, offer, harmless):
+    assert score_bot({"username": "x_bot", "description": offer}).label == "deepfake_generator", kind
+    assert score_bot({"username": "y_bot", "description": harmless}).label != "deepfake_generator", kind
+
+
+def _tuning_rows() -> list[dict]:
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).parents[1] / "fixtures"
+    return [json.loads(line) for path in [folder / "bot_profiles_dev.jsonl", *sorted(folder.glob("bot_profiles_train2_*"))]
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_every_language_has_an_offer_found_and_no_look_alike_accused():
+    """Per language of the lexicon, on the sets it was tuned on: at least one deepfake bot found,
+    no benign bot accused (the blind figures live in benchmarks/eval_bots.py, never in tests)."""
+    by_lang: dict[str, list[tuple[str, bool]]] = {}
+    for row in _tuning_rows():
+        lang = row["language"].split("-")[0].split("+")[0]
+        by_lang.setdefault(lang, []).append((row["label"], score_bot(row).label == "deepfake_generator"))
+    for lang in set(LANGUAGES) - {"any", "latn"}:
+        rows = by_lang.get(lang, [])
+        assert rows, f"no tuning profiles in {lang}"
+        assert any(hit for label, hit in rows if label == "deepfake_generator"), f"{lang}: no offer found"
+        assert not [1 for label, hit in rows if hit and label == "benign"], f"{lang}: a look-alike accused"
