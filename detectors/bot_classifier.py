@@ -29,7 +29,7 @@ LANGUAGES = tuple(sorted(p.stem for p in LEXICON_DIR.glob("*.toml") if p.stem !=
 FIELDS = ("description", "about", "name", "username", "commands", "promotions")
 MAX_PROMOTIONS = 50
 # a core offer together with one of these is the shape of a deepfake bot (see weights.toml)
-COMBO_PARTNERS = ("send_photo_flow", "credits_paywall", "acquaintance_target")
+COMBO_PARTNERS = ("send_photo_flow", "credits_paywall", "acquaintance_target", "mirror_notice")
 MAX_PROMOTION_CHARS = 2000
 
 
@@ -63,6 +63,7 @@ class Model:
     parts: frozenset[str]  # word groups that count only in pairs (weights.toml [parts])
     near: dict[str, tuple[tuple[str, str], ...]]  # concept -> pairs of parts found near each other
     near_window: int
+    also: dict[str, str]  # groups whose words also serve as a part ("nsfw mode" is an age marker too)
     username_pattern: re.Pattern  # Latin terms anywhere (usernames glue words: "undressaibot")
     bias: float
     combo: float
@@ -170,6 +171,7 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
         parts=frozenset(weights.get("parts", {}).get("groups", ())),
         near={k: tuple(tuple(p) for p in v) for k, v in weights.get("parts", {}).get("near", {}).items()},
         near_window=int(weights.get("parts", {}).get("window", 40)),
+        also=dict(weights.get("parts", {}).get("also", {})),
         positive={k: float(v) for k, v in weights["positive"].items()},
         negative={k: float(v) for k, v in weights["negative"].items()},
         reasons=dict(weights["reasons"]), platt_a=float(weights["platt"]["a"]), platt_b=float(weights["platt"]["b"]),
@@ -257,8 +259,10 @@ def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str
         parts: dict[str, list[tuple[int, int, str]]] = {}
         for start, hit in hits:
             for group, lang in model.terms.get(hit, ()):
+                part = group if group in model.parts else model.also.get(group)
+                if part is not None:
+                    parts.setdefault(part, []).append((start, start + len(hit), lang))
                 if group in model.parts:
-                    parts.setdefault(group, []).append((start, start + len(hit), lang))
                     continue
                 distinct.setdefault(group, set()).add(hit)
                 add(group, (name, lang))
@@ -273,6 +277,14 @@ def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str
         if len(distinct.get(group, ())) < 2:
             found.pop(group, None)
     return found
+
+
+def has_own_words(fields: dict[str, str]) -> bool:
+    """Whether the bot says anything itself: a description, an about text or a command with more
+    than its name. A banned bot keeps at most a name and /start."""
+    commands = fields.get("commands", "")
+    return bool(fields.get("description", "").strip() or fields.get("about", "").strip()
+                or any(len(line.split()) > 1 for line in commands.splitlines()))
 
 
 def _presence(places: list[tuple[str, str]], promotion_factor: float) -> float:
@@ -311,7 +323,7 @@ def explain(profile: dict[str, Any], promotions: list[str] | None = None, model:
     model = model or default_model()
     fields = profile_fields(profile, promotions)
     found = find_signals(fields, model)
-    own_words = any(fields[f].strip() for f in ("description", "about", "name", "commands"))
+    own_words = has_own_words(fields)
     feats = features(found, model, own_words)
     terms = [{"feature": n, "value": round(v, 3), "weight": weight_of(n, model),
               "contribution": round(weight_of(n, model) * v, 3)} for n, v in feats.items()]
@@ -343,7 +355,7 @@ def score_bot(profile: dict[str, Any], promotions: list[str] | None = None,
     thresholds = thresholds or Thresholds()
     fields = profile_fields(profile, promotions)
     found = find_signals(fields, model)
-    own_words = any(fields[f].strip() for f in ("description", "about", "name", "commands"))
+    own_words = has_own_words(fields)
     score = round(calibrate(raw_score(found, model, own_words), model), 4)
     positives = sorted((g for g in found if g in model.positive), key=lambda g: -model.positive[g])
     negatives = sorted((g for g in found if g in model.negative), key=lambda g: -model.negative[g])

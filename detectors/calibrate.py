@@ -27,7 +27,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 
 from detectors.bot_classifier import LEXICON_DIR, Model, Thresholds, build_model, features, find_signals, \
-    profile_fields, score_bot
+    has_own_words, profile_fields, score_bot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 EVAL_SET = FIXTURES / "bot_profiles.jsonl"
@@ -57,7 +57,7 @@ def design(profiles: list[dict[str, Any]], model: Model) -> tuple[list[str], np.
     x = np.zeros((len(profiles), len(names)))
     for row, p in enumerate(profiles):
         fields = profile_fields(p)
-        own = any(fields[f].strip() for f in ("description", "about", "name", "commands"))
+        own = has_own_words(fields)
         for name, value in features(find_signals(fields, model), model, own).items():
             x[row, index[name]] = -value if name in model.negative else value
     y = np.array([float(p["label"] == POSITIVE) for p in profiles])
