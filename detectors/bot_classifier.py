@@ -361,6 +361,11 @@ def score_bot(profile: dict[str, Any], promotions: list[str] | None = None,
     negatives = sorted((g for g in found if g in model.negative), key=lambda g: -model.negative[g])
     reasons = [_reason(g, found[g], model, False) for g in positives]
     reasons += [_reason(g, found[g], model, True) for g in negatives]
+    if score >= thresholds.generator and not any(g in found for g in model.core):
+        # precision first: only an offer (a core group or concept) can make an accusation
+        score = round(min(score, thresholds.generator - 0.01), 4)
+        reasons.append("no offer of undressing, face-into-video, deepfakes or an 18+ mode: held below the "
+                       "generator threshold")
     if score >= thresholds.generator:
         label = "deepfake_generator"
     elif score <= thresholds.benign and any(f != "promotions" for g in negatives for f, _ in found[g]):
