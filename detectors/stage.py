@@ -122,13 +122,31 @@ async def _alert_rules(db: Any, settings: AlertSettings) -> int:
 
 
 async def set_override(store: Store, username: str, label: str, note: str, by: str,
-                       alerts: AlertSettings | None = None) -> dict[str, Any]:
-    """Record an analyst's decision (kept forever, newest wins) and apply it to bots.label now."""
+                       alerts: AlertSettings | None = None, new: bool = False) -> dict[str, Any]:
+    """Record an analyst's decision (kept forever, newest wins) and apply it to bots.label now.
+
+    A username the store has never seen (not in bots, bot_refs or channels) is refused, since a
+    typo would make a bot and an alert about it: LookupError(message, close matches among the
+    known bot usernames), nothing written. `new=True` labels it anyway (a bot known from elsewhere).
+    """
+    import difflib
+
     if label not in LABELS:
         raise ValueError(f"label must be one of {', '.join(LABELS)}")
-    username = username.lstrip("@").lower()
+    username = username.strip().lstrip("@").lower()
     at = now()
     async with store.transaction() as db:
+        if not new:
+            seen = await db.execute_fetchall(
+                "SELECT EXISTS(SELECT 1 FROM bots WHERE username=?) OR EXISTS(SELECT 1 FROM bot_refs WHERE bot=?) "
+                "OR EXISTS(SELECT 1 FROM channels WHERE username=?)", (username, username, username))
+            if not seen[0][0]:
+                known = [r[0] for r in await db.execute_fetchall(
+                    "SELECT username FROM bots UNION SELECT bot FROM bot_refs")]
+                close = difflib.get_close_matches(username, known, n=3)
+                raise LookupError(f"no bot @{username} in the store (not among its bots, bot references or "
+                                  "channels)" + (f"; did you mean {', '.join('@' + c for c in close)}?" if close
+                                                 else ""), close)
         await db.execute("INSERT INTO bot_overrides(username, label, note, decided_by, decided_at) VALUES (?,?,?,?,?)",
                          (username, label, note, by, at))
         await db.execute("INSERT INTO bots(username, first_seen, last_seen) VALUES (?,?,?) "

@@ -355,8 +355,15 @@ def cmd_bots_label(args: argparse.Namespace) -> int:
     from detectors.stage import set_override
     from graph.alert_rules import alert_settings
 
-    done = with_store(config, lambda store: set_override(store, args.username, args.label, args.note,
-                                                         args.by or getpass.getuser(), alert_settings(config)))
+    try:
+        done = with_store(config, lambda store: set_override(store, args.username, args.label, args.note,
+                                                             args.by or getpass.getuser(), alert_settings(config),
+                                                             new=args.new))
+    except LookupError as exc:  # never seen: most likely a typo; a label would make a bot and an alert
+        said = exc.args[0] if str(exc.args[0]).endswith("?") else f"{exc.args[0]}."
+        err.print(f"{said} Nothing was recorded: check the name, or give --new to label a bot the store has "
+                  "not seen yet.")
+        return 2
     out.print(f"@{done['username']} labelled {done['label']} by {done['by']} at {done['at']}; "
               "later automatic scores keep this label")
     return 0
@@ -896,6 +903,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("label", choices=["deepfake_generator", "benign"])
     q.add_argument("--note", required=True, help="why (kept with the decision)")
     q.add_argument("--by", help="who decides (default: the login name)")
+    q.add_argument("--new", action="store_true",
+                   help="label a bot the store has never seen (without it, an unknown username is refused)")
     q.set_defaults(func=cmd_bots_label)
     q = bots.add_parser("refresh", help="re-read stale bot profiles ([bots] refresh_after_days), re-score all bots")
     q.set_defaults(func=cmd_bots_refresh)

@@ -74,7 +74,9 @@ def test_cli_bots_label_and_list(monkeypatch, capsys, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('[storage]\ndatabase = "t.db"\n')
     assert cli.main(["--config", str(config), "bots", "label", "some_bot", "deepfake_generator",
-                     "--note", "seen in case 12", "--by", "ana"]) == 0
+                     "--note", "seen in case 12", "--by", "ana"]) == 2  # never seen: refused
+    assert cli.main(["--config", str(config), "bots", "label", "some_bot", "deepfake_generator",
+                     "--note", "seen in case 12", "--by", "ana", "--new"]) == 0
     capsys.readouterr()
     assert cli.main(["--config", str(config), "bots", "list", "--json"]) == 0
     bot = json.loads(capsys.readouterr().out.splitlines()[0])
