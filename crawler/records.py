@@ -151,6 +151,7 @@ class ChannelPage:
     posts: list[Post]
     before: int | None  # data-before of the "load older" link; None when there is none
     no_posts: bool = False  # the "No posts found" feed
+    problems: list[str] = field(default_factory=list)  # what could not be read, for the sweep's parse errors
 
 
 @dataclass(slots=True)

@@ -152,6 +152,9 @@ class TmeSpider(scrapy.Spider):
                                 "([web] max_nesting_depth): not parsed; cursor kept")
             return
         page = parse_channel_page(response.body, channel)
+        for problem in page.problems:
+            await self.store.record_error(self.sweep_id, "parse", problem, channel, response.url)
+            self.sweep.errors += 1
         foreign = sorted({p.channel for p in page.posts if p.channel != channel})
         if foreign:
             # a page speaks for its own channel only: a post claiming another one is not stored

@@ -39,6 +39,7 @@ Choices the records leave open (the tests pin them down):
 from __future__ import annotations
 
 import base64
+import math
 import re
 from urllib.parse import unquote
 
@@ -187,6 +188,7 @@ def parse_channel_page(html: str | bytes, channel: str | None = None) -> Channel
         fallback = info.username or None
 
     posts: list[Post] = []
+    problems: list[str] = []
     for node in doc.css("div.tgme_widget_message"):
         try:
             post = _parse_post(node, fallback)
@@ -194,6 +196,15 @@ def parse_channel_page(html: str | bytes, channel: str | None = None) -> Channel
             post = _bare_post(node, fallback)
         if post is not None:
             posts.append(post)
+            problems += [f"post {post.id}: {what} could not be read (left empty)"
+                         for what in post.extra.pop("unreadable", [])]
+        else:
+            problems.append(f"a post whose id cannot be read ({(node.attrs.get('data-post') or '')[:60]!r}) "
+                            "was not stored")
+    if posts and _cut_short(html):
+        # the last wrap may be hollow: it is left for the next sweep, which reads it whole
+        problems.append(f"page ends mid-post: post {posts[-1].id} was not stored; the next sweep reads it again")
+        posts.pop()
 
     before = None
     no_posts = False
@@ -207,7 +218,14 @@ def parse_channel_page(html: str | bytes, channel: str | None = None) -> Channel
         for node in doc.css('a.tme_messages_more[href*="before="], link[rel="prev"][href*="before="]'):
             match = _BEFORE_PARAM.search(node.attrs.get("href") or "")
             before = before or (_to_int(match.group(1)) if match else None)
-    return ChannelPage(channel=info, posts=posts, before=before, no_posts=no_posts)
+    return ChannelPage(channel=info, posts=posts, before=before, no_posts=no_posts, problems=problems)
+
+
+def _cut_short(html: str | bytes) -> bool:
+    """A whole page (it has <html>) whose end never came: no closing </html>."""
+    head = html[:2000] if isinstance(html, (bytes, bytearray)) else html[:2000].encode("utf-8", "replace")
+    tail = html[-2000:] if isinstance(html, (bytes, bytearray)) else html[-2000:].encode("utf-8", "replace")
+    return b"<html" in head.lower() and b"</html>" not in tail.lower()
 
 
 def parse_entity_page(html: str | bytes, username: str) -> EntityPage:
@@ -295,6 +313,8 @@ def _fill_entity(doc: LexborHTMLParser, page: EntityPage) -> None:
     if title is None:
         title = root.css_first(".tgme_page_title")
     page.title = _clean(title.text()) or None if title else _meta(doc, "og:title")
+    if page.title and page.title.lower().startswith("telegram: contact @"):
+        page.title = None  # the generic page t.me shows for a name nobody holds
     description = root.css_first(".tgme_page_description")
     if description is not None:
         page.description = _Text(description).text or None
@@ -402,7 +422,7 @@ def _parse_post(node: LexborNode, fallback: str | None) -> Post | None:
                 too_big_labels += 1
                 if player is not None:
                     player.too_big = True
-            elif "browser" not in label:
+            elif "browser" not in label and not _fallback(part, node):
                 post.unsupported = True
             continue
         player = None
@@ -414,6 +434,8 @@ def _parse_post(node: LexborNode, fallback: str | None) -> Post | None:
                 text_node = part
         elif role == "views":
             post.views = _count(part.text())
+            if post.views is None and part.text().strip():
+                post.extra.setdefault("unreadable", []).append(f"views {part.text().strip()[:40]!r}")
         elif role == "meta":
             post.edited = "edited" in part.text(deep=False)
         elif role == "author":
@@ -727,6 +749,17 @@ def _find_parts(node: LexborNode, wanted: frozenset[str]) -> dict[str, LexborNod
     return found
 
 
+def _fallback(label: LexborNode, post: LexborNode) -> bool:
+    """A "Please open Telegram" box inside `media_not_supported_cont` is the fallback old browsers
+    show instead of a `media_supported_cont` (custom emoji, new media): the post itself is there."""
+    parent = label.parent
+    while parent is not None and parent != post:
+        if "media_not_supported_cont" in (parent.attrs.get("class") or ""):
+            return True
+        parent = parent.parent
+    return False
+
+
 def _inside(node: LexborNode, container: LexborNode, stop: LexborNode) -> bool:
     parent = node.parent
     while parent is not None and parent != stop:
@@ -792,7 +825,8 @@ def _tme_post(href: str | None) -> tuple[str, int] | None:
     match = _TME_POST.match(_absolute(href)) if href else None
     if match is None or match.group(1).lower() in _TME_NOT_USERS:
         return None
-    return match.group(1), int(match.group(2))
+    post_id = _to_int(match.group(2))
+    return (match.group(1), post_id) if post_id is not None else None
 
 
 def _tme_username(href: str) -> str | None:
@@ -804,11 +838,15 @@ def _tme_username(href: str) -> str | None:
     return None if name in _TME_NOT_USERS else name
 
 
+MAX_ID = 2**53  # message and channel ids fit here; a longer number is not one (and breaks JSON readers)
+MAX_COUNT = 10**13  # views, subscribers, votes: more than any real count
+
+
 def _to_int(value: str | None) -> int | None:
     if value is None:
         return None
     value = value.strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isdigit() and len(value) <= 16 and int(value) < MAX_ID else None
 
 
 def _count(text: str | None) -> int | None:
@@ -822,9 +860,11 @@ def _count(text: str | None) -> int | None:
         multiplier = _MULTIPLIERS[value[-1].upper()]
         value = value[:-1]
     try:
-        number = float(value) if "." in value else int(value)
+        number = float(value) if "." in value or "e" in value.lower() else int(value)
     except ValueError:
         return None
+    if not math.isfinite(number) or not 0 <= number * multiplier < MAX_COUNT:
+        return None  # "1.0e400": a field that cannot be read, not a reason to lose the post
     return int(round(number * multiplier))
 
 

@@ -37,9 +37,12 @@ def test_demo_sweeps_twice_exports_and_verifies(tmp_path):
     alerts = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
     assert f"{len(alerts)} alerts written to {tmp_path / 'alerts.jsonl'}" in run.stdout
     assert len({a["id"] for a in alerts}) == len(alerts) and "bank_match" in {a["type"] for a in alerts}
-    # the analyst's confirmation between the sweeps: a deepfake_bot alert and the mirror links around the bot
+    # the analyst's confirmation between the sweeps: a deepfake_bot alert for it, and, through its lineage,
+    # for the banned bot it replaced and the mirror that replaced it; the mirror links around it
     by_type = {t: {a["subject"] for a in alerts if a["type"] == t} for t in ("deepfake_bot", "mirror")}
-    assert by_type["deepfake_bot"] == {"bot:swapface_magic2_bot"}
+    assert by_type["deepfake_bot"] == {"bot:swapface_magic2_bot", "bot:swapface_magic_bot", "bot:swapface_magic3_bot"}
+    reasons = dict(db.execute("SELECT username, reasons FROM bots WHERE username LIKE 'swapface_magic%'").fetchall())
+    assert json.loads(reasons["swapface_magic_bot"])[0].startswith("lineage: replaced by its mirror @swapface_magic2_bot")
     assert by_type["mirror"] == {"bot:swapface_magic2_bot", "bot:swapface_magic3_bot"}
     assert db.execute("SELECT label FROM bots WHERE username='swapface_magic2_bot'").fetchone() == ("deepfake_generator",)
     assert db.execute("SELECT count(*) FROM alerts WHERE state != 'delivered'").fetchone() == (0,)
