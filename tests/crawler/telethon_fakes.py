@@ -25,13 +25,13 @@ from telethon.tl.types import users as tl_users
 
 from crawler.telethon_map import tl_from_dict
 
-FIXTURES = Path("/work/shared/fixtures/telethon")
-IMAGES = Path("/work/shared/fixtures/images")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telethon"  # tests/fixtures/telethon
+IMAGES = Path(__file__).resolve().parents[1] / "fixtures" / "images"
 START = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 
 
 def fixture_messages(name: str) -> list[Any]:
-    """A shared JSONL dump of real `Message.to_dict()` output, rebuilt into Telethon objects."""
+    """A JSONL dump (tests/fixtures/telethon) of real `Message.to_dict()` output, rebuilt into Telethon objects."""
     return [tl_from_dict(json.loads(line)) for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines()
             if line.strip()]
 
@@ -41,13 +41,11 @@ def fixture_object(name: str) -> Any:
 
 
 def jpeg(seed: int, size: tuple[int, int] = (64, 48)) -> bytes:
-    """A small benign picture: a Kodak photograph reduced, or a gradient when the set is absent."""
-    files = sorted(IMAGES.glob("*.png")) + sorted(IMAGES.glob("*.jpg"))
-    if files:
-        with Image.open(files[seed % len(files)]) as img:
-            picture = img.convert("RGB").resize(size)
-    else:
-        picture = Image.new("RGB", size, (seed * 37 % 256, seed * 91 % 256, 128))
+    """A small benign picture: one of the 24 Kodak photographs (tests/fixtures/images), reduced."""
+    files = sorted(IMAGES.glob("kodim*.png"))
+    assert len(files) == 24, f"the Kodak photographs are missing from {IMAGES}"
+    with Image.open(files[seed % len(files)]) as img:
+        picture = img.convert("RGB").resize(size)
     out = io.BytesIO()
     picture.save(out, "JPEG", quality=85)
     return out.getvalue()

@@ -1,4 +1,4 @@
-"""Telethon objects -> records: the real dumps in ../shared/fixtures/telethon, and types built for real."""
+"""Telethon objects -> records: the real dumps in tests/fixtures/telethon, and types built for real."""
 from __future__ import annotations
 
 import base64

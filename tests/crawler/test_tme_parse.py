@@ -1,4 +1,4 @@
-"""Tests for crawler.tme_parse against real t.me pages (shared/fixtures/tme_preview).
+"""Tests for crawler.tme_parse against real t.me pages (tests/fixtures/tme_preview).
 
 Every fixture page and fragment is parsed; the values asserted are read from the fixtures
 (or from the expected results other projects' parsers publish for them). Where those
@@ -17,7 +17,7 @@ import pytest
 from crawler.records import ChannelPage, EntityPage, Forward, Poll, Reaction, Reply
 from crawler.tme_parse import parse_channel_page, parse_entity_page
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "tme_preview"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tme_preview"
 
 # Inner fragments of a message (no .tgme_widget_message around them); tests wrap them.
 INNER_FRAGMENTS = {
@@ -32,7 +32,7 @@ NO_POSTS = {"tchan/channel_info.html", "tchan/parse_no_posts_found.html"}
 def fixture(name: str) -> bytes:
     path = FIXTURES / name
     if not path.is_file():
-        pytest.fail(f"fixture {path} is missing: clone shared/ beside the repository")
+        pytest.fail(f"fixture {path} is missing")
     return path.read_bytes()
 
 
@@ -100,7 +100,7 @@ def test_every_fixture_parses(name):
 # ---------------------------------------------------------------------------------------------
 # tchan's snippets and expected results
 
-TCHAN = json.loads(fixture("tchan/expected_parse_results.json")) if FIXTURES.is_dir() else {}
+TCHAN = json.loads((FIXTURES / "tchan" / "expected_parse_results.json").read_bytes())
 TCHAN_MESSAGES = sorted(
     name for name, value in TCHAN.items() if isinstance(value, dict) and "id" in value)
 

@@ -10,7 +10,7 @@ from crawler.store import Store
 from detectors.banks import BankMatcher, MatchSettings, import_bank, list_banks, load_matcher, parse_hash_csv, remove_bank, tier
 from detectors.fingerprints import fingerprint
 
-IMAGES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "images"
+IMAGES = Path(__file__).resolve().parents[1] / "fixtures" / "images"  # tests/fixtures/images
 PDQ = "0c301cb1b3646a686987ff696b8c2c719974a764f769e04efe69f38f483a08b1"
 
 

@@ -18,8 +18,7 @@ from detectors.enrich import fingerprint_media, fingerprint_pending
 from detectors.fingerprints import fingerprint, fingerprint_file
 from detectors.video import fingerprint_video, is_video
 
-IMAGES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "images"
-pytestmark = pytest.mark.skipif(not (IMAGES / "kodim05.png").exists(), reason="needs the Kodak photographs")
+IMAGES = Path(__file__).resolve().parents[1] / "fixtures" / "images"  # tests/fixtures/images
 SIZE = (320, 240)
 
 
