@@ -662,6 +662,10 @@ class Store:
                             "removed_at": removed_at, "swept": removed_at is None})
         return entries
 
+    async def channel_names(self) -> set[str]:
+        """Every channel name the store has seen (for "did you mean")."""
+        return {r[0] for r in await self.fetchall("SELECT username FROM channels")}
+
     _TOUCH_CHANNEL = """INSERT INTO channels(username, watched, depth, discovered_from, first_seen, last_seen)
                VALUES (?,?,?,?,?,?)
                ON CONFLICT(username) DO UPDATE SET

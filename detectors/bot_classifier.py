@@ -60,6 +60,9 @@ class Model:
     pattern: re.Pattern  # every term; Latin terms must start a word
     longest: int  # characters of the longest term
     two_terms: tuple[str, ...]  # groups that count only when two different terms of them are found
+    blocking: frozenset[str]  # harmless_sense terms: the words inside them are not read again
+    negations: frozenset[str]  # words that turn a following 18+/NSFW/uncensored term into its opposite
+    negatable: frozenset[str]  # the groups they apply to
     parts: frozenset[str]  # word groups that count only in pairs (weights.toml [parts])
     near: dict[str, tuple[tuple[str, str], ...]]  # concept -> pairs of parts found near each other
     near_window: int
@@ -168,6 +171,9 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
         promotion_factor=float(weights["promotion_factor"]), core=tuple(weights["core"]),
         promotion_factor_no_profile=float(weights.get("promotion_factor_no_profile", weights["promotion_factor"])),
         two_terms=tuple(weights.get("two_terms", ())),
+        blocking=frozenset(t for t, groups in terms.items() if any(g == "harmless_sense" for g, _ in groups)),
+        negations=frozenset(skeleton(w) for w in weights.get("negation", {}).get("words", ())),
+        negatable=frozenset(weights.get("negation", {}).get("groups", ())),
         parts=frozenset(weights.get("parts", {}).get("groups", ())),
         near={k: tuple(tuple(p) for p in v) for k, v in weights.get("parts", {}).get("near", {}).items()},
         near_window=int(weights.get("parts", {}).get("window", 40)),
@@ -229,8 +235,8 @@ def _overlapping(model: Model, text: str) -> list[tuple[int, str]]:
             continue
         for start in starts:
             inner = model.pattern.match(text, start)
-            if inner is not None:
-                hits.append((start, inner.group()))
+            if inner is not None and (inner.end() > m.end() or found not in model.blocking):
+                hits.append((start, inner.group()))  # a harmless phrase keeps the words inside it harmless
     return hits
 
 
@@ -258,7 +264,10 @@ def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str
             hits += [(-1, m.group()) for m in model.username_pattern.finditer(norm.replace(" ", ""))]
         parts: dict[str, list[tuple[int, int, str]]] = {}
         for start, hit in hits:
+            negated = start > 0 and _negated(norm, start, model.negations)
             for group, lang in model.terms.get(hit, ()):
+                if negated and group in model.negatable:
+                    continue  # "no NSFW", "sem conteudo adulto", "kein 18+": the opposite of an offer
                 part = group if group in model.parts else model.also.get(group)
                 if part is not None:
                     parts.setdefault(part, []).append((start, start + len(hit), lang))
@@ -277,6 +286,15 @@ def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str
         if len(distinct.get(group, ())) < 2:
             found.pop(group, None)
     return found
+
+
+def _negated(text: str, start: int, negations: frozenset[str]) -> bool:
+    """Whether the word(s) just before `start` negate what follows ("no", "without", "без", "不")."""
+    before = text[max(0, start - 16):start].rstrip(" :-,")
+    if before[-1:] in negations:  # CJK: one character, no space
+        return True
+    words = before.split()
+    return bool(words) and (words[-1] in negations or " ".join(words[-2:]) in negations)
 
 
 def has_own_words(fields: dict[str, str]) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import asyncio
 import json
 import logging
@@ -95,7 +96,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     setup_logging(config.logging)
     from tgsweep.sweep import print_summary, run_sweep
 
-    channels = [c.lstrip("@").lower() for c in args.channel] if args.channel else None
+    try:
+        channels = _channel_names(config, args.channel) if args.channel else None
+    except ValueError as exc:
+        err.print(str(exc))
+        return 2
     if args.group and not config.watch.group(args.group):  # [[watch.groups]]: one group's channels
         known = ", ".join(g.name for g in config.watch.groups) or "none configured"
         err.print(f"no watchlist group {args.group!r} in {config.source} ([[watch.groups]]: {known})")
@@ -150,6 +155,28 @@ def cmd_login(args: argparse.Namespace) -> int:
     return 0
 
 
+def _did_you_mean(name: str, known: set[str] | list[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.75)
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
+def _channel_names(config: Config, given: list[str], new_ok: bool = True) -> list[str]:
+    """Names as the user wrote them (`name`, `@name`, t.me links) -> usernames; ValueError with a
+    "did you mean" for a name the store and the config do not know when a known one is close
+    (a typo), or, with `new_ok=False`, for any unknown name."""
+    from tgsweep.config import channel_name
+
+    names = [channel_name(g) for g in given]
+    known = set(config.watch.configured)
+    if config.storage.database.exists():
+        known |= with_store(config, lambda store: store.channel_names())
+    for name in names:
+        hint = _did_you_mean(name, known - {name})
+        if name not in known and (hint or not new_ok):
+            raise ValueError(f"{name}: not a channel this store or the config has seen{hint}")
+    return list(dict.fromkeys(names))
+
+
 def _database_watchlist(config: Config) -> bool:
     """Whether the database has channels on the watchlist (`tgsweep watch add`); read without migrating."""
     import sqlite3
@@ -188,15 +215,20 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    from tgsweep.config import _username
+    from tgsweep.config import channel_name
 
     names = []
-    for given in args.names or []:
-        try:
-            names.append(_username(given))
-        except ValueError as exc:
-            err.print(str(exc))
-            return 2
+    try:
+        names = [channel_name(given) for given in args.names or []]
+        if args.action == "remove":  # a typo must not report success while the real channel goes on being swept
+            watched = {e["channel"] for e in with_store(config, lambda store: store.watchlist(config.watch.configured))
+                       if e["swept"]}
+            for name in names:
+                if name not in watched:
+                    raise ValueError(f"{name}: not on the watchlist{_did_you_mean(name, watched)}")
+    except ValueError as exc:
+        err.print(str(exc))
+        return 2
 
     async def change() -> list[dict]:
         store = await _store(config)
@@ -237,16 +269,25 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def cmd_export_messages(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     from graph.exports import export_messages
+    from tgsweep.config import channel_name
+
+    try:
+        channels = [channel_name(c) for c in args.channel] if args.channel else None
+    except ValueError as exc:
+        err.print(str(exc))
+        return 2
 
     async def export() -> int:
         count = 0
         store = await _store(config)
+        messages = export_messages(store, channels)
         try:
             with _output(args.output) as handle:
-                async for message in export_messages(store, args.channel or None):
+                async for message in messages:
                     _jsonl(message, handle)
                     count += 1
         finally:
+            await messages.aclose()  # before the store closes, also when the reader left (BrokenPipeError)
             await store.close()
         return count
 
@@ -963,6 +1004,7 @@ def build_parser() -> argparse.ArgumentParser:
     _alerts_parser(sub)
     _serve_parser(sub)
     _graph_parser(sub)
+    _describe(parser)
     return parser
 
 
@@ -971,7 +1013,12 @@ def main(argv: list[str] | None = None) -> int:
     # `init` writes) is private: files 0600, folders 0700. Restored on return, for callers in-process.
     umask = os.umask(0o077)
     try:
-        args = build_parser().parse_args(argv)
+        argv = _config_first(sys.argv[1:] if argv is None else list(argv))
+        parser = build_parser()
+        if not argv:  # `tgsweep` alone: what it can do
+            parser.print_help()
+            return 2
+        args = parser.parse_args(argv)
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         redact_root_handlers()  # secrets are scrubbed from every log line (tgsweep/redact.py)
         return args.func(args)
@@ -981,8 +1028,40 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
+    except BrokenPipeError:  # `tgsweep export messages | head`: the reader left; stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        return 0
     finally:
         os.umask(umask)
+
+
+def _config_first(argv: list[str]) -> list[str]:
+    """`--config PATH` is accepted anywhere on the line, before or after the command."""
+    rest, config = [], []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--config" and i + 1 < len(argv):
+            config = ["--config", argv[i + 1]]
+            i += 2
+            continue
+        if argv[i].startswith("--config="):
+            config = [argv[i]]
+        else:
+            rest.append(argv[i])
+        i += 1
+    return config + rest
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Every subcommand's own --help starts with the one line `tgsweep --help` shows for it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                sub = action.choices[choice.dest]
+                if not sub.description:
+                    sub.description = choice.help
+                _describe(sub)
 
 
 if __name__ == "__main__":

@@ -40,11 +40,20 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
-def _username(value: str) -> str:
-    name = value.strip().lstrip("@")
+_TME_NAME = re.compile(r"^(?:(?:https?://)?(?:www\.)?(?:t|telegram)\.me/(?:s/)?)?@?([^/?#\s]+)/?(?:[?#].*)?$", re.I)
+
+
+def channel_name(value: str) -> str:
+    """The one channel-name parser of every command and the config: `name`, `@name`, `t.me/name`,
+    `https://t.me/name` and `https://t.me/s/name` all give `name` (lower case)."""
+    match = _TME_NAME.match(value.strip())
+    name = match.group(1) if match else ""
     if not USERNAME.match(name):
-        raise ValueError(f"{value!r} is not a Telegram username (letters, digits, _; 4-32 chars)")
+        raise ValueError(f"{value!r} is not a Telegram username (letters, digits, _; 4-32 chars; or a t.me link)")
     return name.lower()
+
+
+_username = channel_name  # the validators below use this name
 
 
 
