@@ -83,18 +83,21 @@ def summarize(rows: list[Any], sinks: list[str]) -> dict[str, Any]:
             "delivered_at": max(delivered) if state == "delivered" and delivered else None}
 
 
-async def _refresh_alert(tx: Any, alert_id: str, sinks: list[str]) -> None:
+async def _refresh_alert(tx: Any, alert_id: str, sinks: list[str]) -> str:
+    """alerts.state from its deliveries; returns it."""
     rows = await tx.execute_fetchall("SELECT * FROM alert_deliveries WHERE alert_id=?", (alert_id,))
     s = summarize(rows, sinks)
     await tx.execute("UPDATE alerts SET state=?, attempts=?, next_attempt_at=?, last_error=?, delivered_at=? "
                      "WHERE id=?", (s["state"], s["attempts"], s["next_attempt_at"], s["last_error"],
                                     s["delivered_at"], alert_id))
+    return s["state"]
 
 
 async def deliver_alerts(store: Store, config: Any) -> dict:
     """One delivery pass over every configured sink; returns counts for the summary line.
 
-    Counts: delivered, retry (failed now, will be retried), dead (dead-lettered now),
+    Counts (per delivery, one per alert and sink): delivered, retry (failed now, will be retried), dead
+    (dead-lettered now), and alerts_delivered (alerts now delivered to every sink);
     waiting (due but not tried: its sink failed or asked to wait earlier in this pass),
     pending (alerts not yet delivered everywhere, after the pass), sinks, written
     (JSONL path -> alerts written there in this pass).
@@ -103,7 +106,7 @@ async def deliver_alerts(store: Store, config: Any) -> dict:
     sinks = build_sinks(config)
     names = [s.identity for s in sinks]
     counts: dict[str, Any] = {"sinks": len(sinks), "delivered": 0, "retry": 0, "dead": 0, "waiting": 0,
-                              "pending": 0, "written": {}}
+                              "pending": 0, "written": {}, "alerts_delivered": 0}
     lock = _pass_lock(store)
     if lock is None:  # a sweep's deliver stage and the scheduled job may meet: one pass at a time
         row = await store.fetchone("SELECT count(*) FROM alerts WHERE state='pending'")
@@ -179,7 +182,8 @@ async def _deliver_to(store: Store, sink: WebhookSink | JsonlSink, names: list[s
                          last_error=?, delivered_at=? WHERE alert_id=? AND sink=?""",
                     (state, attempts, _iso(next_at) if next_at else None, outcome.status, error,
                      _iso(at) if state == "delivered" else None, alert_id, sink.identity))
-                await _refresh_alert(tx, alert_id, names)
+                if await _refresh_alert(tx, alert_id, names) == "delivered":
+                    counts["alerts_delivered"] += 1  # alerts now delivered to every sink, not deliveries
                 done += 1
                 key = {"delivered": "delivered", "dead": "dead"}.get(state, "retry")
                 counts[key] += 1
@@ -260,8 +264,9 @@ def summary_line(counts: dict[str, Any]) -> str:
         return f"alerts: another delivery pass is running (nothing done here); {counts.get('pending', 0)} pending"
     if not counts.get("sinks"):
         return f"alerts: no sinks configured ([[alerts.sinks]]); {counts.get('pending', 0)} pending in the outbox"
-    line = (f"alerts: {counts['delivered']} delivered, {counts['retry']} to retry, {counts['dead']} dead-lettered, "
-            f"{counts['waiting']} waiting; {counts['pending']} pending")
+    line = (f"alerts: {counts.get('alerts_delivered', 0)} alerts delivered to every sink ({counts['delivered']} "
+            f"deliveries over {counts['sinks']} sinks), {counts['retry']} deliveries to retry, {counts['dead']} "
+            f"dead-lettered, {counts['waiting']} waiting; {counts['pending']} alerts pending")
     for path, n in counts.get("written", {}).items():
         line += f"; {n} alerts written to {path}"
     return line

@@ -32,9 +32,7 @@ def classify_embed(status: int | None, body: bytes, channel: str, post_id: int, 
     """('up' | 'down' | 'error', detail) for one answer to `<channel>/<id>?embed=1`."""
     if status is None:
         return "error", f"no answer: {failure or 'request failed'}"
-    if status in (404, 410):
-        return "down", f"http {status}"
-    if status != 200:
+    if status != 200:  # a bare 404 or 410 may be a proxy, a mirror or a block: only t.me's own widget says gone
         return "error", f"http {status}" + (f" ({failure})" if failure else "")
     tree = LexborHTMLParser(body.decode("utf-8", "replace"))
     error = tree.css_first(".tgme_widget_message_error")
@@ -144,8 +142,7 @@ async def check_takedowns(store: Store, config: Config) -> dict[str, int]:
         counts["errors" if verdict == "error" else verdict] += 1
         if verdict == "down" and state["taken_down_at"] == state["last_checked_at"]:  # next_state: first seen gone now
             counts["newly_down"] += 1
-            if not detail.startswith("http "):  # t.me's own "Post not found" widget: kept as a deleted version
-                await store.record_deleted(None, channel, post_id, state.get("capture_sha256"), "embed")
+            await store.record_deleted(None, channel, post_id, state.get("capture_sha256"), "embed")
             log.info("taken down: %s (%s), latency %s", target["url"], detail, latency(state))
         elif verdict == "error":
             log.warning("takedown check of %s inconclusive: %s", target["url"], detail)
