@@ -247,7 +247,8 @@ def test_cli_deliver_list_retry_and_the_scheduled_job(tmp_path, monkeypatch, cap
     ids = asyncio.run(seed())
     assert cli.main(["--config", str(path), "alerts", "deliver"]) == 1  # a delivery failed in this pass
     out = capsys.readouterr()
-    assert "1 to retry" in out.out and f"2 alerts written to {tmp_path / 'alerts.jsonl'}" in out.out
+    assert "1 deliveries to retry" in out.out and "0 alerts delivered to every sink" in out.out \
+        and f"2 alerts written to {tmp_path / 'alerts.jsonl'}" in out.out
     assert cli.main(["--config", str(path), "alerts", "list", "--json"]) == 0
     listed = capsys.readouterr().out
     rows = [json.loads(line) for line in listed.splitlines()]
