@@ -35,6 +35,7 @@ class SweepStats:
 
     channels: set[str] = field(default_factory=set)
     channels_done: int = 0
+    total: int = 0  # channels this sweep set out to do (known at the start, for progress)
     pages: int = 0
     new_posts: int = 0
     media_stored: int = 0

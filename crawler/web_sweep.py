@@ -97,7 +97,7 @@ async def sweep_web(config: Config, store: Store, channels: list[str] | None = N
     sweep_id = await store.start_sweep("web")
     bind(sweep_id=sweep_id)  # every later log line of this sweep names it
     log.info("sweep %d started: %d channels", sweep_id, len(names))
-    stats = SweepStats()
+    stats = SweepStats(total=len(names))
     runner = AsyncCrawlerRunner(scrapy_settings(config))
     crawler = runner.create_crawler(TmeSpider)
     started = time.monotonic()

@@ -94,7 +94,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     setup_logging(config.logging)
-    from tgsweep.sweep import print_summary, run_sweep
+    from tgsweep.sweep import outcome, print_summary, run_sweep
 
     try:
         channels = _channel_names(config, args.channel) if args.channel else None
@@ -127,8 +127,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         err.print(str(exc))
         return 2
     print_summary(result, out)
-    tg_errors = result.telethon[1].errors if result.telethon else 0
-    return 0 if result.status == "ok" and not result.stats.errors and not tg_errors else 1
+    return 0 if outcome(result) == "ok" else 1
 
 
 def cmd_login(args: argparse.Namespace) -> int:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import logging
+import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from crawler.spider import SweepStats
 from crawler.store import Store
@@ -61,20 +63,18 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
                 if source == "telethon":
                     sweep_id, stats, seconds = tg_sweep
                     tg_sweep = None
-        from detectors.enrich import enrich_media
-        from detectors.stage import detect_bots
+            from detectors.automation_stage import detect_automation
+            from detectors.enrich import enrich_media
+            from detectors.stage import detect_bots
+            from graph.delivery import deliver_alerts
+            from graph.stage import run_graph_stage
 
-        media = await _stage("enrich", enrich_media, store, config, sweep_id)
-        bots = await _stage("detect", detect_bots, store, config, sweep_id)
-        from detectors.automation_stage import detect_automation
-
-        automation = await _stage("automation", detect_automation, store, config, sweep_id)
-        from graph.stage import run_graph_stage
-
-        graph = await _stage("graph", run_graph_stage, store, config, sweep_id)  # after detect, before deliver
-        from graph.delivery import deliver_alerts
-
-        alerts = await _stage("deliver", deliver_alerts, store, config, sweep_id)  # keep last: after every stage that raises alerts
+            stage = getattr(show, "stage", None)
+            media = await _stage("enrich", enrich_media, store, config, sweep_id, stage)
+            bots = await _stage("detect", detect_bots, store, config, sweep_id, stage)
+            automation = await _stage("automation", detect_automation, store, config, sweep_id, stage)
+            graph = await _stage("graph", run_graph_stage, store, config, sweep_id, stage)  # after detect, before deliver
+            alerts = await _stage("deliver", deliver_alerts, store, config, sweep_id, stage)  # last: after every stage that raises alerts
         ids = [sweep_id] + ([tg_sweep[0]] if tg_sweep is not None else [])  # --source all: both sweeps count
         marks = ",".join("?" * len(ids))
         statuses = [r[0] for r in await store.fetchall(
@@ -92,8 +92,10 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
 
 
 async def _stage(name: str, work: Callable[[Store, Config], Awaitable[dict]], store: Store, config: Config,
-                 sweep_id: int) -> dict:
+                 sweep_id: int, show: Callable[[str], None] | None = None) -> dict:
     """Run one stage after collection; a failure is recorded on the sweep, what was collected stays."""
+    if show is not None:
+        show(name)
     try:
         return await work(store, config)
     except Exception as exc:  # noqa: BLE001 - one stage failing must not lose the sweep's summary
@@ -107,38 +109,86 @@ def run_sweep(config: Config, channels: list[str] | None = None, progress: bool 
     return run_async(lambda: sweep_once(config, channels, progress, source, telethon_client, group, discovered))
 
 
+STAGES = ("enrich", "detect", "automation", "graph", "deliver")
+
+
 class _progress:
-    """A live progress line on stderr when it is a terminal; nothing otherwise."""
+    """Progress to the end of the sweep, on stderr: on a terminal one live display (channels with
+    rate and time left, then each later stage), log lines printed above it; elsewhere a plain line
+    a minute. `update(stats)` for collection, `stage(name)` when a later stage starts."""
+
+    PLAIN_EVERY = 60.0
 
     def __init__(self, enabled: bool):
         console = Console(stderr=True)
+        self.requested = enabled
         self.enabled = enabled and console.is_terminal
-        self.bar = Progress(TextColumn("sweeping"), BarColumn(), MofNCompleteColumn(), TextColumn("channels"),
-                            TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console,
-                            transient=True)
-        self.task = None
+        self.bar = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[detail]}"), TimeRemainingColumn(), TimeElapsedColumn(),
+                            console=console, transient=True)
+        self.task = self.stage_task = None
+        self.started = time.monotonic()
+        self.last_plain = self.started
+        self.streams: list[tuple[logging.StreamHandler, Any]] = []
 
     def __enter__(self):
-        if not self.enabled:
+        if not self.requested:
             return None
-        self.bar.start()
-        self.task = self.bar.add_task("sweep", total=None, detail="")
-        return self.update
+        if self.enabled:
+            self.bar.start()  # Live redirects sys.stderr: log handlers are pointed at it, so lines print above
+            for handler in logging.getLogger().handlers:
+                if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.__stderr__, sys.stderr):
+                    self.streams.append((handler, handler.setStream(sys.stderr)))
+            self.task = self.bar.add_task("sweeping", total=None, detail="")
+        return self
+
+    def __call__(self, stats: SweepStats) -> None:
+        self.update(stats)
 
     def update(self, stats: SweepStats) -> None:
-        self.bar.update(self.task, total=len(stats.channels), completed=stats.channels_done,
-                        detail=f"{stats.pages} pages, {stats.new_posts} new posts, {stats.media_stored} media, "
-                               f"{stats.errors + stats.media_errors} errors")
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        total = stats.total or len(stats.channels) or None
+        rate = f"{stats.pages / elapsed:.1f} pages/s"
+        detail = (f"{stats.pages} pages ({rate}), {stats.new_posts} new posts, {stats.media_stored} media, "
+                  f"{stats.errors + stats.media_errors} errors")
+        if self.enabled:
+            self.bar.update(self.task, total=total, completed=stats.channels_done, detail=detail)
+        elif time.monotonic() - self.last_plain >= self.PLAIN_EVERY:
+            self.last_plain = time.monotonic()
+            print(f"sweeping: {stats.channels_done}/{total or '?'} channels, {detail}", file=sys.stderr, flush=True)
+
+    def stage(self, name: str) -> None:
+        number = STAGES.index(name) + 1 if name in STAGES else 0
+        if self.enabled:
+            if self.stage_task is None:
+                self.stage_task = self.bar.add_task("stages", total=len(STAGES), detail="")
+            self.bar.update(self.stage_task, completed=number - 1, detail=f"{name} ({number}/{len(STAGES)})")
+        else:
+            print(f"stage {name} ({number}/{len(STAGES)})", file=sys.stderr, flush=True)
 
     def __exit__(self, *exc: Any) -> None:
         if self.enabled:
+            for handler, stream in self.streams:
+                handler.setStream(stream)
             self.bar.stop()
+
+
+def outcome(result: SweepResult) -> str:
+    """What the summary line says and the exit status means: ok (exit 0), problems (done with recorded
+    errors, exit 1), or the sweep's own status (interrupted, failed: exit 1)."""
+    tg_errors = result.telethon[1].errors if result.telethon else 0
+    if result.status != "ok":
+        return result.status
+    return "problems" if result.stats.errors or tg_errors else "ok"  # media errors are on their items
 
 
 def print_summary(result: SweepResult, console: Console) -> None:
     s = result.stats
-    console.print(f"sweep {result.sweep_id} {result.status} in {result.seconds:.1f} s: "
-                  f"{len(s.channels)} channels, {s.pages} pages, {s.new_posts} new posts, "
+    planned = max(s.total, len(s.channels))
+    channels = (f"{s.channels_done} of {planned} channels" if s.channels_done < planned
+                else f"{planned} channels")
+    console.print(f"sweep {result.sweep_id} {outcome(result)} in {result.seconds:.1f} s: "
+                  f"{channels}, {s.pages} pages, {s.new_posts} new posts, "
                   f"{s.media_stored} media stored, {s.media_errors} media errors, {s.errors} other errors, "
                   f"{s.retries} retries")
     if s.no_preview:
