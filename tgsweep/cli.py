@@ -207,7 +207,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(status, ensure_ascii=False, indent=2) + "\n")
     else:
-        for line in format_status(status):
+        for line in format_status(status, channels=args.channels):
             out.print(line)
     return 0
 
@@ -903,6 +903,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="jobs' last and next runs, cursors, flood waits, alert backlog, errors")
     p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--channels", action="store_true", help="also a line per channel (cursor, last error)")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("watch", help="the watchlist: add, remove, list (takes effect without a restart)")

@@ -104,11 +104,27 @@ async def gather_status(config: Config) -> dict[str, Any]:
     }
 
 
-def format_status(s: dict[str, Any]) -> list[str]:
-    """The status as lines a person reads."""
+def format_status(s: dict[str, Any], channels: bool = False) -> list[str]:
+    """The status as lines a person reads: problems first, then totals; a line per channel only
+    with `channels` (`tgsweep status --channels`), since a watchlist can hold 20,000 of them."""
+    lines = []
+    e = s["errors_last_day"]
+    a = s["alerts"]
+    waits = s["flood_waits"]
+    chans = s["channels"]
+    failing = [c for c in chans if c["last_error"]]
+    kinds = ", ".join(f"{k} {n}" for k, n in e["by_kind"].items())
+    lines.append(f"errors in the last day: {e['count']}" + (f" ({kinds})" if kinds else ""))
+    for r in e["recent"][:10]:
+        lines.append(f"  {r['at']} [{r['kind']}] {r['channel'] or ''} {r['message']}")
+    lines.append(f"alert backlog: {a['pending']} pending" + (f" (oldest {a['oldest_pending']})" if a["pending"] else "")
+                 + f", {a['dead']} dead, {a['delivered']} delivered")
+    lines.append("flood waits in force: " + (", ".join(f"{w['channel']} until {w['until']}" for w in waits[:10])
+                                             + (f" and {len(waits) - 10} more" if len(waits) > 10 else "")
+                                             if waits else "none"))
     service = s["service"]
-    lines = [f"service: {'running (pid ' + str(service['pid']) + ')' if service['running'] else 'not running'}; "
-             f"jobs database {service['jobs_database']}", "jobs:"]
+    lines += [f"service: {'running (pid ' + str(service['pid']) + ')' if service['running'] else 'not running'}; "
+              f"jobs database {service['jobs_database']}", "jobs:"]
     for job in s["jobs"]:
         every = f"every {job['every_seconds'] / 60:g} min" if job["every_seconds"] else ""
         last = job["last_run"]
@@ -122,8 +138,15 @@ def format_status(s: dict[str, Any]) -> list[str]:
         for w in s["sweeps"]:
             lines.append(f"  sweep {w['id']} {w['source']} {w['status']} started {w['started_at']}"
                          + (f", {w['new_posts']} new posts" if w["new_posts"] is not None else ""))
-    lines.append("channels:")
-    for c in s["channels"]:
+    unfinished = sum(1 for c in chans if c["pending_top"] is not None)
+    never = sum(1 for c in chans if not c["last_success"])
+    lines.append(f"channels: {len(chans)} ({sum(1 for c in chans if c['watched'])} watched), {len(failing)} with "
+                 f"a last error, {unfinished} unfinished, {never} never swept to the end"
+                 + ("" if channels or not chans else "; `tgsweep status --channels` lists them"))
+    shown = chans if channels else failing[:20]
+    if not channels and failing:
+        lines.append("channels with a last error" + (" (first 20):" if len(failing) > 20 else ":"))
+    for c in shown:
         parts = [f"  {c['channel']} ({c['source']}{'' if c['watched'] else ', not on the watchlist'})",
                  f"cursor {c['last_id'] if c['last_id'] is not None else '-'}"]
         if c["pending_top"] is not None:
@@ -134,21 +157,8 @@ def format_status(s: dict[str, Any]) -> list[str]:
         if c["last_error"]:
             parts.append(f"last error: {c['last_error']}")
         lines.append(", ".join(parts))
-    if not s["channels"]:
-        lines.append("  none yet")
-    waits = s["flood_waits"]
-    lines.append("flood waits in force: " + (", ".join(f"{w['channel']} until {w['until']}" for w in waits)
-                                             if waits else "none"))
-    a = s["alerts"]
-    lines.append(f"alert backlog: {a['pending']} pending" + (f" (oldest {a['oldest_pending']})" if a["pending"] else "")
-                 + f", {a['dead']} dead, {a['delivered']} delivered")
     if s.get("takedowns", {}).get("tracked"):
         from tgsweep.takedown import report_lines
 
         lines += report_lines(s["takedowns"])
-    e = s["errors_last_day"]
-    kinds = ", ".join(f"{k} {n}" for k, n in e["by_kind"].items())
-    lines.append(f"errors in the last day: {e['count']}" + (f" ({kinds})" if kinds else ""))
-    for r in e["recent"][:10]:
-        lines.append(f"  {r['at']} [{r['kind']}] {r['channel'] or ''} {r['message']}")
     return lines
