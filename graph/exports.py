@@ -146,7 +146,30 @@ def write_graph(graph: nx.MultiDiGraph, fmt: str, handle: Any) -> None:
         raise ValueError(f"unknown graph format {fmt!r} (expected one of {', '.join(GRAPH_FORMATS)})")
 
 
-KIND_COLOURS = {"channel": "#4C78A8", "bot": "#E45756", "media": "#F2B134", "account": "#9D9D9D"}
+KIND_COLOURS = {"channel": "#4C78A8", "bot": "#BAB0AC", "media": "#F2B134", "account": "#9D9D9D"}
+LABEL_COLOURS = {"deepfake_generator": "#E45756", "benign": "#54A24B", "unknown": "#BAB0AC"}  # bots, by verdict
+CJK_FONTS = ("Noto Sans CJK KR", "Noto Sans CJK JP", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+             "Droid Sans Fallback", "Unifont")
+
+
+def node_colour(data: dict) -> str:
+    if data.get("kind") == "bot":
+        return LABEL_COLOURS.get(data.get("label") or "unknown", LABEL_COLOURS["unknown"])
+    return KIND_COLOURS.get(data.get("kind"), "#cccccc")
+
+
+def _cjk_font() -> str | None:
+    """A font that draws Korean, Chinese and Japanese names, if the machine has one (Debian:
+    fonts-noto-cjk or fonts-wqy-microhei); None otherwise."""
+    from matplotlib import font_manager
+
+    for family in CJK_FONTS:
+        try:
+            font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+            return family
+        except ValueError:
+            continue
+    return None
 
 
 def top_subgraph(graph: nx.MultiDiGraph, top: int = 15) -> nx.MultiDiGraph:
@@ -157,6 +180,16 @@ def top_subgraph(graph: nx.MultiDiGraph, top: int = 15) -> nx.MultiDiGraph:
     for n in ranked:  # the bots they promote and the channels they come from, so the picture says why
         keep |= {v for _, v, k in graph.out_edges(n, keys=True) if k in ("promotes", "mirror_of", "forwarded_from")}
     return graph.subgraph(keep).copy()
+
+
+def _label_text(text: str, font: str | None) -> str:
+    """The label as drawn: in its own script when a CJK-capable font is there, else transliterated
+    (anyascii), so no name becomes a row of boxes."""
+    if font is not None or text.isascii():
+        return text
+    from anyascii import anyascii
+
+    return anyascii(text)
 
 
 def draw_picture(graph: nx.MultiDiGraph, path: str, top: int = 15, seed: int = 42) -> int:
@@ -176,17 +209,22 @@ def draw_picture(graph: nx.MultiDiGraph, path: str, top: int = 15, seed: int = 4
         simple = nx.DiGraph(sub)
         pos = nx.spring_layout(simple, seed=seed, k=1.5 / max(1, simple.number_of_nodes()) ** 0.5)
         nodes = sorted(simple.nodes)
-        colours = [KIND_COLOURS.get(sub.nodes[n].get("kind"), "#cccccc") for n in nodes]
+        colours = [node_colour(sub.nodes[n]) for n in nodes]
         sizes = [300 + 1700 * float(sub.nodes[n].get("escalation") or 0.0) for n in nodes]
         nx.draw_networkx_edges(simple, pos, ax=ax, alpha=0.4, arrows=True, arrowsize=10, edge_color="#555555")
         nx.draw_networkx_nodes(simple, pos, nodelist=nodes, node_color=colours, node_size=sizes, ax=ax,
                                edgecolors="#222222", linewidths=0.5)
-        labels = {n: f"{n.split(':', 1)[1][:24]}\n{float(sub.nodes[n].get('escalation') or 0):.2f}" for n in nodes}
-        nx.draw_networkx_labels(simple, pos, labels=labels, font_size=7, ax=ax)
+        font = _cjk_font()
+        labels = {n: f"{_label_text(n.split(':', 1)[1][:24], font)}\n{float(sub.nodes[n].get('escalation') or 0):.2f}"
+                  for n in nodes}
+        nx.draw_networkx_labels(simple, pos, labels=labels, font_size=7, ax=ax,
+                                font_family=[font, "DejaVu Sans"] if font else "DejaVu Sans")
+        legend = {k: c for k, c in KIND_COLOURS.items() if k != "bot"} | {
+            f"bot: {label}": colour for label, colour in LABEL_COLOURS.items()}
         handles = [Line2D([0], [0], marker="o", color="w", markerfacecolor=c, markersize=10, label=k)
-                   for k, c in KIND_COLOURS.items()]
+                   for k, c in legend.items()]
         ax.legend(handles=handles, loc="lower left", frameon=False, title="node size = escalation score")
-    ax.set_title(f"tgsweep: top {top} escalated subjects and what they promote")
+    ax.set_title(f"tgsweep: the {top} subjects with the highest escalation scores and what they promote")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

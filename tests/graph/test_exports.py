@@ -125,3 +125,25 @@ def test_graph_build_prints_top_escalations_with_reasons(sweeps, graph_demo_copy
     done = sweeps.cli(graph_demo_copy, "graph", "build", "--json")
     counts = json.loads(done.stdout)
     assert counts["snapshot_used"] and counts["newly_escalated"] == 0 and counts["top"][0]["reasons"]
+
+
+def test_the_picture_draws_korean_names_readably_and_colours_bots_by_verdict(tmp_path):
+    import networkx as nx
+
+    from graph.exports import LABEL_COLOURS, draw_picture, node_colour
+
+    g = nx.MultiDiGraph()
+    g.add_node("channel:지인방", kind="channel", escalation=0.9)
+    g.add_node("bot:nudify_x_bot", kind="bot", label="deepfake_generator", escalation=0.95)
+    g.add_node("bot:weather_bot", kind="bot", label="benign", escalation=0.1)
+    g.add_edge("channel:지인방", "bot:nudify_x_bot", key="promotes")
+    g.add_edge("channel:지인방", "bot:weather_bot", key="promotes")
+    assert node_colour(g.nodes["bot:nudify_x_bot"]) == LABEL_COLOURS["deepfake_generator"]
+    assert node_colour(g.nodes["bot:weather_bot"]) != node_colour(g.nodes["bot:nudify_x_bot"])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font": the boxes the analyst saw
+        assert draw_picture(g, str(tmp_path / "top.svg"), top=5) == 3
+    svg = (tmp_path / "top.svg").read_text()
+    assert "highest escalation scores" in svg
