@@ -167,9 +167,14 @@ def duplicate_clusters(forms: Iterable[str], jaccard: float, num_perm: int = 64)
         lean = [LeanMinHash(m) for m in MinHash.bulk([_shingles(f) for f in distinct], num_perm=num_perm,
                                                        hashfunc=zlib.crc32)]
         for i, mh in enumerate(lean):
-            for j in lsh.query(mh):
+            tried: set[int] = set()  # one comparison per cluster among the candidates, not one per candidate:
+            for j in lsh.query(mh):  # a spam text in 2,000 channels is one cluster, not 2,000 pairs
+                root = find(j)
+                if root in tried or root == find(i):
+                    continue
+                tried.add(root)
                 if mh.jaccard(lean[j]) >= jaccard:
-                    parent[find(i)] = find(j)
+                    parent[find(i)] = root
             lsh.insert(i, mh)
     return {f: hashlib.blake2b(distinct[find(i)].encode(), digest_size=8).hexdigest()
             for i, f in enumerate(distinct)}
@@ -241,13 +246,16 @@ def duplicates(posts: list[PostSample], forms: dict[tuple[str, int], str], clust
     if len(own) < min_text_posts:
         empty = (0.0, None, {"text_posts": len(own)})
         return {"duplicates": empty, "repeats": empty}
-    others: set[str] = set()
-    copied = 0
+    # each post asks only whether its cluster reaches another channel (the subject's own channel is in
+    # it); the other channels are gathered once per cluster: linear in posts, not posts x channels
+    copied = sum(1 for p, cluster in own if len(cluster_channels[cluster]) > 1)
+    posted_in: dict[str, set[str]] = {}
     for p, cluster in own:
-        elsewhere = cluster_channels[cluster] - {p.channel}
-        if elsewhere:
-            copied += 1
-            others |= elsewhere
+        posted_in.setdefault(cluster, set()).add(p.channel)
+    others: set[str] = set()
+    for cluster, mine in posted_in.items():  # the union over posts of (cluster's channels - post's channel)
+        if len(cluster_channels[cluster]) > 1:
+            others |= cluster_channels[cluster] if len(mine) > 1 else cluster_channels[cluster] - mine
     cross = copied / len(own)
     repeats = (len(own) - len({c for _, c in own})) / len(own)
     by_cross, by_repeat = ramp(cross, *RAMPS["cross_duplicates"]), ramp(repeats, *RAMPS["own_repeats"])
