@@ -9,6 +9,7 @@ Every secret of a loaded config is registered with tgsweep/redact.py, so no log 
 from __future__ import annotations
 
 import ipaddress
+import difflib
 import os
 import re
 import tomllib
@@ -454,15 +455,38 @@ def _key(dotted: str) -> str:
     return f"[{section}] {rest}" if rest else f"[{section}]"
 
 
+def _keys_of(path: list[str]) -> list[str]:
+    """The keys the section at `path` ("web", "alerts.sinks.0") accepts, for a "did you mean"."""
+    model: Any = Config
+    for part in path:
+        if part.isdigit():
+            continue
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if field is None:
+            return []
+        annotation = field.annotation
+        for arg in (*getattr(annotation, "__args__", ()), annotation):
+            if hasattr(arg, "model_fields"):
+                model = arg
+                break
+        else:
+            return []
+    return list(getattr(model, "model_fields", {}))
+
+
 def _describe(error: dict) -> str:
     loc = [str(p) for p in error["loc"] if not str(p).startswith("function-after")]
     where = ".".join(loc)
     kind = error["type"]
     if kind == "extra_forbidden":
         if len(loc) == 1:
-            sections = ", ".join(f"[{n}]" for n in Config.model_fields if n != "source")
-            return f"[{loc[0]}]: unknown section (expected one of {sections})"
-        return f"{_key(where)}: unknown key"
+            names = [n for n in Config.model_fields if n != "source"]
+            close = difflib.get_close_matches(loc[0], names, n=1, cutoff=0.6)
+            hint = f"; did you mean [{close[0]}]?" if close else ""
+            sections = ", ".join(f"[{n}]" for n in names)
+            return f"[{loc[0]}]: unknown section{hint} (expected one of {sections})"
+        close = difflib.get_close_matches(loc[-1], _keys_of(loc[:-1]), n=1, cutoff=0.6)
+        return f"{_key(where)}: unknown key" + (f"; did you mean {close[0]}?" if close else "")
     if kind == "missing":
         return f"{_key(where)}: missing (required)"
     message = error["msg"].removeprefix("Value error, ")

@@ -44,7 +44,7 @@ def test_every_setting_is_in_the_starter_config_and_the_readme():
 
 @pytest.mark.parametrize("text, expected", [
     ('[web]\nrequest_delay = "fast"', "[web] request_delay: Input should be a valid number"),
-    ("[webb]\nrequest_delay = 1", "[webb]: unknown section (expected one of [storage], [web]"),
+    ("[webb]\nrequest_delay = 1", "[webb]: unknown section; did you mean [web]? (expected one of [storage], [web]"),
     ("[web]\ndelay = 1", "[web] delay: unknown key"),
     ("[watch]\nchannels = \"news\"", "[watch] channels: Input should be a valid list"),
     ("[watch]\nchannels = [\"no spaces\"]", "is not a Telegram username"),
@@ -140,3 +140,14 @@ def test_secrets_of_a_loaded_config_are_known_to_the_scrubber():
     line = ("0123456789abcdef0123456789abcdee 1BVtsOK4Bu2JxSGVzc2lvbkxvbmdTdHJpbmc= explorer-T0ken-1 pw-S3cret "
             f"Pa7hT0ken K3y-value {WHSEC} /hooks/ h.example")
     assert redact(line) == "*** *** *** *** *** *** *** /hooks/ h.example"
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("[web]\nrequest_dely = 2\n", "[web] request_dely: unknown key; did you mean request_delay?"),
+    ("[wbe]\nx = 1\n", "[wbe]: unknown section; did you mean [web]?"),
+    ('[[alerts.sinks]]\ntype = "jsonl"\npaht = "a.jsonl"\n', "#1 paht: unknown key; did you mean path?"),
+])
+def test_a_mistyped_key_gets_a_did_you_mean(text, hint, tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, tmp_path / "config.toml")
+    assert hint in str(caught.value)
