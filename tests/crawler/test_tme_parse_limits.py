@@ -54,3 +54,9 @@ def test_a_page_cut_mid_post_keeps_its_last_post_for_the_next_sweep():
 def test_the_page_for_a_name_nobody_holds_has_no_title():
     entity = parse_entity_page(render_entity_page(None, "nobody_here", BASE), "nobody_here")
     assert entity.title is None and entity.kind == "unknown"
+
+
+def test_a_twice_escaped_link_reads_as_the_reader_clicks_it():
+    html = _page().replace(">post 2<", '><a href="https://example.org/?a=1&amp;amp;b=2">here</a> post 2<', 1)
+    page = parse_channel_page(html)
+    assert "https://example.org/?a=1&b=2" in page.posts[1].links
