@@ -431,7 +431,9 @@ def _parse_post(node: LexborNode, fallback: str | None) -> Post | None:
             player = MediaItem(kind=role, post_id=_single_id(part))
             post.media.append(player)
         elif role == "text":
-            if text_node is None and "js-message_reply_text" not in part_classes:
+            # the quoted text of a reply is not the post's (older pages lack js-message_reply_text)
+            if text_node is None and "js-message_reply_text" not in part_classes \
+                    and not (reply_node is not None and _inside(part, reply_node, node)):
                 text_node = part
         elif role == "views":
             post.views = _count(part.text())

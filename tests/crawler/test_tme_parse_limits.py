@@ -60,3 +60,20 @@ def test_a_twice_escaped_link_reads_as_the_reader_clicks_it():
     html = _page().replace(">post 2<", '><a href="https://example.org/?a=1&amp;amp;b=2">here</a> post 2<', 1)
     page = parse_channel_page(html)
     assert "https://example.org/?a=1&b=2" in page.posts[1].links
+
+
+def test_an_older_page_s_reply_quote_is_not_the_post_text():
+    """2018 pages mark the quoted text as message text, without js-message_reply_text."""
+    from crawler.records import Reply
+
+    world = World(page_size=20)
+    chan = Entity(username="old_layout", id=7200, title="Old")
+    chan.posts.append(fill_text_entities(Post(channel="old_layout", id=5, date="2018-03-01T10:00:00+00:00",
+                                              text="my own words https://example.org/own", channel_id=7200,
+                                              reply_to=Reply(channel="old_layout", post=4, author="Old",
+                                                             text="the quoted words"))))
+    world.add(chan)
+    html = render_channel_page(chan, chan.posts, None, False, BASE).replace(
+        'class="tgme_widget_message_metatext js-message_reply_text"', 'class="tgme_widget_message_text"')
+    (post,) = parse_channel_page(html).posts
+    assert post.text.startswith("my own words") and "https://example.org/own" in post.links
