@@ -22,6 +22,8 @@ from detectors.bot_classifier import score_bot  # noqa: E402
 SETS = {"train": ROOT / "tests/fixtures/bot_profiles.jsonl", "dev": ROOT / "tests/fixtures/bot_profiles_dev.jsonl",
         "train2_a": ROOT / "tests/fixtures/bot_profiles_train2_a.jsonl",
         "train2_b": ROOT / "tests/fixtures/bot_profiles_train2_b.jsonl",
+        "train3_a": ROOT / "tests/fixtures/bot_profiles_train3_a.jsonl",
+        "train3_b": ROOT / "tests/fixtures/bot_profiles_train3_b.jsonl",
         "blind_a": ROOT / "tests/fixtures/blind/bot_profiles_blind_a.jsonl",
         "blind_b": ROOT / "tests/fixtures/blind/bot_profiles_blind_b.jsonl",
         "blind_c": ROOT / "tests/fixtures/blind/bot_profiles_blind_c.jsonl"}
