@@ -107,10 +107,12 @@ async def test_escalation_alerts_once_per_subject_in_the_same_transaction(graph_
         counts = await run_graph_stage(store, config)  # again: nothing new crosses, no second alert
         assert counts["newly_escalated"] == 0 and counts["alerts"] == 0
         assert (await store.fetchone("SELECT count(*) FROM alerts WHERE type='escalation'"))[0] == len(escalated)
-        # a lower threshold: subjects crossing it for the first time get their alert now
-        lower = config.model_copy(update={"graph": config.graph.model_copy(update={"escalation_threshold": 0.3})})
-        counts = await run_graph_stage(store, lower)
-        assert counts["newly_escalated"] > 0 and counts["alerts"] == counts["newly_escalated"]
+        # a subject crossing the threshold for the first time gets its alert now, in the same run
+        async with store.transaction() as db:
+            await db.execute("UPDATE escalations SET escalated_at=NULL WHERE subject='channel:meme_relay'")
+            await db.execute("DELETE FROM alerts WHERE subject='channel:meme_relay' AND type='escalation'")
+        counts = await run_graph_stage(store, config)
+        assert counts["newly_escalated"] == 1 and counts["alerts"] == 1
         rows = await store.fetchall("SELECT subject FROM escalations WHERE escalated_at IS NOT NULL")
         assert {r[0] for r in rows} == {r[0] for r in await store.fetchall(
             "SELECT subject FROM alerts WHERE type='escalation'")}
