@@ -271,6 +271,11 @@ class TmeSpider(scrapy.Spider):
         entity = parse_entity_page(response.body, name)
         await self.store.record_entity(self.sweep_id, entity, Capture("entity_page", response.url, response.body))
         self.sweep.profiles += 1
+        if response.meta["why"] == "no public preview" and entity.kind == "unknown" and not entity.title:
+            # t.me's generic page: nobody holds the name (a typo, or a channel deleted)
+            await self.store.record_error(self.sweep_id, "not_found", f"t.me knows no channel named {name}",
+                                          name, response.url)
+            self.sweep.errors += 1
 
     async def entity_failed(self, failure: Failure) -> None:
         request = failure.request
