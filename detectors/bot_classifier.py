@@ -27,6 +27,7 @@ LEXICON_DIR = Path(__file__).with_name("lexicon")
 LANGUAGES = tuple(sorted(p.stem for p in LEXICON_DIR.glob("*.toml") if p.stem != "weights"))
 # Order in which fields are named in reasons: the bot's own words first.
 FIELDS = ("description", "about", "name", "username", "commands", "promotions")
+OWN_FIELDS = ("description", "about", "name", "commands")  # the bot's own words (not its username, not promotions)
 MAX_PROMOTIONS = 50
 # a core offer together with one of these is the shape of a deepfake bot (see weights.toml)
 COMBO_PARTNERS = ("send_photo_flow", "credits_paywall", "acquaintance_target", "mirror_notice")
@@ -67,6 +68,7 @@ class Model:
     near: dict[str, tuple[tuple[str, str], ...]]  # concept -> pairs of parts found near each other
     near_window: int
     also: dict[str, str]  # groups whose words also serve as a part ("nsfw mode" is an age marker too)
+    profile_pairs: dict[str, tuple[tuple[str, str], ...]]  # concept -> pairs of parts anywhere in the own words
     username_pattern: re.Pattern  # Latin terms anywhere (usernames glue words: "undressaibot")
     bias: float
     combo: float
@@ -178,6 +180,8 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
         near={k: tuple(tuple(p) for p in v) for k, v in weights.get("parts", {}).get("near", {}).items()},
         near_window=int(weights.get("parts", {}).get("window", 40)),
         also=dict(weights.get("parts", {}).get("also", {})),
+        profile_pairs={k: tuple(tuple(p) for p in v)
+                       for k, v in weights.get("parts", {}).get("profile", {}).items()},
         positive={k: float(v) for k, v in weights["positive"].items()},
         negative={k: float(v) for k, v in weights["negative"].items()},
         reasons=dict(weights["reasons"]), platt_a=float(weights["platt"]["a"]), platt_b=float(weights["platt"]["b"]),
@@ -249,6 +253,7 @@ def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str
     model = model or default_model()
     found: dict[str, list[tuple[str, str]]] = {}
     distinct: dict[str, set[str]] = {}
+    own_parts: dict[str, list[tuple[str, str]]] = {}
 
     def add(group: str, where: tuple[str, str]) -> None:
         if where not in found.setdefault(group, []):
@@ -282,6 +287,15 @@ def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str
                            for s2, e2, _ in parts.get(second, ())):
                         add(concept, (name, lang))
                         break
+        if name in OWN_FIELDS:
+            for part, places in parts.items():
+                own_parts.setdefault(part, []).extend((name, lang) for _, _, lang in places)
+    # a few pairs are specific enough to count anywhere in the bot's own words, not only side by side:
+    # "18+" in the about text and "your coworker's photo" in the description
+    for concept, pairs in model.profile_pairs.items():
+        for first, second in pairs:
+            if own_parts.get(first) and own_parts.get(second):
+                add(concept, own_parts[first][0])
     for group in model.two_terms:  # one everyday word ("order", "주문") is no shop alibi
         if len(distinct.get(group, ())) < 2:
             found.pop(group, None)
