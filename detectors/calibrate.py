@@ -4,7 +4,7 @@
     python -m detectors.calibrate --check    # print figures only
 
 The training corpus is every labelled set except the blind ones: tests/fixtures/bot_profiles.jsonl,
-bot_profiles_dev.jsonl and bot_profiles_train2_*.jsonl. One profile in three (by a hash of its
+bot_profiles_dev.jsonl and bot_profiles_train<N>_*.jsonl. One profile in three (by a hash of its
 username) is held out of the fit, so its figures say something about profiles the weights have
 not seen; the blind sets (benchmarks/eval_bots.py) say more. The model is a logistic regression
 with one readable feature per reason (detectors.bot_classifier.features): a weight per signal
@@ -46,7 +46,7 @@ def is_held_out(profile: dict[str, Any]) -> bool:
 
 def training_corpus() -> list[dict[str, Any]]:
     """Every labelled profile the weights may be fitted on (never the blind sets)."""
-    paths = [EVAL_SET, FIXTURES / "bot_profiles_dev.jsonl", *sorted(FIXTURES.glob("bot_profiles_train2_*.jsonl"))]
+    paths = [EVAL_SET, FIXTURES / "bot_profiles_dev.jsonl", *sorted(FIXTURES.glob("bot_profiles_train[0-9]_*.jsonl"))]
     return [p for path in paths if path.exists() for p in load_eval_set(path)]
 
 
