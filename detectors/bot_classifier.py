@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
+import ahocorasick
 from anyascii import anyascii
 
 from detectors.normalize import skeleton
@@ -58,7 +59,7 @@ class Model:
     """The lexicon and the weights, compiled once."""
 
     terms: dict[str, tuple[tuple[str, str], ...]]  # skeleton term -> ((group, language), ...)
-    pattern: re.Pattern  # every term; Latin terms must start a word
+    automaton: Any  # every term (pyahocorasick); Latin terms must start a word
     longest: int  # characters of the longest term
     two_terms: tuple[str, ...]  # groups that count only when two different terms of them are found
     blocking: frozenset[str]  # harmless_sense terms: the words inside them are not read again
@@ -163,11 +164,13 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
                     if key and (group, lang) not in terms.setdefault(key, []):
                         terms[key].append((group, lang))
     latin = [t for t in terms if _is_latin(t)]
-    other = [t for t in terms if not _is_latin(t)]
-    pattern = re.compile(f"(?<![a-z0-9])(?:{_trie_regex(latin)})|{_trie_regex(other)}")
+    automaton = ahocorasick.Automaton()
+    for key in terms:
+        automaton.add_word(key, key)
+    automaton.make_automaton()
     username_pattern = re.compile(_trie_regex([t for t in latin if len(t) >= 5 and " " not in t]))
     return Model(
-        terms={k: tuple(v) for k, v in terms.items()}, pattern=pattern, longest=max(map(len, terms), default=1),
+        terms={k: tuple(v) for k, v in terms.items()}, automaton=automaton, longest=max(map(len, terms), default=1),
         username_pattern=username_pattern,
         bias=float(weights["bias"]), combo=float(weights["combo"]),
         promotion_factor=float(weights["promotion_factor"]), core=tuple(weights["core"]),
@@ -222,25 +225,45 @@ def profile_fields(profile: dict[str, Any], promotions: list[str] | None = None)
     }
 
 
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
 def _overlapping(model: Model, text: str) -> list[tuple[int, str]]:
     """Every term found with where it starts, those starting inside another one included: in
     "заміна обличчя у відео для дорослих" a face-swap term must not hide the face-into-adult-video
-    term inside it. Inside a match, a term can start after a space, or anywhere in scripts
-    written without spaces; each candidate start is one anchored match, not a search."""
-    hits = []
-    for m in model.pattern.finditer(text):
-        found = m.group()
-        hits.append((m.start(), found))
-        if " " in found:
-            starts = [m.start() + i + 1 for i, ch in enumerate(found) if ch == " "]
-        elif not _is_latin(found):
-            starts = range(m.start() + 1, m.end())
-        else:
+    term inside it.
+
+    One Aho-Corasick pass (pyahocorasick) finds every occurrence of every term, in time linear in
+    the text whatever the lexicon's size. Then, as a reader would: the longest term at each
+    place (a Latin term only at the start of a word), left to right; inside one, a term starting
+    after a space (or anywhere, in scripts written without spaces) counts too, unless a harmless
+    phrase holds it and it ends inside that phrase."""
+    longest: dict[int, str] = {}
+    for end, key in model.automaton.iter(text):
+        start = end - len(key) + 1
+        if start > 0 and key[0] in _WORD_CHARS and text[start - 1] in _WORD_CHARS:
             continue
-        for start in starts:
-            inner = model.pattern.match(text, start)
-            if inner is not None and (inner.end() > m.end() or found not in model.blocking):
-                hits.append((start, inner.group()))  # a harmless phrase keeps the words inside it harmless
+        if len(key) > len(longest.get(start, "")):
+            longest[start] = key
+    hits: list[tuple[int, str]] = []
+    done = 0
+    for start in sorted(longest):
+        if start < done:
+            continue
+        key = longest[start]
+        end = start + len(key)
+        hits.append((start, key))
+        if " " in key:
+            inner = [start + i + 1 for i, ch in enumerate(key) if ch == " "]
+        elif not _is_latin(key):
+            inner = range(start + 1, end)
+        else:
+            inner = ()
+        for at in inner:
+            other = longest.get(at)
+            if other is not None and (at + len(other) > end or key not in model.blocking):
+                hits.append((at, other))
+        done = end
     return hits
 
 
