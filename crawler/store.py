@@ -770,7 +770,8 @@ class Store:
         marks = ",".join("?" * len(post_ids))
         rows = await self._writer.execute_fetchall(
             f"""SELECT channel, post_id, position, kind, url, thumb_url, status FROM media_items
-                WHERE channel=? AND ((post_id IN ({marks}) AND (status='pending' OR thumb_url IS NOT NULL))
+                WHERE channel=? AND ((post_id IN ({marks}) AND status != 'skipped'
+                                      AND (status='pending' OR thumb_url IS NOT NULL))
                      OR (? AND status='pending' AND fetched_at IS NULL))
                 ORDER BY post_id, position""", [channel, *post_ids, int(pending_too)])
         return [dict(r) for r in rows]

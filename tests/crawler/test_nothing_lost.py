@@ -135,3 +135,25 @@ def test_a_sweep_killed_with_sigkill_is_closed_as_killed_at_the_next_start(sweep
         assert sweeps.sweep(config).returncode == 0
     assert sweeps.rows(config, "SELECT id, status FROM sweeps ORDER BY id") == [(1, "killed"), (2, "ok")]
     assert sweeps.value(config, "SELECT count(*) FROM posts") == 30
+
+
+def test_a_post_with_many_media_downloads_only_the_first_few_and_says_why(sweeps, tmp_path):
+    world = World(page_size=20)
+    chan = Entity(username="album_chan", id=9500, title="Album")
+    items = []
+    for k in range(8):
+        world.files[f"al{k}.jpg"] = encode(picture(1200 + k, (40, 30)))
+        items.append(MediaItem(kind="video", url=f"/file/al{k}.jpg", thumb_url=f"/file/al{k}.jpg", width=40,
+                               height=30, post_id=1 + k))
+    chan.posts.append(_post("album_chan", 1, items))
+    world.add(chan)
+    with sweeps.Server(world) as server:
+        config = sweeps.write_config(tmp_path, server.base_url, ["album_chan"], web={"max_media_per_post": 3})
+        done = sweeps.sweep(config)
+        fetched = {r["path"] for r in server.requests("/file/")}
+    assert done.returncode == 1  # done, with the cut recorded
+    states = sweeps.rows(config, "SELECT position, status, error FROM media_items ORDER BY position")
+    assert [s for _, s, _ in states] == ["stored"] * 3 + ["skipped"] * 5
+    assert all("max_media_per_post" in e for _, s, e in states if s == "skipped")
+    assert fetched == {f"/file/al{k}.jpg" for k in range(3)}  # nothing of the skipped items, thumbs included
+    assert "max_media_per_post" in sweeps.value(config, "SELECT message FROM sweep_errors WHERE kind='limit'")
