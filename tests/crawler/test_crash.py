@@ -153,3 +153,28 @@ def test_sigterm_stops_promptly_marks_interrupted_and_a_rerun_completes(sweeps, 
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert_complete(sweeps, config, server.world)
     assert sweeps.value(config, "SELECT status FROM sweeps WHERE id=2") == "ok"
+
+
+def test_five_kills_in_a_row_at_random_points_lose_duplicate_and_leave_pending_nothing(sweeps, tmp_path,
+                                                                                    crash_server):
+    import random
+
+    server = crash_server
+    rng = random.Random(12)
+    config = sweeps.write_config(tmp_path, server.base_url, list(SIZES))
+    for _ in range(5):
+        slow_down(server)
+        process = sweeps.spawn_sweep(config)
+        try:
+            time.sleep(rng.uniform(0.3, 2.0))  # anywhere: starting, mid-page, mid-media, between pages
+            process.send_signal(signal.SIGKILL)
+            process.communicate(timeout=10)
+        finally:
+            sweeps.stop(process)
+        assert integrity(sweeps, config) == "ok"
+    server.clear_faults()
+    rerun = sweeps.sweep(config)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert_complete(sweeps, config, server.world)  # every post once, every media item stored, verify passes
+    statuses = [r[0] for r in sweeps.rows(config, "SELECT status FROM sweeps ORDER BY id")]
+    assert statuses[-1] == "ok" and "running" not in statuses  # the killed ones closed as killed
