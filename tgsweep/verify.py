@@ -32,12 +32,14 @@ async def rederive(store: Store, config: Any) -> list[str]:
 
 async def _posts(store: Store) -> list[str]:
     problems: list[str] = []
-    versions: dict[str, list[Any]] = defaultdict(list)
+    by_capture: dict[str, list[Any]] = defaultdict(list)
+    by_post: dict[tuple[str, int], list[Any]] = defaultdict(list)  # in version order
     for row in await store.fetchall(
             "SELECT channel, id, version, kind, text, content, capture_sha256 FROM post_versions "
             "WHERE kind != 'deleted' ORDER BY channel, id, version"):
-        versions[row["capture_sha256"] or ""].append(row)
-    for digest, rows in versions.items():
+        by_capture[row["capture_sha256"] or ""].append(row)
+        by_post[(row["channel"], row["id"])].append(row)
+    for digest, rows in by_capture.items():
         seen = await _capture_posts(store, digest)
         if seen is None:
             problems += [f"post {r['channel']}/{r['id']} v{r['version']}: its capture {digest[:16]} is missing"
@@ -52,27 +54,19 @@ async def _posts(store: Store) -> list[str]:
                                            and found[1] != r["content"]):
                 problems.append(f"post {r['channel']}/{r['id']} v{r['version']}: differs from its capture "
                                 f"({digest[:16]})")
-    newest = {(r[0], r[1]): (r[2], r[3]) for r in await store.fetchall(
-        """SELECT channel, id, text, capture_sha256 FROM post_versions v WHERE kind != 'deleted' AND version =
-             (SELECT max(version) FROM post_versions WHERE channel=v.channel AND id=v.id AND kind != 'deleted')""")}
     stored = set()
     for channel, post_id, text, capture in await store.fetchall("SELECT channel, id, text, capture_sha256 FROM posts"):
         stored.add((channel, post_id))
-        expected = newest.get((channel, post_id))
-        if expected is None:
+        versions = by_post.get((channel, post_id))
+        if not versions:
             problems.append(f"post {channel}/{post_id}: has no recorded version (written outside a sweep?)")
-        elif text not in {expected[0]} | _texts_of(versions, channel, post_id):
+        elif text not in {r["text"] for r in versions}:
             problems.append(f"post {channel}/{post_id}: text differs from every version read from its captures")
-        elif capture not in {r["capture_sha256"] for rows in versions.values() for r in rows
-                             if (r["channel"], r["id"]) == (channel, post_id)}:
+        elif capture not in {r["capture_sha256"] for r in versions}:
             problems.append(f"post {channel}/{post_id}: cites a capture none of its versions was read from")
-    for channel, post_id in sorted(set(newest) - stored):
+    for channel, post_id in sorted(set(by_post) - stored):
         problems.append(f"post {channel}/{post_id}: has versions but was removed from the posts table")
     return problems
-
-
-def _texts_of(versions: dict[str, list[Any]], channel: str, post_id: int) -> set[str]:
-    return {r["text"] for rows in versions.values() for r in rows if (r["channel"], r["id"]) == (channel, post_id)}
 
 
 async def _capture_posts(store: Store, digest: str) -> dict[tuple[str, int], tuple[str, str | None]] | None:
