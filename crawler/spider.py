@@ -154,30 +154,22 @@ class TmeSpider(scrapy.Spider):
             return
         page = parse_channel_page(response.body, channel)
         for problem in page.problems:
-            await self.store.record_error(self.sweep_id, "parse", problem, channel, response.url)
-            self.sweep.errors += 1
+            await self._error("parse", problem, channel, response.url)
         foreign = sorted({p.channel for p in page.posts if p.channel != channel})
         if foreign:
             # a page speaks for its own channel only: a post claiming another one is not stored
-            await self.store.record_error(self.sweep_id, "parse", f"page of {channel} carries posts claiming "
-                                          f"{', '.join(foreign[:5])}: those posts were not stored", channel,
-                                          response.url)
-            self.sweep.errors += 1
+            await self._error("parse", f"page of {channel} carries posts claiming {', '.join(foreign[:5])}: "
+                              "those posts were not stored", channel, response.url)
         posts = [p for p in page.posts if p.channel == channel]
         if not posts:
-            if foreign:
-                pass
-            elif not page.no_posts:
-                await self.store.record_error(self.sweep_id, "parse", "page shows no posts and no 'No posts found' "
-                                              "marker (layout changed or not a channel page)", channel, response.url)
-                self.sweep.errors += 1
-            elif response.meta["before"] is not None:
+            if not page.no_posts and not foreign:
+                await self._error("parse", "page shows no posts and no 'No posts found' marker (layout changed "
+                                  "or not a channel page)", channel, response.url)
+            elif page.no_posts and response.meta["before"] is not None:
                 # older pages of a channel with posts cannot be empty: the soft rate limit outlasted the retries
-                await self.store.record_error(self.sweep_id, "empty_feed", "'No posts found' in the middle of the "
-                                              "channel after every retry (soft rate limit); the next sweep resumes "
-                                              "here", channel, response.url)
-                self.sweep.errors += 1
-            else:
+                await self._error("empty_feed", "'No posts found' in the middle of the channel after every retry "
+                                  "(soft rate limit); the next sweep resumes here", channel, response.url)
+            elif page.no_posts:
                 await self.store.mark_channel_done(channel)
             self._channel_finished()
             return
@@ -187,9 +179,8 @@ class TmeSpider(scrapy.Spider):
         step = next_step(cursor, ids, page.before, response.meta["position"])
         if response.meta["before"] is not None and step.next_before is not None \
                 and step.next_before >= response.meta["before"]:
-            await self.store.record_error(self.sweep_id, "paging", f"?before={response.meta['before']} returned "
-                                          f"no older posts; stopping this channel", channel, response.url)
-            self.sweep.errors += 1
+            await self._error("paging", f"?before={response.meta['before']} returned no older posts; stopping "
+                              "this channel", channel, response.url)
             step = type(step)(cursor, None, step.position)
         first_page = response.meta["position"] is None
         ingested = await self.store.ingest_page(
@@ -210,10 +201,14 @@ class TmeSpider(scrapy.Spider):
         else:
             yield self._page(channel, step.next_before, step.position, step.cursor)
 
-    async def _give_up(self, channel: str, url: str, kind: str, message: str) -> None:
-        """Stop this channel for this sweep with a recorded error; its cursor resumes it next time."""
+    async def _error(self, kind: str, message: str, channel: str | None = None, url: str | None = None) -> None:
+        """A recorded failure of this sweep, counted in its summary."""
         await self.store.record_error(self.sweep_id, kind, message, channel, url)
         self.sweep.errors += 1
+
+    async def _give_up(self, channel: str, url: str, kind: str, message: str) -> None:
+        """Stop this channel for this sweep with a recorded error; its cursor resumes it next time."""
+        await self._error(kind, message, channel, url)
         self._channel_finished()
 
     async def _follow(self, channel: str, posts: list, ingested: Ingested) -> list[scrapy.Request]:
@@ -254,9 +249,8 @@ class TmeSpider(scrapy.Spider):
         request = failure.request
         channel = request.meta["channel"]
         reason = request.meta.get("tgsweep_last_failure") or failure.getErrorMessage()
-        await self.store.record_error(self.sweep_id, "http", f"page failed after retries ({reason}); "
-                                      "cursor kept, the next sweep resumes here", channel, request.url)
-        self.sweep.errors += 1
+        await self._error("http", f"page failed after retries ({reason}); cursor kept, the next sweep resumes "
+                          "here", channel, request.url)
         self._channel_finished()
 
     # -- entity pages ----------------------------------------------------------------------------
@@ -264,24 +258,19 @@ class TmeSpider(scrapy.Spider):
     async def parse_entity(self, response: Response) -> None:
         name = response.meta["name"]
         if response.status in REDIRECTS:
-            await self.store.record_error(self.sweep_id, "entity", f"entity page redirected to "
-                                          f"{response.headers.get('Location', b'').decode()}", name, response.url)
-            self.sweep.errors += 1
+            await self._error("entity", f"entity page redirected to {response.headers.get('Location', b'').decode()}",
+                              name, response.url)
             return
         entity = parse_entity_page(response.body, name)
         await self.store.record_entity(self.sweep_id, entity, Capture("entity_page", response.url, response.body))
         self.sweep.profiles += 1
         if response.meta["why"] == "no public preview" and entity.kind == "unknown" and not entity.title:
             # t.me's generic page: nobody holds the name (a typo, or a channel deleted)
-            await self.store.record_error(self.sweep_id, "not_found", f"t.me knows no channel named {name}",
-                                          name, response.url)
-            self.sweep.errors += 1
+            await self._error("not_found", f"t.me knows no channel named {name}", name, response.url)
 
     async def entity_failed(self, failure: Failure) -> None:
         request = failure.request
-        await self.store.record_error(self.sweep_id, "entity", failure.getErrorMessage(), request.meta["name"],
-                                      request.url)
-        self.sweep.errors += 1
+        await self._error("entity", failure.getErrorMessage(), request.meta["name"], request.url)
 
     # -- media -------------------------------------------------------------------------------------
 
