@@ -819,13 +819,11 @@ class Store:
                          reply.channel if reply else None, reply.post if reply else None,
                          p.via_bot, p.service, p.source, p.to_json(), digest, t, t))
             refs = bot_refs(p)
-            if len({r.username for r in refs}) > limits.bot_lookups:
-                kept = list(dict.fromkeys(r.username for r in refs))[:limits.bot_lookups]
-                result.limited.append(f"post {p.id} names {len({r.username for r in refs})} bots; profiles are read "
-                                      f"for the first {limits.bot_lookups} ([web] max_bot_lookups_per_post)")
-                result.bots += [b for b in kept if b not in result.bots]
-            else:
-                result.bots += [r.username for r in refs if r.username not in result.bots]
+            names = list(dict.fromkeys(r.username for r in refs))
+            if len(names) > limits.bot_lookups:
+                result.limited.append(f"post {p.id} names {len(names)} bots; profiles are read for the first "
+                                      f"{limits.bot_lookups} ([web] max_bot_lookups_per_post)")
+            result.bots += [b for b in names[:limits.bot_lookups] if b not in result.bots]
             if p.id in existing:
                 before = latest.get((p.id, p.source))
                 if before is None or (before[1] is not None and before[1] != key):
