@@ -373,12 +373,17 @@ def raw_score(found: dict[str, list[tuple[str, str]]], model: Model, own_words: 
     return model.bias + sum(weight_of(n, model) * v for n, v in features(found, model, own_words).items())
 
 
+def read_profile(profile: dict[str, Any], promotions: list[str] | None, model: Model
+                 ) -> tuple[dict[str, list[tuple[str, str]]], bool]:
+    """The signal groups a profile shows, and whether the bot says anything itself."""
+    fields = profile_fields(profile, promotions)
+    return find_signals(fields, model), has_own_words(fields)
+
+
 def explain(profile: dict[str, Any], promotions: list[str] | None = None, model: Model | None = None) -> dict[str, Any]:
     """Every term of the score: for `tgsweep bots score --explain`."""
     model = model or default_model()
-    fields = profile_fields(profile, promotions)
-    found = find_signals(fields, model)
-    own_words = has_own_words(fields)
+    found, own_words = read_profile(profile, promotions, model)
     feats = features(found, model, own_words)
     terms = [{"feature": n, "value": round(v, 3), "weight": weight_of(n, model),
               "contribution": round(weight_of(n, model) * v, 3)} for n, v in feats.items()]
@@ -408,9 +413,7 @@ def score_bot(profile: dict[str, Any], promotions: list[str] | None = None,
     """Score one bot profile (the contract's fields); promotions override profile["promotions"]."""
     model = model or default_model()
     thresholds = thresholds or Thresholds()
-    fields = profile_fields(profile, promotions)
-    found = find_signals(fields, model)
-    own_words = has_own_words(fields)
+    found, own_words = read_profile(profile, promotions, model)
     score = round(calibrate(raw_score(found, model, own_words), model), 4)
     positives = sorted((g for g in found if g in model.positive), key=lambda g: -model.positive[g])
     negatives = sorted((g for g in found if g in model.negative), key=lambda g: -model.negative[g])

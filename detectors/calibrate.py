@@ -26,8 +26,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from detectors.bot_classifier import LEXICON_DIR, Model, Thresholds, build_model, features, find_signals, \
-    has_own_words, profile_fields, score_bot
+from detectors.bot_classifier import LEXICON_DIR, Model, Thresholds, build_model, features, read_profile, score_bot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 EVAL_SET = FIXTURES / "bot_profiles.jsonl"
@@ -57,9 +56,8 @@ def design(profiles: list[dict[str, Any]], model: Model) -> tuple[list[str], np.
     index = {n: i for i, n in enumerate(names)}
     x = np.zeros((len(profiles), len(names)))
     for row, p in enumerate(profiles):
-        fields = profile_fields(p)
-        own = has_own_words(fields)
-        for name, value in features(find_signals(fields, model), model, own).items():
+        found, own_words = read_profile(p, None, model)
+        for name, value in features(found, model, own_words).items():
             x[row, index[name]] = -value if name in model.negative else value
     y = np.array([float(p["label"] == POSITIVE) for p in profiles])
     return names, x, y
