@@ -24,9 +24,12 @@ SETS = {"train": ROOT / "tests/fixtures/bot_profiles.jsonl", "dev": ROOT / "test
         "train2_b": ROOT / "tests/fixtures/bot_profiles_train2_b.jsonl",
         "train3_a": ROOT / "tests/fixtures/bot_profiles_train3_a.jsonl",
         "train3_b": ROOT / "tests/fixtures/bot_profiles_train3_b.jsonl",
-        "blind_a": ROOT / "tests/fixtures/blind/bot_profiles_blind_a.jsonl",
-        "blind_b": ROOT / "tests/fixtures/blind/bot_profiles_blind_b.jsonl",
-        "blind_c": ROOT / "tests/fixtures/blind/bot_profiles_blind_c.jsonl"}
+        # round 3's blind sets: reported blind (README), then added to the training corpus
+        "train5_a": ROOT / "tests/fixtures/bot_profiles_train5_a.jsonl",
+        "train5_b": ROOT / "tests/fixtures/bot_profiles_train5_b.jsonl",
+        "train5_c": ROOT / "tests/fixtures/bot_profiles_train5_c.jsonl",
+        "blind_d": ROOT / "tests/fixtures/blind/bot_profiles_blind_d.jsonl",
+        "blind_e": ROOT / "tests/fixtures/blind/bot_profiles_blind_e.jsonl"}
 
 
 def evaluate(rows: list[dict]) -> dict:

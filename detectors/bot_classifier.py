@@ -71,6 +71,7 @@ class Model:
     also: dict[str, str]  # groups whose words also serve as a part ("nsfw mode" is an age marker too)
     profile_pairs: dict[str, tuple[tuple[str, str], ...]]  # concept -> pairs of parts anywhere in the own words
     username_pattern: re.Pattern  # Latin terms anywhere (usernames glue words: "undressaibot")
+    maskable: dict[str, tuple[str, ...]]  # first letter -> one-word offer terms a "n*des" may hide
     bias: float
     combo: float
     promotion_factor: float
@@ -169,9 +170,15 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
         automaton.add_word(key, key)
     automaton.make_automaton()
     username_pattern = re.compile(_trie_regex([t for t in latin if len(t) >= 5 and " " not in t]))
+    offer_groups = set(weights["core"]) | {"nude_word", "clothes", "removal", "see_through", "unfiltered"}
+    maskable: dict[str, list[str]] = {}
+    for key, groups in terms.items():
+        if len(key) >= 4 and " " not in key and any(g in offer_groups for g, _ in groups):
+            maskable.setdefault(key[0], []).append(key)
     return Model(
         terms={k: tuple(v) for k, v in terms.items()}, automaton=automaton, longest=max(map(len, terms), default=1),
         username_pattern=username_pattern,
+        maskable={k: tuple(sorted(v, key=len, reverse=True)) for k, v in maskable.items()},
         bias=float(weights["bias"]), combo=float(weights["combo"]),
         promotion_factor=float(weights["promotion_factor"]), core=tuple(weights["core"]),
         promotion_factor_no_profile=float(weights.get("promotion_factor_no_profile", weights["promotion_factor"])),
@@ -286,7 +293,7 @@ def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str
         text = fields.get(name)
         if not text:
             continue
-        norm = skeleton(text)
+        norm = skeleton(unmask(text, model) if "*" in text else text)
         hits = _overlapping(model, norm)
         if name == "username":
             hits += [(-1, m.group()) for m in model.username_pattern.finditer(norm.replace(" ", ""))]
@@ -323,6 +330,43 @@ def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str
         if len(distinct.get(group, ())) < 2:
             found.pop(group, None)
     return found
+
+
+_MASKED = re.compile(r"\w+(?:\*+\w+)+")
+
+
+def _fit_mask(token: str, term: str, slack: int) -> int | None:
+    """How much of `token` ("n*des", "b*gil*n") spells `term` when each run of k stars stands for k
+    letters (k +- `slack`); None when it does not, or when the term does not go on past a star."""
+    def walk(i: int, j: int, starred: bool) -> int | None:
+        if j == len(term):
+            return i if starred and (i == len(token) or token[i] != "*") else None
+        if i == len(token):
+            return None
+        if token[i] != "*":
+            return walk(i + 1, j + 1, starred) if token[i] == term[j] else None
+        k = len(token[i:]) - len(token[i:].lstrip("*"))
+        for n in range(max(1, k - slack), k + slack + 1):
+            if j + n < len(term) and (end := walk(i + k, j + n, True)) is not None:
+                return end
+        return None
+
+    return walk(0, 0, False)
+
+
+def unmask(text: str, model: Model) -> str:
+    """Spell out words masked with stars ("n*des", "b*gilin") when they fit one offer term of the
+    lexicon, so a masked word meets its term; everything else is left as written."""
+    def fix(m: re.Match) -> str:
+        # a letter stands in for the stars while the word is normalised in one piece (its script decides)
+        token = skeleton(m.group().replace("*", "\u01c2")).replace("\u01c2", "*").replace(" ", "")
+        for slack in (0, 1):
+            for term in model.maskable.get(token[:1], ()):
+                if (end := _fit_mask(token, term, slack)) is not None:
+                    return term + token[end:]
+        return m.group()
+
+    return _MASKED.sub(fix, text)
 
 
 def _negated(text: str, start: int, negations: frozenset[str]) -> bool:

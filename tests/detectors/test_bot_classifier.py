@@ -184,7 +184,18 @@ OBFUSCATED = [  # (kind, a disguised offer, a harmless text disguised the same w
     ("dots", "n.u.d.i.f.y any photo, 3 free tries then credits", "w.e.a.t.h.e.r any city, 3 free days"),
     ("leetspeak", "und7e$$ ur cr*sh, upl0ad h3r p1c, g3t n00dz b4ck", "upl0ad ur p1c, g3t a c4rt00n av4tar b4ck"),
     ("emoji", "Send her photo 📸➡️🔞 clothes removed, pay in ⭐", "Send a photo 📸➡️🎨 cartoon avatar, pay in ⭐"),
+    ("masked letters", "any photo of her → n*des in 20 s, ра*деть любую", "any photo of a dish → r*cipe in 20 s, f*ck yeah"),
 ]
+
+
+def test_masked_words_are_spelled_out_only_when_they_fit_an_offer_term():
+    from detectors.bot_classifier import default_model, unmask
+
+    model = default_model()
+    assert unmask("n*des", model) == "nudes" and unmask("na*ed pics", model) == "naked pics"
+    assert unmask("р*здеть", model) == "раздеть"  # the stars take the word's own script
+    for harmless in ("5*5 grid", "I *love* it", "f*ck this", "ph*to", "s*x"):
+        assert unmask(harmless, model) == harmless
 
 
 @pytest.mark.parametrize("kind, offer, harmless", OBFUSCATED, ids=[o[0] for o in OBFUSCATED])
