@@ -31,6 +31,9 @@ FIELDS = ("description", "about", "name", "username", "commands", "promotions")
 OWN_FIELDS = ("description", "about", "name", "commands")  # the bot's own words (not its username, not promotions)
 MAX_PROMOTIONS = 50
 # a core offer together with one of these is the shape of a deepfake bot (see weights.toml)
+# a username that names an offer to fight it: "stop_deepnude_help_bot", "anti_nudify_guard_bot"
+_AGAINST = ("stop", "anti", "ban", "block", "report", "detect", "against", "fight", "protect", "guard", "kill")
+NEAR = "_near"  # a concept found from two parts near each other: its own feature, with its own fitted weight
 COMBO_PARTNERS = ("send_photo_flow", "credits_paywall", "acquaintance_target", "mirror_notice")
 MAX_PROMOTION_CHARS = 2000
 
@@ -161,7 +164,8 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
             if group not in known:
                 raise ValueError(f"lexicon {lang}.toml: group {group!r} has no weight in weights.toml")
             for word in words:
-                for key in [skeleton(word)] + (derived_forms(word) if group in weights["core"] else []):
+                keys = {skeleton(word), skeleton(word, lookalikes=False)}  # "сурет" in Cyrillic text stays Cyrillic
+                for key in [*keys] + (derived_forms(word) if group in weights["core"] else []):
                     if key and (group, lang) not in terms.setdefault(key, []):
                         terms[key].append((group, lang))
     latin = [t for t in terms if _is_latin(t)]
@@ -180,7 +184,8 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
         username_pattern=username_pattern,
         maskable={k: tuple(sorted(v, key=len, reverse=True)) for k, v in maskable.items()},
         bias=float(weights["bias"]), combo=float(weights["combo"]),
-        promotion_factor=float(weights["promotion_factor"]), core=tuple(weights["core"]),
+        promotion_factor=float(weights["promotion_factor"]),
+        core=tuple(weights["core"]) + tuple(c + NEAR for c in weights["core"] if c + NEAR in weights["positive"]),
         promotion_factor_no_profile=float(weights.get("promotion_factor_no_profile", weights["promotion_factor"])),
         two_terms=tuple(weights.get("two_terms", ())),
         blocking=frozenset(t for t, groups in terms.items() if any(g == "harmless_sense" for g, _ in groups)),
@@ -194,7 +199,8 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
                        for k, v in weights.get("parts", {}).get("profile", {}).items()},
         positive={k: float(v) for k, v in weights["positive"].items()},
         negative={k: float(v) for k, v in weights["negative"].items()},
-        reasons=dict(weights["reasons"]), platt_a=float(weights["platt"]["a"]), platt_b=float(weights["platt"]["b"]),
+        reasons={**{k + NEAR: v + " (in words found near each other)" for k, v in weights["reasons"].items()},
+                 **weights["reasons"]}, platt_a=float(weights["platt"]["a"]), platt_b=float(weights["platt"]["b"]),
     )
 
 
@@ -296,7 +302,10 @@ def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str
         norm = skeleton(unmask(text, model) if "*" in text else text)
         hits = _overlapping(model, norm)
         if name == "username":
-            hits += [(-1, m.group()) for m in model.username_pattern.finditer(norm.replace(" ", ""))]
+            glued = norm.replace(" ", "")
+            hits = [(at, hit) for at, hit in hits if not norm[:at].replace(" ", "").endswith(_AGAINST)]
+            hits += [(-1, m.group()) for m in model.username_pattern.finditer(glued)
+                     if not glued[:m.start()].endswith(_AGAINST)]
         parts: dict[str, list[tuple[int, int, str]]] = {}
         for start, hit in hits:
             negated = start > 0 and _negated(norm, start, model.negations)
@@ -315,7 +324,7 @@ def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str
                 for s1, e1, lang in parts.get(first, ()):
                     if any(s2 - e1 <= model.near_window and s1 - e2 <= model.near_window and s1 >= 0 and s2 >= 0
                            for s2, e2, _ in parts.get(second, ())):
-                        add(concept, (name, lang))
+                        add(concept + NEAR, (name, lang))
                         break
         if name in OWN_FIELDS:
             for part, places in parts.items():
@@ -325,7 +334,7 @@ def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str
     for concept, pairs in model.profile_pairs.items():
         for first, second in pairs:
             if own_parts.get(first) and own_parts.get(second):
-                add(concept, own_parts[first][0])
+                add(concept + NEAR, own_parts[first][0])
     for group in model.two_terms:  # one everyday word ("order", "주문") is no shop alibi
         if len(distinct.get(group, ())) < 2:
             found.pop(group, None)
@@ -398,6 +407,9 @@ def features(found: dict[str, list[tuple[str, str]]], model: Model, own_words: b
     and count more."""
     factor = model.promotion_factor if own_words else model.promotion_factor_no_profile
     out = {g: _presence(p, factor) for g, p in found.items() if g in model.positive or g in model.negative}
+    for group in model.core:  # a concept said outright and also found from parts counts once
+        if group + NEAR in out and out.get(group, 0.0) >= out[group + NEAR]:
+            del out[group + NEAR]
     core = max((out.get(g, 0.0) for g in model.core), default=0.0)
     combo = core * max(out.get(g, 0.0) for g in COMBO_PARTNERS)
     if combo:

@@ -111,12 +111,22 @@ def _unleet(m: re.Match) -> str:
     return token[:start] + core.translate(_LEET) + token[start + len(core):]
 
 
-def normalize(text: str) -> str:
-    """A readable canonical form: lower case, plain letters, disguises undone, spaces collapsed."""
+# Quotes: an apostrophe goes ("n'importe", "o'z", "'uncensored'"), a quotation mark is a space
+# ("«без цензуры»"), so a quoted word meets its term and a letter before an apostrophe is no
+# spaced-out letter.
+_QUOTES = str.maketrans({**dict.fromkeys(map(ord, "'‘’`ʼ′"), None), **dict.fromkeys(map(ord, "\"«»“”„‹›「」『』"), " ")})
+
+
+def normalize(text: str, lookalikes: bool = True) -> str:
+    """A readable canonical form: lower case, plain letters, disguises undone, spaces collapsed.
+
+    `lookalikes=False` keeps Cyrillic and Greek letters that look Latin as they are: a lexicon
+    term such as "сурет" is all look-alikes, but in real Cyrillic text it stays Cyrillic."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_BASE_TABLE)
-    text = _fix_homoglyphs(text)
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_BASE_TABLE).translate(_QUOTES)
+    if lookalikes:
+        text = _fix_homoglyphs(text)
     text = _SPACED.sub(_join_spaced, text)
     text = _CJK_GAP.sub("", text)
     text = _INNER_PUNCT.sub("", text)
@@ -128,6 +138,6 @@ def normalize(text: str) -> str:
 _SKELETON = str.maketrans({"l": "i"})  # "1" reads as i or l: fold both to one letter for matching
 
 
-def skeleton(text: str) -> str:
+def skeleton(text: str, lookalikes: bool = True) -> str:
     """The matching form: `normalize`, then l and i folded together (for "c1othes")."""
-    return normalize(text).translate(_SKELETON)
+    return normalize(text, lookalikes).translate(_SKELETON)

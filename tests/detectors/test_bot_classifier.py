@@ -225,3 +225,25 @@ def test_every_language_has_an_offer_found_and_no_look_alike_accused():
         assert rows, f"no tuning profiles in {lang}"
         assert any(hit for label, hit in rows if label == "deepfake_generator"), f"{lang}: no offer found"
         assert not [1 for label, hit in rows if hit and label == "benign"], f"{lang}: a look-alike accused"
+
+
+def test_a_username_that_fights_an_offer_does_not_make_it():
+    assert score_bot({"username": "stop_deepnude_help_bot"}).label != "deepfake_generator"
+    assert not any(r.startswith("username: offers") for r in score_bot({"username": "anti_nudify_guard_bot"}).reasons)
+    assert any(r.startswith("username: offers") for r in score_bot({"username": "deepnude_pro_bot"}).reasons)
+
+
+def test_quotes_and_apostrophes_do_not_hide_or_split_words():
+    from detectors.normalize import skeleton
+
+    assert skeleton("версию «без цензуры»") == "версию без цензуры"
+    assert skeleton("d.é.s.h.a.b.i.l.l.e n'importe") == skeleton("deshabille nimporte")  # no stray spaced-out "n"
+
+
+def test_a_cyrillic_term_made_of_latin_look_alikes_still_meets_cyrillic_text():
+    from detectors.bot_classifier import build_model, find_signals
+
+    model = build_model()
+    key = "сурет"  # Kazakh "photo": every letter has a Latin twin
+    assert any(k == key for k in model.terms), "the Cyrillic form of the term is kept"
+    assert find_signals({"description": "сурет жіберіңіз, 18+ нұсқасын аласыз"}, model)
