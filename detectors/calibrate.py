@@ -63,7 +63,7 @@ def design(profiles: list[dict[str, Any]], model: Model) -> tuple[list[str], np.
     return names, x, y
 
 
-def fit_weights(x: np.ndarray, y: np.ndarray, l2: float = 0.05, benign_weight: float = 2.0,
+def fit_weights(x: np.ndarray, y: np.ndarray, l2: float = 0.05, benign_weight: float = 3.0,
                 max_weight: float | list[float] = 12.0) -> tuple[float, np.ndarray]:
     """Bounded logistic regression (scipy's L-BFGS-B): every weight in [0, its maximum], the bias free."""
     sample = np.where(y > 0, 1.0, benign_weight)
