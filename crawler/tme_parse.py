@@ -111,6 +111,7 @@ _POST_PARTS = {
     "tgme_widget_message_link_preview": "link_preview",
     "tgme_widget_message_poll": "poll",
     "tgme_widget_message_voters": "voters",
+    "tgme_widget_message_poll_votes": "voters",  # the embed page's form ("746 votes")
     "tgme_widget_message_inline_button": "button",
     "tgme_reaction": "reaction",
     "message_media_not_supported_label": "label",
@@ -477,7 +478,8 @@ def _parse_post(node: LexborNode, fallback: str | None) -> Post | None:
         elif role == "voters":
             if post.poll is None:
                 post.poll = Poll(question="")
-            post.poll.votes = _count(part.text())
+            votes = _LEADING_COUNT.match(part.text())  # "746" on t.me/s, "746 votes" on an embed page
+            post.poll.votes = _count(votes.group(1)) if votes else None
         elif role == "button":
             label = _clean(part.text())
             if label or part.attrs.get("href"):
@@ -852,6 +854,9 @@ def _to_int(value: str | None) -> int | None:
         return None
     value = value.strip()
     return int(value) if value.isdigit() and len(value) <= 16 and int(value) < MAX_ID else None
+
+
+_LEADING_COUNT = re.compile(r"\s*(\d[\d.,\u00a0\u202f ]*[KMBkmb]?)")
 
 
 def _count(text: str | None) -> int | None:

@@ -68,7 +68,7 @@ def kinds(post) -> list[str]:
 
 def test_fixture_set_is_complete():
     names = all_html_fixtures()
-    assert len(names) == 57  # any2feed 21, feedjam 1, hortay 2, infoscape 1, tchan 32
+    assert len(names) == 60  # any2feed 21, feedjam 1, hortay 2, infoscape 1, tchan 32, telegramkb 3
     assert INNER_FRAGMENTS <= set(names) and NO_POSTS <= set(names)
 
 
