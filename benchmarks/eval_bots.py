@@ -28,8 +28,12 @@ SETS = {"train": ROOT / "tests/fixtures/bot_profiles.jsonl", "dev": ROOT / "test
         "train5_a": ROOT / "tests/fixtures/bot_profiles_train5_a.jsonl",
         "train5_b": ROOT / "tests/fixtures/bot_profiles_train5_b.jsonl",
         "train5_c": ROOT / "tests/fixtures/bot_profiles_train5_c.jsonl",
-        "blind_d": ROOT / "tests/fixtures/blind/bot_profiles_blind_d.jsonl",
-        "blind_e": ROOT / "tests/fixtures/blind/bot_profiles_blind_e.jsonl"}
+        "train4_a": ROOT / "tests/fixtures/bot_profiles_train4_a.jsonl",
+        # round 4's blind sets: reported blind (README), then added to the training corpus
+        "train6_a": ROOT / "tests/fixtures/bot_profiles_train6_a.jsonl",
+        "train6_b": ROOT / "tests/fixtures/bot_profiles_train6_b.jsonl",
+        "blind_f": ROOT / "tests/fixtures/blind/bot_profiles_blind_f.jsonl",
+        "blind_g": ROOT / "tests/fixtures/blind/bot_profiles_blind_g.jsonl"}
 
 
 def evaluate(rows: list[dict]) -> dict:

@@ -68,6 +68,7 @@ class Model:
     blocking: frozenset[str]  # harmless_sense terms: the words inside them are not read again
     negations: frozenset[str]  # words that turn a following 18+/NSFW/uncensored term into its opposite
     negatable: frozenset[str]  # the groups they apply to
+    prohibitions: tuple[str, ...]  # words after such a term that forbid it ("nude not allowed", "bogel dilarang")
     parts: frozenset[str]  # word groups that count only in pairs (weights.toml [parts])
     near: dict[str, tuple[tuple[str, str], ...]]  # concept -> pairs of parts found near each other
     near_window: int
@@ -191,6 +192,7 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
         blocking=frozenset(t for t, groups in terms.items() if any(g == "harmless_sense" for g, _ in groups)),
         negations=frozenset(skeleton(w) for w in weights.get("negation", {}).get("words", ())),
         negatable=frozenset(weights.get("negation", {}).get("groups", ())),
+        prohibitions=tuple(f" {skeleton(w)} " for w in weights.get("negation", {}).get("after", ())),
         parts=frozenset(weights.get("parts", {}).get("groups", ())),
         near={k: tuple(tuple(p) for p in v) for k, v in weights.get("parts", {}).get("near", {}).items()},
         near_window=int(weights.get("parts", {}).get("window", 40)),
@@ -309,9 +311,12 @@ def find_signals(fields: dict[str, str], model: Model | None = None) -> dict[str
         parts: dict[str, list[tuple[int, int, str]]] = {}
         for start, hit in hits:
             negated = start > 0 and _negated(norm, start, model.negations)
+            forbidden = start >= 0 and _forbidden(norm, start + len(hit), model.prohibitions)
             for group, lang in model.terms.get(hit, ()):
                 if negated and group in model.negatable:
                     continue  # "no NSFW", "sem conteudo adulto", "kein 18+": the opposite of an offer
+                if forbidden and (group in model.negatable or group in model.core or group in model.parts):
+                    continue  # "nude not allowed", "脱衣禁止", "photos of others are forbidden"
                 part = group if group in model.parts else model.also.get(group)
                 if part is not None:
                     parts.setdefault(part, []).append((start, start + len(hit), lang))
@@ -376,6 +381,17 @@ def unmask(text: str, model: Model) -> str:
         return m.group()
 
     return _MASKED.sub(fix, text)
+
+
+_CLAUSE_END = re.compile(r"[.;!?•|\n]")
+
+
+def _forbidden(text: str, end: int, prohibitions: tuple[str, ...]) -> bool:
+    """Whether the rest of the clause (a few words) after a term forbids it ("... and nude not allowed")."""
+    rest = _CLAUSE_END.split(text[end:end + 30], 1)[0]
+    spaced = f" {rest} "
+    # Chinese, Japanese and Korean words stand without spaces: "裸体禁止", "누드 금지"
+    return any(p in spaced or (p[1] >= "\u2e80" and p.strip() in rest) for p in prohibitions)
 
 
 def _negated(text: str, start: int, negations: frozenset[str]) -> bool:
