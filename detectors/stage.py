@@ -12,7 +12,7 @@ from typing import Any
 from crawler.store import Store, now
 from detectors.bot_classifier import Thresholds, Verdict, score_bot
 from detectors.lineage import apply_lineage
-from detectors.bot_stream import Promotions, stream_mirrors
+from detectors.bot_stream import AD_KIND, Promotions, stream_refs
 from graph.alert_rules import AlertSettings, alert_settings, deepfake_bot_rule, mirror_rule
 
 LABELS = ("deepfake_generator", "benign")
@@ -98,7 +98,11 @@ async def detect_bots(store: Store, config: Any) -> dict[str, int]:
     were new links, so a banned bot's lineage counts in the same run."""
     updates, profiles, counts = await score_all(store, config)
     t = now()
-    mirrors = await stream_mirrors(store, profiles)
+    mirrors, ads = await stream_refs(store, profiles)
+    if ads:  # idempotent: the reference's key holds its kind
+        async with store.transaction() as db:
+            await db.executemany("INSERT OR IGNORE INTO bot_refs(channel, post_id, bot, how, param) VALUES (?,?,?,?,'')",
+                                 [(channel, post_id, bot, AD_KIND) for channel, post_id, bot in ads])
     known = {tuple(r) for r in await store.fetchall("SELECT bot, predecessor, kind, evidence FROM bot_mirrors")}
     fresh = [m for m in mirrors if (m.bot, m.predecessor, m.kind, m.evidence) not in known]
     if fresh:

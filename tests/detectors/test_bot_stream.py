@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from crawler.store import Store
-from detectors.bot_stream import Promotions, promo_posts, stream_mirrors
+from detectors.bot_stream import Promotions, promo_posts, stream_refs
 from detectors.mirrors import find_mirrors, posts_from_rows
 
 T = "2026-01-01T00:00:00+00:00"
@@ -54,7 +54,7 @@ async def test_streamed_mirrors_equal_mirrors_over_everything(tmp_path):
                JOIN posts p ON p.channel = r.channel AND p.id = r.post_id ORDER BY p.date DESC""")
         profiles = {"b9_bot": "Backup of the old bot @b0_bot, which was banned"}
         expected = set(find_mirrors(posts_from_rows([tuple(r) for r in rows]), profiles))
-        streamed = await stream_mirrors(store, profiles)
+        streamed, _ = await stream_refs(store, profiles)
         assert set(streamed) == expected and len(streamed) == len(expected)
         kinds = {m.kind for m in streamed}
         assert {"notice", "referral"} <= kinds, streamed
@@ -62,3 +62,17 @@ async def test_streamed_mirrors_equal_mirrors_over_everything(tmp_path):
         assert len(posts) == 40 and sum(len(p.refs) for p in posts) == len(rows)
     finally:
         await store.close()
+
+
+def test_a_mention_in_words_that_sell_the_bot_is_a_promotion_and_a_report_is_not():
+    from detectors.bot_classifier import default_model
+    from detectors.bot_stream import advertises
+
+    model = default_model()
+    assert advertises("Лучший бот: @razdevator_pro_bot, первые 3 фото бесплатно", "razdevator_pro_bot", [], model)
+    assert advertises("지인합성 필요하면 @jiin_ai_bot 사진만 보내면 끝", "jiin_ai_bot", [], model)
+    assert not advertises("Investigation: bots like @razdevator_pro_bot undress photos of real women, police say",
+                          "razdevator_pro_bot", [], model)
+    two = "Undress any photo: @nudify_new_bot\nAlso useful: @weather_now_bot for your trips"
+    assert advertises(two, "nudify_new_bot", ["weather_now_bot"], model)
+    assert not advertises(two, "weather_now_bot", ["nudify_new_bot"], model)  # its own line sells nothing
