@@ -32,8 +32,11 @@ SETS = {"train": ROOT / "tests/fixtures/bot_profiles.jsonl", "dev": ROOT / "test
         # round 4's blind sets: reported blind (README), then added to the training corpus
         "train6_a": ROOT / "tests/fixtures/bot_profiles_train6_a.jsonl",
         "train6_b": ROOT / "tests/fixtures/bot_profiles_train6_b.jsonl",
-        "blind_f": ROOT / "tests/fixtures/blind/bot_profiles_blind_f.jsonl",
-        "blind_g": ROOT / "tests/fixtures/blind/bot_profiles_blind_g.jsonl"}
+        # round 5's blind sets: reported blind (README), then added to the training corpus
+        "train7_a": ROOT / "tests/fixtures/bot_profiles_train7_a.jsonl",
+        "train7_b": ROOT / "tests/fixtures/bot_profiles_train7_b.jsonl",
+        "blind_h": ROOT / "tests/fixtures/blind/bot_profiles_blind_h.jsonl",
+        "blind_i": ROOT / "tests/fixtures/blind/bot_profiles_blind_i.jsonl"}
 
 
 def evaluate(rows: list[dict]) -> dict:

@@ -99,7 +99,13 @@ def _fix_homoglyphs(text: str) -> str:
 
 
 def _join_spaced(m: re.Match) -> str:
-    return _SEPARATORS.sub("", m.group())
+    """Join the letters; a first letter set off by another kind of separator than the rest is a word
+    of its own ("/x y.e.c.h.i.n" is the command x and a dotted word)."""
+    text = m.group()
+    separators = _SEPARATORS.findall(text)
+    if len(separators) >= 3 and separators[0] != separators[1] and len(set(separators[1:])) == 1:
+        return text[0] + separators[0] + _SEPARATORS.sub("", text[1 + len(separators[0]):])
+    return _SEPARATORS.sub("", text)
 
 
 def _unleet(m: re.Match) -> str:

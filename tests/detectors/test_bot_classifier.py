@@ -247,3 +247,10 @@ def test_a_cyrillic_term_made_of_latin_look_alikes_still_meets_cyrillic_text():
     key = "сурет"  # Kazakh "photo": every letter has a Latin twin
     assert any(k == key for k in model.terms), "the Cyrillic form of the term is kept"
     assert find_signals({"description": "сурет жіберіңіз, 18+ нұсқасын аласыз"}, model)
+
+
+def test_a_one_letter_command_is_not_glued_to_the_dotted_word_after_it():
+    from detectors.normalize import normalize
+
+    assert normalize("/x y.e.c.h.i.n.t.i.r.i.s.h rejim") == "/x yechintirish rejim"
+    assert normalize("u n d r e s s any photo") == "undress any photo"
