@@ -35,8 +35,11 @@ SETS = {"train": ROOT / "tests/fixtures/bot_profiles.jsonl", "dev": ROOT / "test
         # round 5's blind sets: reported blind (README), then added to the training corpus
         "train7_a": ROOT / "tests/fixtures/bot_profiles_train7_a.jsonl",
         "train7_b": ROOT / "tests/fixtures/bot_profiles_train7_b.jsonl",
-        "blind_h": ROOT / "tests/fixtures/blind/bot_profiles_blind_h.jsonl",
-        "blind_i": ROOT / "tests/fixtures/blind/bot_profiles_blind_i.jsonl"}
+        # round 6's blind sets: reported blind (README), then added to the training corpus
+        "train8_a": ROOT / "tests/fixtures/bot_profiles_train8_a.jsonl",
+        "train8_b": ROOT / "tests/fixtures/bot_profiles_train8_b.jsonl",
+        "blind_j": ROOT / "tests/fixtures/blind/bot_profiles_blind_j.jsonl",
+        "blind_k": ROOT / "tests/fixtures/blind/bot_profiles_blind_k.jsonl"}
 
 
 def evaluate(rows: list[dict]) -> dict:

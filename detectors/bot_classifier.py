@@ -68,7 +68,7 @@ class Model:
     blocking: frozenset[str]  # harmless_sense terms: the words inside them are not read again
     negations: frozenset[str]  # words that turn a following 18+/NSFW/uncensored term into its opposite
     negatable: frozenset[str]  # the groups they apply to
-    prohibitions: tuple[str, ...]  # words after such a term that forbid it ("nude not allowed", "bogel dilarang")
+    prohibitions: re.Pattern | None  # words after a term, in its clause, that forbid it ("nude not allowed", "bogel dilarang")
     parts: frozenset[str]  # word groups that count only in pairs (weights.toml [parts])
     near: dict[str, tuple[tuple[str, str], ...]]  # concept -> pairs of parts found near each other
     near_window: int
@@ -192,7 +192,7 @@ def build_model(directory: Path = LEXICON_DIR, weights: dict[str, Any] | None = 
         blocking=frozenset(t for t, groups in terms.items() if any(g == "harmless_sense" for g, _ in groups)),
         negations=frozenset(skeleton(w) for w in weights.get("negation", {}).get("words", ())),
         negatable=frozenset(weights.get("negation", {}).get("groups", ())),
-        prohibitions=tuple(f" {skeleton(w)} " for w in weights.get("negation", {}).get("after", ())),
+        prohibitions=_prohibition_pattern([skeleton(w) for w in weights.get("negation", {}).get("after", ())]),
         parts=frozenset(weights.get("parts", {}).get("groups", ())),
         near={k: tuple(tuple(p) for p in v) for k, v in weights.get("parts", {}).get("near", {}).items()},
         near_window=int(weights.get("parts", {}).get("window", 40)),
@@ -386,12 +386,19 @@ def unmask(text: str, model: Model) -> str:
 _CLAUSE_END = re.compile(r"[.;!?•|\n]")
 
 
-def _forbidden(text: str, end: int, prohibitions: tuple[str, ...]) -> bool:
+def _prohibition_pattern(words: list[str]) -> re.Pattern | None:
+    """One regex for the words that forbid a term: whole words, except Chinese, Japanese and Korean
+    ones, which stand without spaces ("裸体禁止", "누드금지")."""
+    if not words:
+        return None
+    spaced = [re.escape(w) for w in words if w[0] < "\u2e80"]
+    unspaced = [re.escape(w) for w in words if w[0] >= "\u2e80"]
+    return re.compile("|".join([rf"(?<!\w)(?:{'|'.join(spaced)})(?!\w)"] * bool(spaced) + unspaced))
+
+
+def _forbidden(text: str, end: int, prohibitions: re.Pattern | None) -> bool:
     """Whether the rest of the clause (a few words) after a term forbids it ("... and nude not allowed")."""
-    rest = _CLAUSE_END.split(text[end:end + 30], 1)[0]
-    spaced = f" {rest} "
-    # Chinese, Japanese and Korean words stand without spaces: "裸体禁止", "누드 금지"
-    return any(p in spaced or (p[1] >= "\u2e80" and p.strip() in rest) for p in prohibitions)
+    return prohibitions is not None and prohibitions.search(_CLAUSE_END.split(text[end:end + 30], 1)[0]) is not None
 
 
 def _negated(text: str, start: int, negations: frozenset[str]) -> bool:
