@@ -38,8 +38,11 @@ SETS = {"train": ROOT / "tests/fixtures/bot_profiles.jsonl", "dev": ROOT / "test
         # round 6's blind sets: reported blind (README), then added to the training corpus
         "train8_a": ROOT / "tests/fixtures/bot_profiles_train8_a.jsonl",
         "train8_b": ROOT / "tests/fixtures/bot_profiles_train8_b.jsonl",
-        "blind_j": ROOT / "tests/fixtures/blind/bot_profiles_blind_j.jsonl",
-        "blind_k": ROOT / "tests/fixtures/blind/bot_profiles_blind_k.jsonl"}
+        # round 7's blind sets: reported blind (README), then added to the training corpus
+        "train9_a": ROOT / "tests/fixtures/bot_profiles_train9_a.jsonl",
+        "train9_b": ROOT / "tests/fixtures/bot_profiles_train9_b.jsonl",
+        "blind_l": ROOT / "tests/fixtures/blind/bot_profiles_blind_l.jsonl",
+        "blind_m": ROOT / "tests/fixtures/blind/bot_profiles_blind_m.jsonl"}
 
 
 def evaluate(rows: list[dict]) -> dict:
