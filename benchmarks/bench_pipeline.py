@@ -118,6 +118,7 @@ def run(posts: int, workdir: Path) -> dict[str, float]:
         process.wait(30)
     print(f"  sweep process: {m.wall:.0f} s wall, peak RSS {m.rss_mb:.0f} MB; "
           f"/api/graph: {len(graph.get('nodes', []))} nodes, {len(graph.get('edges', []))} edges", flush=True)
+    print("  seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()), flush=True)
     return seconds
 
 

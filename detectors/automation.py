@@ -144,6 +144,9 @@ def _shingles(form: str, k: int = 5, limit: int = 1000) -> list[bytes]:
     return list({form[i:i + k].encode() for i in range(max(1, len(form) - k + 1))})
 
 
+_BATCH = 5000
+
+
 def duplicate_clusters(forms: Iterable[str], jaccard: float, num_perm: int = 64) -> dict[str, str]:
     """Distinct text forms -> cluster id: exact copies share one; MinHash LSH joins near-duplicates.
 
@@ -164,8 +167,10 @@ def duplicate_clusters(forms: Iterable[str], jaccard: float, num_perm: int = 64)
 
         lsh = MinHashLSH(threshold=jaccard, num_perm=num_perm)
         # crc32: a C hash, the same in every run (datasketch's default sha1 in Python was 60 % of the time)
-        lean = [LeanMinHash(m) for m in MinHash.bulk([_shingles(f) for f in distinct], num_perm=num_perm,
-                                                       hashfunc=zlib.crc32)]
+        lean: list[LeanMinHash] = []
+        for start in range(0, len(distinct), _BATCH):  # shingles of one batch at a time: memory stays flat
+            lean += [LeanMinHash(m) for m in MinHash.bulk([_shingles(f) for f in distinct[start:start + _BATCH]],
+                                                          num_perm=num_perm, hashfunc=zlib.crc32)]
         for i, mh in enumerate(lean):
             tried: set[int] = set()  # one comparison per cluster among the candidates, not one per candidate:
             for j in lsh.query(mh):  # a spam text in 2,000 channels is one cluster, not 2,000 pairs
