@@ -159,7 +159,7 @@ def start_server(config: Path) -> tuple[subprocess.Popen, str]:
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise SystemExit("tgsweep serve did not start")
+                raise SystemExit("tgsweep serve did not start") from None
             time.sleep(0.2)
 
 

@@ -46,7 +46,8 @@ def main() -> int:
             out = io.BytesIO()
             img.resize(size if img.width > img.height else size[::-1], Image.Resampling.BICUBIC).save(out, "JPEG", quality=90)
             files.append(out.getvalue())
-        fingerprint(files[0]); baseline(files[0])  # warm up
+        fingerprint(files[0])  # warm up
+        baseline(files[0])
         t = time.perf_counter()
         for _ in range(args.repeat):
             for data in files:

@@ -91,7 +91,7 @@ async def measure(n: int, channels: int, sweeps: int) -> dict[str, Counter]:
         config = parse_config(text, path, env={})
         store = await Store.open(config.storage.database)
         try:
-            for sweep in range(sweeps):
+            for _sweep in range(sweeps):
                 for name in names:
                     for fake in (ours_channels[name], tracker_channels[name]):
                         start = len(fake.messages) + 1

@@ -383,7 +383,7 @@ def unmask(text: str, model: Model) -> str:
     return _MASKED.sub(fix, text)
 
 
-_CLAUSE_END = re.compile(r"[.;!?•|\n]")
+_CLAUSE_END = re.compile(r"[.;!?•|\n。！？；]")
 
 
 def _prohibition_pattern(words: list[str]) -> re.Pattern | None:

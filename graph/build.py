@@ -303,7 +303,7 @@ def set_bot_nodes(graph: nx.MultiDiGraph, rows: Iterable[tuple]) -> None:
 def set_media_nodes(graph: nx.MultiDiGraph, clusters: Iterable[tuple], matches: dict[str, list[str]]) -> None:
     """media_clusters rows (id, origin_channel, origin_post, origin_date, files, appearances, channels,
     updated_at); `matches` maps a cluster to its bank matches ("bank/tier")."""
-    for cid, origin_channel, origin_post, origin_date, files, appearances, channels, updated_at in clusters:
+    for cid, origin_channel, origin_post, origin_date, files, appearances, channels, _updated_at in clusters:
         node = media_id(cid)
         if node not in graph:
             continue

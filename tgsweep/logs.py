@@ -23,7 +23,7 @@ from tgsweep.config import Logging
 
 RUN_ENV = "TGSWEEP_RUN"
 _process_fields: dict[str, Any] = {}
-_task_fields: ContextVar[dict[str, Any]] = ContextVar("tgsweep_log_fields", default={})
+_task_fields: ContextVar[dict[str, Any]] = ContextVar("tgsweep_log_fields", default={})  # noqa: B039 - never mutated, only replaced
 
 
 def bind(**fields: Any) -> None:

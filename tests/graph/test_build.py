@@ -61,7 +61,7 @@ async def test_every_node_and_edge_carries_the_contract_attributes(graph_demo_co
     labels = {a["label"] for _, a in g.nodes(data=True) if a["kind"] == "bot"}
     assert labels <= {"deepfake_generator", "benign", "unknown"} and "benign" in labels
     assert max(a["escalation"] for _, a in g.nodes(data=True)) > 0  # the sweep's graph stage scored them
-    for u, v, k, a in g.edges(keys=True, data=True):
+    for _u, _v, k, a in g.edges(keys=True, data=True):
         assert a["kind"] == k in EDGE_KINDS
         assert a["count"] >= 1 and len(a["posts"]) <= 2  # capped; count keeps them all
     assert any(a["count"] > 2 for _, _, a in g.edges(data=True))

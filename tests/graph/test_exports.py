@@ -69,7 +69,7 @@ def test_export_reads_back_with_the_contract(cli, graph_demo_copy, fmt):
     assert float(g.nodes["channel:faceswap_hub"]["escalation"]) >= 0.6
     assert float(g.nodes["channel:deepfake_watch_news"]["escalation"]) == 0.0
     kinds = set()
-    for u, v, a in g.edges(data=True):
+    for _u, _v, a in g.edges(data=True):
         kinds.add(a["kind"])
         assert all(_no_none(x) for x in a.values())
         assert int(a["count"]) >= 1
