@@ -25,7 +25,7 @@ import aiosqlite
 from crawler.discovery import channel_refs
 from crawler.paging import Cursor
 from crawler.records import ChannelInfo, EntityPage, Post
-from detectors.bot_refs import bot_refs
+from crawler.bot_refs import bot_refs
 
 # Each entry is one schema version; never edit a released one, append a new one.
 MIGRATIONS: list[str] = [

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlsplit
 
-from tgsweep import redact
+import tgsweep.redact as redact
 
 USER_AGENT = "tgsweep/0.1 (alerts; Standard Webhooks)"
 # httpx logs every request's full URL at INFO (a query string may hold a receiver's token):

@@ -9,7 +9,7 @@ from telethon import types
 from crawler.telethon_map import (
     bot_profile, capture_bytes, channel_profile, map_message, map_messages, tl_from_dict,
 )
-from detectors.bot_refs import bot_refs
+from crawler.bot_refs import bot_refs
 from tests.crawler.telethon_fakes import (
     FakeTelegram, START, bot, fixture_messages, fixture_object, message, photo,
 )

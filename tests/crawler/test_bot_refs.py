@@ -1,6 +1,6 @@
 from crawler.discovery import ChannelRef, channel_refs
 from crawler.records import Button, Forward, Post
-from detectors.bot_refs import BotRef, bot_refs
+from crawler.bot_refs import BotRef, bot_refs
 
 
 def make(**kw) -> Post:
