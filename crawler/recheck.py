@@ -64,9 +64,7 @@ async def stale_bots(store: Store, config: Config, at: datetime | None = None) -
 
 
 async def refresh_profiles(store: Store, config: Config) -> dict[str, Any]:
-    """Re-read stale bot profiles, then re-score every bot; counts for the summary."""
-    from detectors.stage import detect_bots
-
+    """Re-read stale bot profiles; counts for the summary (`tgsweep bots refresh` then re-scores every bot)."""
     names = await stale_bots(store, config)
     stats = SweepStats()
     if names:
@@ -78,9 +76,7 @@ async def refresh_profiles(store: Store, config: Config) -> dict[str, Any]:
         marks = ",".join("?" * len(names))
         gone = (await store.fetchone(
             f"SELECT count(*) FROM channels WHERE username IN ({marks}) AND kind='unknown'", names))[0]
-    scored = await detect_bots(store, config)
-    return {"due": len(names), "refreshed": stats.profiles, "errors": errors, "gone": gone, "retries": stats.retries,
-            "scored": scored}
+    return {"due": len(names), "refreshed": stats.profiles, "errors": errors, "gone": gone, "retries": stats.retries}
 
 
 # -- post embeds -------------------------------------------------------------------------------------

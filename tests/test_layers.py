@@ -17,7 +17,6 @@ LEAVES = {"tgsweep.config", "tgsweep.logs", "tgsweep.redact"}  # the shell's lea
 # (importing module, imported module): each still to be turned around
 ALLOWED = {
     ("crawler.media", "detectors.enrich"),  # hash-only mode fingerprints bytes before dropping them
-    ("crawler.recheck", "detectors.stage"),  # the profile refresh job re-scores the bots it re-read
     ("detectors.banks", "graph.alert_rules"),  # alerts written with their cause, in one transaction
     ("detectors.enrich", "graph.alert_rules"),
     ("detectors.stage", "graph.alert_rules"),

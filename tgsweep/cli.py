@@ -655,8 +655,12 @@ def cmd_bots_refresh(args: argparse.Namespace) -> int:
     setup_logging(config.logging)
     from crawler.recheck import refresh_profiles
     from crawler.web_sweep import run_async
+    from detectors.stage import detect_bots
 
-    done = with_store(config, lambda store: refresh_profiles(store, config), run_async)
+    async def refresh_and_score(store: Any) -> dict[str, Any]:
+        return {**await refresh_profiles(store, config), "scored": await detect_bots(store, config)}
+
+    done = with_store(config, refresh_and_score, run_async)
     s = done["scored"]
     out.print(f"bots refresh: {done['due']} profiles older than {config.bots.refresh_after_days:g} days, "
               f"{done['refreshed']} re-read, {done['gone']} no longer resolve, {done['errors']} errors; "
