@@ -173,14 +173,17 @@ def duplicate_clusters(forms: Iterable[str], jaccard: float, num_perm: int = 64)
                                                           num_perm=num_perm, hashfunc=zlib.crc32)]
         for i, mh in enumerate(lean):
             tried: set[int] = set()  # one comparison per cluster among the candidates, not one per candidate:
-            for j in lsh.query(mh):  # a spam text in 2,000 channels is one cluster, not 2,000 pairs
+            joined = False  # a spam text in 2,000 channels is one cluster, not 2,000 pairs
+            for j in lsh.query(mh):
                 root = find(j)
                 if root in tried or root == find(i):
                     continue
                 tried.add(root)
                 if mh.jaccard(lean[j]) >= jaccard:
                     parent[find(i)] = root
-            lsh.insert(i, mh)
+                    joined = True
+            if not joined:  # a copy of a text already indexed is not indexed again: the candidates a
+                lsh.insert(i, mh)  # query returns stay few however many copies a spam network posts
     return {f: hashlib.blake2b(distinct[find(i)].encode(), digest_size=8).hexdigest()
             for i, f in enumerate(distinct)}
 
