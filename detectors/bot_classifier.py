@@ -30,10 +30,10 @@ LANGUAGES = tuple(sorted(p.stem for p in LEXICON_DIR.glob("*.toml") if p.stem !=
 FIELDS = ("description", "about", "name", "username", "commands", "promotions")
 OWN_FIELDS = ("description", "about", "name", "commands")  # the bot's own words (not its username, not promotions)
 MAX_PROMOTIONS = 50
-# a core offer together with one of these is the shape of a deepfake bot (see weights.toml)
 # a username that names an offer to fight it: "stop_deepnude_help_bot", "anti_nudify_guard_bot"
 _AGAINST = ("stop", "anti", "ban", "block", "report", "detect", "against", "fight", "protect", "guard", "kill")
 NEAR = "_near"  # a concept found from two parts near each other: its own feature, with its own fitted weight
+# a core offer together with one of these is the shape of a deepfake bot (see weights.toml)
 COMBO_PARTNERS = ("send_photo_flow", "credits_paywall", "acquaintance_target", "mirror_notice")
 MAX_PROMOTION_CHARS = 2000
 
