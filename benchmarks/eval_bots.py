@@ -1,5 +1,6 @@
-"""Bot classifier accuracy on each labelled set, side by side: train (the lexicon's own author),
-dev (a helper's set, tuned on) and the blind sets (helpers given only a brief; never tuned on).
+"""Bot classifier accuracy on each labelled set, side by side: the training sets (tuned on: the
+lexicon's author, helpers' sets, and earlier rounds' blind sets once reported) and the current
+round's blind sets (helpers given only a brief; never tuned on).
 
     python benchmarks/eval_bots.py [--by-language] [--misses SET]
 

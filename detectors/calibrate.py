@@ -6,7 +6,8 @@
 The training corpus is every labelled set except the blind ones: tests/fixtures/bot_profiles.jsonl,
 bot_profiles_dev.jsonl and bot_profiles_train<N>_*.jsonl. One profile in three (by a hash of its
 username) is held out of the fit, so its figures say something about profiles the weights have
-not seen; the blind sets (benchmarks/eval_bots.py) say more. The model is a logistic regression
+not seen (not the lexicons: their writers read every training profile); only the blind sets
+(benchmarks/eval_bots.py) measure generalisation. The model is a logistic regression
 with one readable feature per reason (detectors.bot_classifier.features): a weight per signal
 group and one for the core-offer combination, signs fixed (a positive group can only raise the
 score, a negative one only lower it), L2-regularised, benign profiles weighted up (precision
