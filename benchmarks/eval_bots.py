@@ -42,8 +42,11 @@ SETS = {"train": ROOT / "tests/fixtures/bot_profiles.jsonl", "dev": ROOT / "test
         # round 7's blind sets: reported blind (README), then added to the training corpus
         "train9_a": ROOT / "tests/fixtures/bot_profiles_train9_a.jsonl",
         "train9_b": ROOT / "tests/fixtures/bot_profiles_train9_b.jsonl",
-        "blind_l": ROOT / "tests/fixtures/blind/bot_profiles_blind_l.jsonl",
-        "blind_m": ROOT / "tests/fixtures/blind/bot_profiles_blind_m.jsonl"}
+        # round 8's blind sets: reported blind (README), then added to the training corpus
+        "train10_a": ROOT / "tests/fixtures/bot_profiles_train10_a.jsonl",
+        "train10_b": ROOT / "tests/fixtures/bot_profiles_train10_b.jsonl",
+        "blind_n": ROOT / "tests/fixtures/blind/bot_profiles_blind_n.jsonl",
+        "blind_o": ROOT / "tests/fixtures/blind/bot_profiles_blind_o.jsonl"}
 
 
 def evaluate(rows: list[dict]) -> dict:

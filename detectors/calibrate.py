@@ -46,7 +46,7 @@ def is_held_out(profile: dict[str, Any]) -> bool:
 
 def training_corpus() -> list[dict[str, Any]]:
     """Every labelled profile the weights may be fitted on (never the blind sets)."""
-    paths = [EVAL_SET, FIXTURES / "bot_profiles_dev.jsonl", *sorted(FIXTURES.glob("bot_profiles_train[0-9]_*.jsonl"))]
+    paths = [EVAL_SET, FIXTURES / "bot_profiles_dev.jsonl", *sorted(FIXTURES.glob("bot_profiles_train[0-9]*_*.jsonl"))]
     return [p for path in paths if path.exists() for p in load_eval_set(path)]
 
 
