@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from crawler.records import Post
 from crawler.tme_links import is_bot_username, parse_tme_link
 
+AD_KIND = "ad_text"  # not read off the page: the detect stage finds that a post's words advertise the bot
+# how a post promotes a bot: "mention" and "link" only name it, unless its words advertise the bot (AD_KIND)
+PROMOTION_KINDS = ("deep_link", "button", "via", AD_KIND)
+
 
 @dataclass(frozen=True, slots=True)
 class BotRef:

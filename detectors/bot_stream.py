@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator
 
+from crawler.bot_refs import PROMOTION_KINDS
 from crawler.store import Store
 from detectors.bot_classifier import Model, default_model, find_signals
 from detectors.mirrors import Mirror, MirrorFinder, PromoPost
@@ -94,22 +95,25 @@ async def promo_posts(store: Store) -> AsyncIterator[PromoPost]:
         yield PromoPost(key[0], key[1], head[0], head[1], tuple(refs), head[2])
 
 
-AD_KIND = "ad_text"  # a bot_refs kind: the post's words about the bot advertise it (graph: a promotion)
-_PROMOTING_REFS = frozenset({"deep_link", "button", "via", AD_KIND})
 # what a channel says when it advertises a bot, and what it says when it reports on one
 _SELLING = frozenset({"send_photo_flow", "credits_paywall", "referral_reward", "mirror_notice", "acquaintance_target",
                       "unfiltered", "see_through", "consent_disclaimer"})
 _REPORTING = frozenset({"news", "victim_support_reporting", "antispam", "deepfake_detection"})
 
 
-def advertises(text: str, bot: str, others: list[str], model: Model) -> bool:
-    """Whether a post that only names `bot` (a mention or a plain link) advertises it: the lines about
-    it make an offer or a sales pitch, and the post does not read as reporting or moderation."""
+def advertised(text: str, named: list[str], model: Model) -> list[str]:
+    """Which of the bots a post names its words advertise: the lines about each make an offer or a
+    sales pitch, and the post does not read as reporting or moderation (then none)."""
     whole = find_signals({"promotions": text}, model)
     if any(g in whole for g in _REPORTING):
-        return False
-    about = whole if not others else find_signals({"promotions": passage_about(text, bot, others)}, model)
-    return any(g in model.core or g in _SELLING for g in about)
+        return []
+    out = []
+    for bot in named:
+        others = [b for b in named if b != bot]
+        about = whole if not others else find_signals({"promotions": passage_about(text, bot, others)}, model)
+        if any(g in model.core or g in _SELLING for g in about):
+            out.append(bot)
+    return out
 
 
 async def stream_refs(store: Store, profiles: dict[str, str]) -> tuple[list[Mirror], list[tuple[str, int, str]]]:
@@ -124,8 +128,7 @@ async def stream_refs(store: Store, profiles: dict[str, str]) -> tuple[list[Mirr
         if not post.text:
             continue
         named = sorted({bot for bot, _, _ in post.refs})
-        promoted = {bot for bot, how, _ in post.refs if how in _PROMOTING_REFS}
-        for bot in named:
-            if bot not in promoted and advertises(post.text, bot, [b for b in named if b != bot], model):
-                ads.append((post.channel, post.id, bot))
+        promoted = {bot for bot, how, _ in post.refs if how in PROMOTION_KINDS}
+        if set(named) - promoted:
+            ads += [(post.channel, post.id, bot) for bot in advertised(post.text, named, model) if bot not in promoted]
     return finder.mirrors(profiles), ads

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from crawler.bot_refs import AD_KIND
 from crawler.store import Store, now
 from detectors.bot_classifier import Thresholds, Verdict, score_bot
 from detectors.lineage import apply_lineage
-from detectors.bot_stream import AD_KIND, Promotions, stream_refs
+from detectors.bot_stream import Promotions, stream_refs
 from graph.alert_rules import AlertSettings, alert_settings, deepfake_bot_rule, mirror_rule
 
 LABELS = ("deepfake_generator", "benign")

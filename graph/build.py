@@ -31,14 +31,12 @@ from typing import Any, Iterable, Iterator
 
 import networkx as nx
 
+from crawler.bot_refs import PROMOTION_KINDS
 from graph.alert_rules import post_refs
 
 log = logging.getLogger(__name__)
 
 EDGE_KINDS = ("forwarded_from", "promotes", "posted", "links_to", "mirror_of", "authored_by")
-# how a post promotes a bot: "mention" and "link" only name it, unless its words advertise the bot ("ad_text",
-# found by the detect stage: detectors.bot_stream.advertises)
-PROMOTION_KINDS = ("deep_link", "button", "via", "ad_text")
 MAX_POSTS = 20
 SNAPSHOT_VERSION = 1
 SNAPSHOT_REWRITE = 0.05  # rewrite the snapshot once the rows added since exceed 5% of it

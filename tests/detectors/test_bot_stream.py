@@ -66,13 +66,13 @@ async def test_streamed_mirrors_equal_mirrors_over_everything(tmp_path):
 
 def test_a_mention_in_words_that_sell_the_bot_is_a_promotion_and_a_report_is_not():
     from detectors.bot_classifier import default_model
-    from detectors.bot_stream import advertises
+    from detectors.bot_stream import advertised
 
     model = default_model()
-    assert advertises("Лучший бот: @razdevator_pro_bot, первые 3 фото бесплатно", "razdevator_pro_bot", [], model)
-    assert advertises("지인합성 필요하면 @jiin_ai_bot 사진만 보내면 끝", "jiin_ai_bot", [], model)
-    assert not advertises("Investigation: bots like @razdevator_pro_bot undress photos of real women, police say",
-                          "razdevator_pro_bot", [], model)
+    assert advertised("Лучший бот: @razdevator_pro_bot, первые 3 фото бесплатно", ["razdevator_pro_bot"], model)
+    assert advertised("지인합성 필요하면 @jiin_ai_bot 사진만 보내면 끝", ["jiin_ai_bot"], model)
+    assert not advertised("Investigation: bots like @razdevator_pro_bot undress photos of real women, police say",
+                          ["razdevator_pro_bot"], model)
     two = "Undress any photo: @nudify_new_bot\nAlso useful: @weather_now_bot for your trips"
-    assert advertises(two, "nudify_new_bot", ["weather_now_bot"], model)
-    assert not advertises(two, "weather_now_bot", ["nudify_new_bot"], model)  # its own line sells nothing
+    # the weather bot's own line sells nothing
+    assert advertised(two, ["nudify_new_bot", "weather_now_bot"], model) == ["nudify_new_bot"]
