@@ -39,11 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_explorer import start_server  # noqa: E402
+from bench_stages import CHANNELS, SPAM, SPAM_CHANNELS  # noqa: E402  (the same world as the automation core's)
 from bench_sweep import REPO, Server, _config_text, build_world, fetch_loop, run_measured  # noqa: E402
 
-CHANNELS = 20_000
-SPAM_CHANNELS = 2_000
-SPAM = "Join the best channel for daily giveaways and prizes, click the link and win today"
 STAGES = ("enrich", "detect", "automation", "graph", "deliver")
 MAX_RATIO = 2.2
 

@@ -32,7 +32,6 @@ class SweepResult:
     alerts: dict[str, Any] = field(default_factory=dict)  # deliver stage counts (graph.delivery.deliver_alerts)
     graph: dict[str, Any] = field(default_factory=dict)  # graph stage counts (graph.stage.run_graph_stage)
     telethon: Any = None  # `--source all`: the Telethon sweep's (sweep id, stats, seconds) beside the web one
-    stage_seconds: dict[str, float] = field(default_factory=dict)  # wall seconds of each later stage
 
 
 async def sweep_once(config: Config, channels: list[str] | None = None, progress: bool = False,
@@ -71,12 +70,11 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
             from graph.stage import run_graph_stage
 
             stage = getattr(show, "stage", None)
-            timing: dict[str, float] = {}
-            media = await _stage("enrich", enrich_media, store, config, sweep_id, stage, timing)
-            bots = await _stage("detect", detect_bots, store, config, sweep_id, stage, timing)
-            automation = await _stage("automation", detect_automation, store, config, sweep_id, stage, timing)
-            graph = await _stage("graph", run_graph_stage, store, config, sweep_id, stage, timing)  # after detect, before deliver
-            alerts = await _stage("deliver", deliver_alerts, store, config, sweep_id, stage, timing)  # last: after every stage that raises alerts
+            media = await _stage("enrich", enrich_media, store, config, sweep_id, stage)
+            bots = await _stage("detect", detect_bots, store, config, sweep_id, stage)
+            automation = await _stage("automation", detect_automation, store, config, sweep_id, stage)
+            graph = await _stage("graph", run_graph_stage, store, config, sweep_id, stage)  # after detect, before deliver
+            alerts = await _stage("deliver", deliver_alerts, store, config, sweep_id, stage)  # last: after every stage that raises alerts
         ids = [sweep_id] + ([tg_sweep[0]] if tg_sweep is not None else [])  # --source all: both sweeps count
         marks = ",".join("?" * len(ids))
         statuses = [r[0] for r in await store.fetchall(
@@ -90,14 +88,13 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
             await client.disconnect()
         await store.close()
     return SweepResult(sweep_id, status, seconds, stats, str(config.storage.database), errors, bots, media,
-                       automation=automation, alerts=alerts, graph=graph, telethon=tg_sweep, stage_seconds=timing)
+                       automation=automation, alerts=alerts, graph=graph, telethon=tg_sweep)
 
 
 async def _stage(name: str, work: Callable[[Store, Config], Awaitable[dict]], store: Store, config: Config,
-                 sweep_id: int, show: Callable[[str], None] | None = None, timing: dict[str, float] | None = None
-                 ) -> dict:
+                 sweep_id: int, show: Callable[[str], None] | None = None) -> dict:
     """Run one stage after collection; a failure is recorded on the sweep, what was collected stays.
-    Its wall seconds go into `timing` (logged too: a unit sees which stage a long sweep spends on)."""
+    Its wall seconds are logged ("<stage> stage: S s"): a unit sees which stage a long sweep spends on."""
     if show is not None:
         show(name)
     started = time.monotonic()
@@ -108,10 +105,7 @@ async def _stage(name: str, work: Callable[[Store, Config], Awaitable[dict]], st
         await store.record_error(sweep_id, name, f"{name} stage failed: {exc!r}")
         return {}
     finally:
-        seconds = time.monotonic() - started
-        if timing is not None:
-            timing[name] = seconds
-        log.info("%s stage: %.1f s", name, seconds)
+        log.info("%s stage: %.1f s", name, time.monotonic() - started)
 
 
 def run_sweep(config: Config, channels: list[str] | None = None, progress: bool = True, source: str = "web",
