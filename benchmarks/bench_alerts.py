@@ -4,7 +4,7 @@ Measures, in one process and one run:
 
 - `baseline httpx-post-only`: the same bodies POSTed one after another with one httpx client,
   no signing, no bookkeeping (the floor for sequential delivery to this receiver);
-- `tgsweep deliver (webhook)`: `graph.delivery.deliver_alerts` over the backlog: signing
+- `tgsweep deliver (webhook)`: `graph.alerts.delivery.deliver_alerts` over the backlog: signing
   with `standardwebhooks`, one committed transaction per outcome;
 - `tgsweep deliver (jsonl)`: the same backlog to a JSONL sink (one write + fsync per pass).
 
@@ -29,9 +29,9 @@ from standardwebhooks import Webhook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.store import Store  # noqa: E402
-from graph.delivery import deliver_alerts  # noqa: E402
-from graph.outbox import enqueue_alert  # noqa: E402
+from store.sqlite import Store  # noqa: E402
+from graph.alerts.delivery import deliver_alerts  # noqa: E402
+from graph.alerts.outbox import enqueue_alert  # noqa: E402
 from tgsweep.config import load_config  # noqa: E402
 
 SECRET = "whsec_" + base64.b64encode(b"tgsweep-benchmark-key-000").decode()

@@ -6,7 +6,7 @@ letters, "&" for "and", a word added or dropped); the rest are distinct texts ma
 same vocabulary. Methods, each timed on the same posts:
 
 - `baseline raw exact`: SHA of the raw text (what a plain GROUP BY text finds);
-- `normalised exact`: detectors.automation.duplicate_form, then exact;
+- `normalised exact`: detectors.automation.scores.duplicate_form, then exact;
 - `normalised + MinHash LSH` (ours, `[automation] near_duplicate_jaccard` 0.8): the above, then
   datasketch MinHash LSH over character 5-gram shingles of the distinct forms.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detectors.automation import PostSample, Settings, duplicate_clusters, duplicate_form, score_all  # noqa: E402
+from detectors.automation.scores import PostSample, Settings, duplicate_clusters, duplicate_form, score_all  # noqa: E402
 
 WORDS = ("garden river morning coffee market bicycle library window harbour mountain bakery train lantern "
          "meadow festival orchard museum concert village bridge photo picture result seconds free tries "

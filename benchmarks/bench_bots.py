@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detectors.bot_classifier import default_model, load_lexicon, profile_fields, score_bot  # noqa: E402
-from detectors.calibrate import load_eval_set  # noqa: E402
+from detectors.bots.classifier import default_model, load_lexicon, profile_fields, score_bot  # noqa: E402
+from detectors.bots.calibrate import load_eval_set  # noqa: E402
 
 
 def naive_scan(profiles: list[dict], terms: list[tuple[str, str]]) -> int:

@@ -6,7 +6,7 @@ each in its own process on its own copy of the database:
 
 - `before (load all)`: the detect stage as it was: one `fetchall` of bot_refs JOIN posts
   (every reference with its post text), promotions and mirrors built from that list;
-- `after (streamed)`: `detectors.stage.detect_bots`: promotions a chunk of bots at a time
+- `after (streamed)`: `detectors.bots.stage.detect_bots`: promotions a chunk of bots at a time
   (at most `[bots] max_promotions` per bot, picked by SQLite), mirrors in one streamed pass.
 
 Prints peak RSS (VmHWM) and its growth over the process after imports, time, and whether
@@ -53,7 +53,7 @@ def vm_rss_mb() -> float:
 
 def build(db: Path, refs: int, bots: int) -> None:
     """A seeded store: posts naming 1 or 3 bots (1 % exactly 2, mirror notices), deep-link codes."""
-    from crawler.store import Store
+    from store.sqlite import Store
 
     async def migrate() -> None:
         store = await Store.open(db)
@@ -105,10 +105,10 @@ def build(db: Path, refs: int, bots: int) -> None:
 
 async def detect_bots_before(store, config) -> dict:
     """The detect stage before streaming (kept here as the baseline): everything through one fetchall."""
-    from crawler.store import now
-    from detectors.bot_classifier import score_bot
-    from detectors.mirrors import find_mirrors, posts_from_rows
-    from detectors.stage import _thresholds, overrides, profile_of
+    from store.records import now
+    from detectors.bots.classifier import score_bot
+    from detectors.bots.mirrors import find_mirrors, posts_from_rows
+    from detectors.bots.stage import _thresholds, overrides, profile_of
 
     thresholds, max_promotions = _thresholds(config)
     bots = await store.fetchall(
@@ -143,9 +143,9 @@ async def detect_bots_before(store, config) -> dict:
 
 
 def child(which: str, db: Path) -> None:
-    from crawler.store import Store
-    from detectors.bot_classifier import default_model
-    from detectors.stage import detect_bots
+    from store.sqlite import Store
+    from detectors.bots.classifier import default_model
+    from detectors.bots.stage import detect_bots
     from tgsweep.config import Config
 
     default_model()

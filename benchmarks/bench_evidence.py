@@ -33,10 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crawler.media import write_media  # noqa: E402
 from crawler.paging import Cursor  # noqa: E402
-from crawler.records import MediaItem, Post  # noqa: E402
-from crawler.store import Capture, Store, StoredMedia  # noqa: E402
-from graph.evidence import verify_bundle, write_bundle  # noqa: E402
-from graph.evidence_gather import gather_evidence  # noqa: E402
+from store.records import MediaItem, Post  # noqa: E402
+from store.records import Capture, StoredMedia
+from store.sqlite import Store  # noqa: E402
+from graph.evidence.bundle import verify_bundle, write_bundle  # noqa: E402
+from graph.evidence.gather import gather_evidence  # noqa: E402
 from graph.exports import export_messages  # noqa: E402
 from tgsweep.config import parse_config  # noqa: E402
 

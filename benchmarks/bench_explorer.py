@@ -49,7 +49,7 @@ def make_store(folder: Path, nodes: int, edges: int, seed: int = 7) -> Path:
     """A store whose graph has `nodes` nodes and about `edges` distinct edges; returns the config file."""
     import asyncio
 
-    from crawler.store import Store
+    from store.sqlite import Store
 
     database = folder / "bench.db"
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps  # noqa: E402
 
-from detectors.fingerprints import fingerprint, hamming, reference_pdq  # noqa: E402
+from detectors.media.fingerprints import fingerprint, hamming, reference_pdq  # noqa: E402
 
 IMAGES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "images"
 THRESHOLD = 31

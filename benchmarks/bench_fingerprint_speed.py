@@ -1,7 +1,7 @@
 """Fingerprinting speed on 2 to 12 megapixel JPEGs, against the naive way, side by side.
 
 Baseline: `imagehash.phash(Image.open(f))` plus `pdqhash.compute` on the fully decoded picture.
-Ours: `detectors.fingerprints.fingerprint` (draft decoding, one decode, every hash including
+Ours: `detectors.media.fingerprints.fingerprint` (draft decoding, one decode, every hash including
 the rotations/flips and the trimmed/centre alternates). One process each; images/s.
 
     python benchmarks/bench_fingerprint_speed.py [--repeat N]
@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import pdqhash  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from detectors.fingerprints import fingerprint  # noqa: E402
+from detectors.media.fingerprints import fingerprint  # noqa: E402
 
 IMAGES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "images"
 SIZES = {2: (1728, 1152), 5: (2736, 1824), 8: (3456, 2304), 12: (4240, 2832)}  # megapixels -> px (3:2)

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import networkx as nx  # noqa: E402
 
-from crawler.store import Store  # noqa: E402
+from store.sqlite import Store  # noqa: E402
 from graph.analysis import bridges, communities, distribution_hubs, pagerank, repost_cascades, to_igraph  # noqa: E402
 from graph.analysis import Analysis  # noqa: E402
 from graph.build import build_graph  # noqa: E402

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from detectors.hash_index import PdqIndex, brute_force, bytes_to_words  # noqa: E402
+from detectors.media.hash_index import PdqIndex, brute_force, bytes_to_words  # noqa: E402
 
 
 def main() -> int:

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures" / "tme_preview"
 sys.path.insert(0, str(REPO))
 
-from crawler.tme_parse import parse_channel_page  # noqa: E402
+from crawler.web.tme_parse import parse_channel_page  # noqa: E402
 
 # The full-page fixtures, with the channel each shows.
 PAGES = [

@@ -6,7 +6,7 @@ explorer's cold start, timed against the collection of the same posts, at N and 
 
 The world (benchmarks/bench_sweep.build_world): 20,000 channels of news-like text posts with links
 and mentions, and a spam network: 2,000 of the channels post one giveaway text (each copy with its
-own referral code) as half of their posts. It is served by `python -m tgsweep.tme_server` in a
+own referral code) as half of their posts. It is served by `python -m tgsweep.demo.tme_server` in a
 subprocess, every page fetched once first so the server's render cache is warm.
 
 What runs: `tgsweep sweep --no-progress` in its own process on a new database (media download
@@ -48,7 +48,7 @@ MAX_RATIO = 2.2
 
 def spam_world(posts: int, seed: int = 11):
     """bench_sweep's world over 20,000 channels, with the spam network written into it."""
-    from tgsweep.tme_server import fill_text_entities
+    from tgsweep.demo.tme_server import fill_text_entities
 
     per, extra = divmod(posts, CHANNELS)
     sizes = {f"feed_{i:05d}": per + (1 if i < extra else 0) for i in range(CHANNELS)}
@@ -70,7 +70,7 @@ def warm(base_url: str, channels: list[str]) -> int:
 
 def run(posts: int, workdir: Path) -> dict[str, float]:
     """World, server, sweep, stages, explorer: the seconds of each."""
-    from tgsweep.tme_server import world_to_json
+    from tgsweep.demo.tme_server import world_to_json
 
     workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

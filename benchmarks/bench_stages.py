@@ -1,6 +1,6 @@
 """Stage scaling: does a later stage stay linear in posts when a spam network posts one text in
 2,000 of 20,000 channels? The automation stage was posts x channels there (a 20,000-channel sweep
-ran it for more than 15 minutes); this times `detectors.automation.score_all` at N and 2N posts,
+ran it for more than 15 minutes); this times `detectors.automation.scores.score_all` at N and 2N posts,
 against a named baseline in the same run: the previous code, which compared every LSH candidate
 (every earlier copy of a spam text) and took a set difference of the whole cluster's channels
 for every post.
@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detectors import automation  # noqa: E402
-from detectors.automation import PostSample, Settings, score_all  # noqa: E402
+from detectors.automation.scores import PostSample, Settings, score_all  # noqa: E402
 
 CHANNELS = 20_000
 SPAM_CHANNELS = 2_000

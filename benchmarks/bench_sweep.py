@@ -6,15 +6,15 @@ delay stores at least 2,000 posts/s, and the process stays under 400 MB RSS."
 What runs, each in its own process so that CPU and memory are counted where they belong
 (the machine this was written on has 2 cores: one serves, one sweeps):
 
-- the server: ``python -m tgsweep.tme_server --world world.json --port 0`` serving a seeded
+- the server: ``python -m tgsweep.demo.tme_server --world world.json --port 0`` serving a seeded
   synthetic world of N text posts (default 100,000) in 10 channels, each post a few sentences
   with 1-3 links or mentions (sites, t.me posts, @channels, @bots, bot deep links), plus one
   20,000-post channel (t.me pages one channel sequentially, so a lone channel is the slow case),
   plus the referenced bots' profile pages. Every page is fetched once before timing so the
   server's per-post render cache is warm and both timed runs see the same server.
 - the baseline, named ``scrapy-parse-only``: the same Scrapy settings (from
-  ``crawler.web_sweep.scrapy_settings``, same concurrency, no delay) and the same parser
-  (``crawler.tme_parse.parse_channel_page``) paging the same channels, but storing nothing.
+  ``crawler.web.stage.scrapy_settings``, same concurrency, no delay) and the same parser
+  (``crawler.web.tme_parse.parse_channel_page``) paging the same channels, but storing nothing.
   The difference between it and the sweep is what the store costs. For reference only, a
   plain ``http.client`` keep-alive loop that fetches and parses one page after another.
 - the sweep: ``python -m tgsweep.cli --config <tmp>/config.toml sweep --no-progress`` with
@@ -137,8 +137,8 @@ def post_text(rng: random.Random, channels: list[str], max_ids: dict[str, int]) 
 
 def build_world(sizes: dict[str, int], seed: int = 20260105):
     """Channels of text posts (ids 1..n with a few gaps, dates ascending) and the referenced bots."""
-    from crawler.records import Post
-    from tgsweep.tme_server import Entity, World, fill_text_entities
+    from store.records import Post
+    from tgsweep.demo.tme_server import Entity, World, fill_text_entities
 
     rng = random.Random(seed)
     world = World()
@@ -274,7 +274,7 @@ class Server:
     """The loopback t.me server in a subprocess (its CPU and memory are not the sweeper's)."""
 
     def __init__(self, world_file: Path):
-        self.proc = subprocess.Popen([sys.executable, "-m", "tgsweep.tme_server", "--world", str(world_file),
+        self.proc = subprocess.Popen([sys.executable, "-m", "tgsweep.demo.tme_server", "--world", str(world_file),
                                       "--port", "0"], cwd=REPO, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith("READY "):
@@ -303,7 +303,7 @@ def _get(conn: http.client.HTTPConnection, path: str) -> bytes:
 
 def fetch_loop(base_url: str, channels: list[str], parse: bool) -> tuple[int, int]:
     """Page every channel back to its start over one keep-alive connection: (posts, pages)."""
-    from crawler.tme_parse import parse_channel_page
+    from crawler.web.tme_parse import parse_channel_page
 
     host = urlsplit(base_url)
     conn = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
@@ -347,8 +347,8 @@ def child_scrapy_parse_only(base_url: str, channels: list[str], concurrency: int
     """Baseline: the sweep's Scrapy settings and parser, paging the same channels, storing nothing."""
     import scrapy
 
-    from crawler.tme_parse import parse_channel_page
-    from crawler.web_sweep import run_async, scrapy_settings
+    from crawler.web.tme_parse import parse_channel_page
+    from crawler.web.stage import run_async, scrapy_settings
     from scrapy.crawler import AsyncCrawlerRunner
     from tgsweep.config import parse_config
 
@@ -493,7 +493,7 @@ def main() -> int:
     if args.single:
         sizes[SINGLE] = args.single
 
-    from tgsweep.tme_server import world_to_json
+    from tgsweep.demo.tme_server import world_to_json
 
     t0 = time.perf_counter()
     world = build_world(sizes)

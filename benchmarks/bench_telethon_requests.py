@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from telethon import functions, types  # noqa: E402
 from telethon.tl.types import messages as tl_messages  # noqa: E402
 
-from crawler.store import Store  # noqa: E402
-from crawler.telethon_collect import sweep_telethon  # noqa: E402
+from store.sqlite import Store  # noqa: E402
+from crawler.telethon.collect import sweep_telethon  # noqa: E402
 from tests.crawler.telethon_fakes import FakeChannel, FakeTelegram, channel, message  # noqa: E402
 from tgsweep.config import parse_config  # noqa: E402
 

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from detectors.bot_classifier import score_bot  # noqa: E402
+from detectors.bots.classifier import score_bot  # noqa: E402
 
 SETS = {"train": ROOT / "tests/fixtures/bot_profiles.jsonl", "dev": ROOT / "tests/fixtures/bot_profiles_dev.jsonl",
         "train2_a": ROOT / "tests/fixtures/bot_profiles_train2_a.jsonl",

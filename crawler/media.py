@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from crawler.store import StoredMedia
+from store.records import StoredMedia
 
 IMAGE_KINDS = {"photo", "sticker", "link_preview_photo", "thumb"}
 _MAGIC = [(b"\x1aE\xdf\xa3", "video/webm"), (b"OggS", "audio/ogg"), (b"%PDF", "application/pdf")]
@@ -101,7 +101,7 @@ async def keep_fetched(store, config, sweep_id: int | None, channel: str, post_i
             return f"could not write media file: {exc}"
     await store.store_media(sweep_id, channel, post_id, position, url, media, inspected.error, role)
     if config.media.keep == "none" and not inspected.error:
-        from detectors.enrich import fingerprint_media, save_fingerprints, video_limits
+        from detectors.media.stage import fingerprint_media, save_fingerprints, video_limits
 
         fp = await asyncio.to_thread(fingerprint_media, data, kind, config.media.max_pixels, video_limits(config))
         if fp is not None:

@@ -10,16 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    last_id: int = 0  # every post with id <= last_id is stored
-    top: int | None = None  # an unfinished sweep stored every post in [bottom, top]
-    bottom: int | None = None
-
-    @property
-    def pending(self) -> bool:
-        return self.top is not None
+from store.records import Cursor
 
 
 @dataclass(frozen=True, slots=True)

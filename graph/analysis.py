@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import igraph as ig
 import networkx as nx
 
-from crawler.bot_refs import PROMOTION_KINDS
+from store.refs import PROMOTION_KINDS
 
 
 def bot_suspicion(attrs: dict[str, Any], min_bot_score: float) -> float:

@@ -31,8 +31,8 @@ from typing import Any, Iterable, Iterator
 
 import networkx as nx
 
-from crawler.bot_refs import PROMOTION_KINDS
-from graph.alert_rules import post_refs
+from store.refs import PROMOTION_KINDS
+from graph.alerts.rules import post_refs
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import networkx as nx
 
-from crawler.store import now
+from store.records import now
 from graph.analysis import Analysis, bot_suspicion, channels_forwarding, promotion_posts
-from crawler.bot_refs import PROMOTION_KINDS
-from graph.outbox import enqueue_alert
+from store.refs import PROMOTION_KINDS
+from graph.alerts.outbox import enqueue_alert
 
 TIER_WEIGHT = {"near-certain": 1.0, "match": 1.0, "weak lead": 0.25}
 

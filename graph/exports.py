@@ -7,7 +7,7 @@ from typing import Any, AsyncIterator
 
 import networkx as nx
 
-from crawler.store import Store
+from store.sqlite import Store
 
 _NO_BYTES = {"pending": "not fetched yet"}
 

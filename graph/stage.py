@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from graph.alert_rules import alert_settings
+from graph.alerts.rules import alert_settings
 from graph.analysis import analyze
 from graph.build import build_graph, no_gc
 from graph.escalation import Weights, automation_scores, save_escalations, score_subjects
@@ -66,7 +66,7 @@ def demo_outputs(config: Any, folder: Any, top: int = 5) -> list[str]:
     import asyncio
     from pathlib import Path
 
-    from crawler.store import Store
+    from store.sqlite import Store
     from graph.escalation import list_escalations
     from graph.exports import draw_picture, write_graph
 

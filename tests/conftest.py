@@ -1,7 +1,7 @@
 """Shared helpers for tests that run real sweeps.
 
 Twisted's reactor runs once per process, so every real crawl runs the `tgsweep` CLI in a
-subprocess, against a loopback t.me server (tgsweep.tme_server) served from a thread of the
+subprocess, against a loopback t.me server (tgsweep.demo.tme_server) served from a thread of the
 test process. The `sweeps` fixture hands out the helpers: a config writer, the CLI, database
 reads, the admin API, and a server whose request log carries timestamps.
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tgsweep.tme_server import TmeServer
+from tgsweep.demo.tme_server import TmeServer
 
 ROOT = Path(__file__).resolve().parents[1]
 

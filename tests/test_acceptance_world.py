@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from crawler.records import Post
-from tgsweep.tme_server import Entity, World, fill_text_entities
+from store.records import Post
+from tgsweep.demo.tme_server import Entity, World, fill_text_entities
 
 START = datetime(2026, 6, 1, tzinfo=timezone.utc)
 

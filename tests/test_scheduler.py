@@ -19,9 +19,9 @@ from typing import Callable
 
 import pytest
 
-from crawler.records import Post
+from store.records import Post
 from tests.conftest import StampedTmeServer
-from tgsweep.tme_server import Entity, World, fill_text_entities
+from tgsweep.demo.tme_server import Entity, World, fill_text_entities
 
 PAGE = 10
 SIZES = {"alpha": 50, "beta": 30}

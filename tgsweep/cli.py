@@ -24,7 +24,7 @@ out = Console(highlight=False, markup=False, soft_wrap=True)
 
 
 def _store(config: Config):
-    from crawler.store import Store
+    from store.sqlite import Store
 
     return Store.open(config.storage.database)
 
@@ -33,7 +33,7 @@ def with_store(config: Config, work: Callable[[Any], Awaitable[T]],
                runner: Callable[[Callable[[], Awaitable[T]]], T] | None = None) -> T:
     """Open the store, do one piece of work on it, close it: each command's I/O edge.
 
-    `runner`: how to run it (crawler.web_sweep.run_async for work that fetches); asyncio.run by default.
+    `runner`: how to run it (crawler.web.stage.run_async for work that fetches); asyncio.run by default.
     """
     async def run() -> T:
         store = await _store(config)
@@ -116,7 +116,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         err.print(f"nothing to sweep: add channels to [watch] channels in {config.source}, "
                   "run `tgsweep watch add NAME`, or pass --channel NAME")
         return 2
-    from crawler.telethon_client import NotLoggedIn, TelethonNotConfigured, check_configured
+    from crawler.telethon.client import NotLoggedIn, TelethonNotConfigured, check_configured
 
     try:
         if args.source in ("telethon", "all"):
@@ -134,7 +134,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     """`tgsweep login`: interactive first login of the unit's account (never echoes api_hash or session)."""
     config = load_config(args.config)
     setup_logging(config.logging)
-    from crawler.telethon_client import TelethonNotConfigured, login, session_file
+    from crawler.telethon.client import TelethonNotConfigured, login, session_file
 
     try:
         who = asyncio.run(login(config, export_string=Path(args.export_string) if args.export_string else None))
@@ -334,7 +334,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _bot_settings(args: argparse.Namespace):
     """Thresholds from the config when there is one; `bots score` works without a config file."""
-    from detectors.bot_classifier import Thresholds
+    from detectors.bots.classifier import Thresholds
 
     path = config_path(args.config)
     if args.config or path.exists():
@@ -344,7 +344,7 @@ def _bot_settings(args: argparse.Namespace):
 
 
 def cmd_bots_score(args: argparse.Namespace) -> int:
-    from detectors.bot_classifier import explain, score_bot
+    from detectors.bots.classifier import explain, score_bot
 
     thresholds = _bot_settings(args)
     problems = 0
@@ -366,7 +366,7 @@ def cmd_bots_score(args: argparse.Namespace) -> int:
 
 def cmd_bots_list(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    from detectors.stage import list_bots
+    from detectors.bots.stage import list_bots
 
     bots = with_store(config, list_bots)
     if _json_lines(args, bots):
@@ -392,8 +392,8 @@ def cmd_bots_label(args: argparse.Namespace) -> int:
     import getpass
 
     config = load_config(args.config)
-    from detectors.stage import set_override
-    from graph.alert_rules import alert_settings
+    from detectors.bots.stage import set_override
+    from graph.alerts.rules import alert_settings
 
     try:
         done = with_store(config, lambda store: set_override(store, args.username, args.label, args.note,
@@ -412,7 +412,7 @@ def cmd_bots_label(args: argparse.Namespace) -> int:
 def cmd_automation(args: argparse.Namespace) -> int:
     """`automation list`: stored scores with reasons; `automation score`: re-score from the store now."""
     config = load_config(args.config)
-    from detectors.automation_stage import detect_automation, list_automation, summary_line
+    from detectors.automation.stage import detect_automation, list_automation, summary_line
 
     if args.action == "score":
         counts = with_store(config, lambda store: detect_automation(store, config))
@@ -433,8 +433,8 @@ def cmd_automation(args: argparse.Namespace) -> int:
 
 def _media_settings(args: argparse.Namespace):
     """[fingerprints] and [media] max_pixels from the config when there is one; defaults otherwise."""
-    from detectors.banks import MatchSettings, settings_from
-    from detectors.fingerprints import DEFAULT_MAX_PIXELS
+    from detectors.media.banks import MatchSettings, settings_from
+    from detectors.media.fingerprints import DEFAULT_MAX_PIXELS
 
     path = config_path(args.config)
     if args.config or path.exists():
@@ -445,9 +445,9 @@ def _media_settings(args: argparse.Namespace):
 
 def _fingerprint_files(paths: list[str], max_pixels: int, config: Any = None):
     """Fingerprints of each file (pictures or videos), in a process pool when there are several (order kept)."""
-    from detectors.enrich import video_limits
-    from detectors.fingerprints import fingerprint_file
-    from detectors.workers import worker_pool
+    from detectors.media.stage import video_limits
+    from detectors.media.fingerprints import fingerprint_file
+    from detectors.media.workers import worker_pool
 
     seconds, dedupe = video_limits(config)  # [media]: the same keyframes as the enrich stage takes
     if len(paths) < 4:
@@ -471,7 +471,7 @@ def cmd_media_hash(args: argparse.Namespace) -> int:
 
 
 def cmd_media_match(args: argparse.Namespace) -> int:
-    from detectors.banks import load_matcher
+    from detectors.media.banks import load_matcher
 
     config, settings, max_pixels = _media_settings(args)
     if config is None:
@@ -494,7 +494,7 @@ def cmd_media_match(args: argparse.Namespace) -> int:
 
 
 def cmd_media_import(args: argparse.Namespace) -> int:
-    from detectors.banks import import_bank, match_all_media, parse_hash_csv, settings_from
+    from detectors.media.banks import import_bank, match_all_media, parse_hash_csv, settings_from
 
     config = load_config(args.config)
     try:
@@ -510,7 +510,7 @@ def cmd_media_import(args: argparse.Namespace) -> int:
         store = await _store(config)
         try:
             added = await import_bank(store, args.bank, parsed, str(Path(args.file).resolve())) if parsed.hashes else 0
-            from graph.alert_rules import alert_settings
+            from graph.alerts.rules import alert_settings
 
             matches = await match_all_media(store, settings_from(config), alert_settings(config))
         finally:
@@ -534,7 +534,7 @@ def _count(values) -> dict[str, int]:
 
 
 def cmd_media_banks(args: argparse.Namespace) -> int:
-    from detectors.banks import list_banks
+    from detectors.media.banks import list_banks
 
     config = load_config(args.config)
 
@@ -551,7 +551,7 @@ def cmd_media_banks(args: argparse.Namespace) -> int:
 
 
 def cmd_media_remove_bank(args: argparse.Namespace) -> int:
-    from detectors.banks import remove_bank
+    from detectors.media.banks import remove_bank
 
     config = load_config(args.config)
 
@@ -566,8 +566,8 @@ def cmd_media_remove_bank(args: argparse.Namespace) -> int:
 
 def cmd_evidence_export(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    from graph.evidence import write_bundle
-    from graph.evidence_gather import SubjectError, gather_evidence
+    from graph.evidence.bundle import write_bundle
+    from graph.evidence.gather import SubjectError, gather_evidence
 
     try:
         evidence = with_store(config, lambda store: gather_evidence(store, config, args.subject))
@@ -586,7 +586,7 @@ def cmd_evidence_export(args: argparse.Namespace) -> int:
 
 
 def cmd_evidence_verify(args: argparse.Namespace) -> int:
-    from graph.evidence import sha256, verify_bundle
+    from graph.evidence.bundle import sha256, verify_bundle
 
     path = Path(args.file)
     if not path.is_file():
@@ -603,8 +603,8 @@ def cmd_evidence_verify(args: argparse.Namespace) -> int:
 
 def cmd_evidence_takedown(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    from graph.evidence_gather import gather_takedown
-    from graph.takedown import render_csv, render_json
+    from graph.evidence.gather import gather_takedown
+    from graph.takedown.items import render_csv, render_json
 
     items = with_store(config, lambda store: gather_takedown(store, config, args.threshold))
     text = render_csv(items) if args.format == "csv" else render_json(items)
@@ -618,8 +618,8 @@ def cmd_evidence_takedown(args: argparse.Namespace) -> int:
 def cmd_takedown_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     setup_logging(config.logging)
-    from crawler.web_sweep import run_async
-    from tgsweep.takedown import check_takedowns, report_lines, takedown_report
+    from crawler.web.stage import run_async
+    from graph.takedown.check import check_takedowns, report_lines, takedown_report
 
     async def check(store: Any) -> tuple[dict, dict]:
         return await check_takedowns(store, config), await takedown_report(store)
@@ -634,7 +634,7 @@ def cmd_takedown_check(args: argparse.Namespace) -> int:
 
 def cmd_takedown_list(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    from tgsweep.takedown import format_seconds, report_json, takedown_report
+    from graph.takedown.check import format_seconds, report_json, takedown_report
 
     report = with_store(config, takedown_report)
     if args.json:
@@ -653,9 +653,9 @@ def cmd_takedown_list(args: argparse.Namespace) -> int:
 def cmd_bots_refresh(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     setup_logging(config.logging)
-    from crawler.recheck import refresh_profiles
-    from crawler.web_sweep import run_async
-    from detectors.stage import detect_bots
+    from crawler.web.recheck import refresh_profiles
+    from crawler.web.stage import run_async
+    from detectors.bots.stage import detect_bots
 
     async def refresh_and_score(store: Any) -> dict[str, Any]:
         return {**await refresh_profiles(store, config), "scored": await detect_bots(store, config)}
@@ -669,10 +669,10 @@ def cmd_bots_refresh(args: argparse.Namespace) -> int:
     return 1 if done["due"] and not done["refreshed"] else 0  # none of the due profiles could be read
 
 
-# -- alerts: the outbox and its delivery (issue 6; graph/delivery.py) ----------------------------
+# -- alerts: the outbox and its delivery (issue 6; graph/alerts/delivery.py) ----------------------------
 
 def cmd_alerts_list(args: argparse.Namespace) -> int:
-    from graph.delivery import list_alerts
+    from graph.alerts.delivery import list_alerts
 
     config = load_config(args.config)
     alerts = with_store(config, list_alerts)
@@ -694,7 +694,7 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts_retry(args: argparse.Namespace) -> int:
-    from graph.delivery import retry_alerts
+    from graph.alerts.delivery import retry_alerts
 
     config = load_config(args.config)
 
@@ -711,7 +711,7 @@ def cmd_alerts_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts_deliver(args: argparse.Namespace) -> int:
-    from graph.delivery import deliver_alerts, summary_line
+    from graph.alerts.delivery import deliver_alerts, summary_line
 
     config = load_config(args.config)
     setup_logging(config.logging)

@@ -94,7 +94,7 @@ class Media(_Section):
     max_bytes: int = Field(20 * 1024 * 1024, gt=0)
     max_pixels: int = Field(40_000_000, gt=0)
     keep: Literal["all", "none"] = "all"
-    max_video_seconds: float = Field(600.0, gt=0)  # detectors/video.py: keyframes of the first N seconds
+    max_video_seconds: float = Field(600.0, gt=0)  # detectors/media/video.py: keyframes of the first N seconds
     video_dedupe_distance: int = Field(12, ge=0, le=256)
 
 
@@ -185,7 +185,7 @@ class Discovery(_Section):
 
 
 class Telethon(_Section):
-    """The MTProto collector (crawler/telethon_collect.py): the unit's own account, public channels only."""
+    """The MTProto collector (crawler/telethon/collect.py): the unit's own account, public channels only."""
 
     api_id: int | None = None
     api_hash: SecretStr | None = None
@@ -274,7 +274,7 @@ class Sink(_Section):
 
 
 class Alerts(_Section):
-    """Alert rules (graph/alert_rules.py) and delivery to the sinks (graph/delivery.py)."""
+    """Alert rules (graph/alerts/rules.py) and delivery to the sinks (graph/alerts/delivery.py)."""
 
     rules: list[Literal["bank_match", "deepfake_bot", "mirror", "escalation"]] = Field(
         default_factory=lambda: ["bank_match", "deepfake_bot", "mirror", "escalation"])
@@ -306,7 +306,7 @@ class Bots(_Section):
 
 
 class Automation(_Section):
-    """Automation scores of channels and posting accounts (detectors/automation.py): thresholds, weights."""
+    """Automation scores of channels and posting accounts (detectors/automation/scores.py): thresholds, weights."""
 
     enabled: bool = True
     min_posts: int = Field(20, ge=2)  # fewer dated posts: insufficient_data, never scored

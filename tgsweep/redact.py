@@ -3,7 +3,7 @@
 A receiver that echoes "Cannot POST /hooks/<token>?key=<secret>", an exception that prints a URL, a
 library that logs a header: none of them knows what is secret, so texts are scrubbed by the values
 themselves. Loading a config registers its secrets here (tgsweep/config.py); `tgsweep serve` adds the
-explorer token it reads; the logs (tgsweep/logs.py) and the alert sinks (graph/sinks.py) scrub with it.
+explorer token it reads; the logs (tgsweep/logs.py) and the alert sinks (graph/alerts/sinks.py) scrub with it.
 
 Each value is also matched URL-encoded (quote, quote_plus) and base64-encoded, the forms it takes in
 URLs, forms and headers. A leaf module: no project imports, so any layer may use it.

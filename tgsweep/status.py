@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from crawler.store import Store
+from store.sqlite import Store
 from tgsweep.config import Config
 
 RECENT_ERRORS = 50
@@ -76,10 +76,10 @@ async def gather_status(config: Config) -> dict[str, Any]:
             sweeps.append({"id": r["id"], "source": r["source"], "started_at": r["started_at"],
                            "finished_at": r["finished_at"], "status": r["status"],
                            "new_posts": stats.get("new_posts"), "pages": stats.get("pages")})
-        from tgsweep.takedown import takedown_report
+        from graph.takedown.check import takedown_report
 
         takedowns = {k: v for k, v in (await takedown_report(store)).items() if k != "posts"}
-        from crawler.telethon_state import account_waits
+        from crawler.telethon.state import account_waits
 
         account = await account_waits(store)  # Telethon flood waits for the whole account (telethon_waits)
     finally:
@@ -158,7 +158,7 @@ def format_status(s: dict[str, Any], channels: bool = False) -> list[str]:
             parts.append(f"last error: {c['last_error']}")
         lines.append(", ".join(parts))
     if s.get("takedowns", {}).get("tracked"):
-        from tgsweep.takedown import report_lines
+        from graph.takedown.check import report_lines
 
         lines += report_lines(s["takedowns"])
     return lines

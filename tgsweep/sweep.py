@@ -10,9 +10,9 @@ from typing import Any, Awaitable, Callable
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from crawler.spider import SweepStats
-from crawler.store import Store
-from crawler.web_sweep import run_async, sweep_web
+from crawler.web.spider import SweepStats
+from store.sqlite import Store
+from crawler.web.stage import run_async, sweep_web
 from tgsweep.config import Config
 
 log = logging.getLogger(__name__)
@@ -26,10 +26,10 @@ class SweepResult:
     stats: SweepStats
     database: str
     errors: list[dict[str, Any]] = field(default_factory=list)
-    bots: dict[str, int] = field(default_factory=dict)  # detect stage counts (detectors.stage.detect_bots)
-    media: dict[str, Any] = field(default_factory=dict)  # enrich stage counts (detectors.enrich.enrich_media)
-    automation: dict[str, Any] = field(default_factory=dict)  # detectors.automation_stage.detect_automation
-    alerts: dict[str, Any] = field(default_factory=dict)  # deliver stage counts (graph.delivery.deliver_alerts)
+    bots: dict[str, int] = field(default_factory=dict)  # detect stage counts (detectors.bots.stage.detect_bots)
+    media: dict[str, Any] = field(default_factory=dict)  # enrich stage counts (detectors.media.stage.enrich_media)
+    automation: dict[str, Any] = field(default_factory=dict)  # detectors.automation.stage.detect_automation
+    alerts: dict[str, Any] = field(default_factory=dict)  # deliver stage counts (graph.alerts.delivery.deliver_alerts)
     graph: dict[str, Any] = field(default_factory=dict)  # graph stage counts (graph.stage.run_graph_stage)
     telethon: Any = None  # `--source all`: the Telethon sweep's (sweep id, stats, seconds) beside the web one
 
@@ -42,13 +42,13 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
     With Telethon, the login is checked before anything is collected (NotLoggedIn: `tgsweep login`).
     `group`: one `[[watch.groups]]` group's channels; `discovered`: the channels discovery found
     (`tgsweep sweep --discovered`). With `[discovery] interval_minutes` > 0 other sweeps only note
-    the references they see: sweeping them is the `discover` job's (crawler.web_sweep.sweep_web).
+    the references they see: sweeping them is the `discover` job's (crawler.web.stage.sweep_web).
     """
     store = await Store.open(config.storage.database)
     tg_sweep = client = None
     try:
         if source in ("telethon", "all"):
-            from crawler.telethon_client import build_client, ensure_authorised
+            from crawler.telethon.client import build_client, ensure_authorised
 
             client = telethon_client or build_client(config)
             await ensure_authorised(client, config)
@@ -56,17 +56,17 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
             if source in ("web", "all"):
                 sweep_id, stats, seconds = await sweep_web(config, store, channels, show, group, discovered)
             if client is not None:
-                from crawler.telethon_collect import sweep_telethon
+                from crawler.telethon.collect import sweep_telethon
 
                 tg_sweep = await sweep_telethon(config, store, client, channels, show, group=group,
                                                 discovered=discovered)
                 if source == "telethon":
                     sweep_id, stats, seconds = tg_sweep
                     tg_sweep = None
-            from detectors.automation_stage import detect_automation
-            from detectors.enrich import enrich_media
-            from detectors.stage import detect_bots
-            from graph.delivery import deliver_alerts
+            from detectors.automation.stage import detect_automation
+            from detectors.media.stage import enrich_media
+            from detectors.bots.stage import detect_bots
+            from graph.alerts.delivery import deliver_alerts
             from graph.stage import run_graph_stage
 
             stage = getattr(show, "stage", None)
@@ -201,7 +201,7 @@ def print_summary(result: SweepResult, console: Console) -> None:
     for channel, why in s.discovered:
         console.print(f"  discovered {channel} ({why})")
     if result.media:
-        from detectors.enrich import summary_line
+        from detectors.media.stage import summary_line
 
         console.print(f"  {summary_line(result.media)}")
     if result.bots:
@@ -210,7 +210,7 @@ def print_summary(result: SweepResult, console: Console) -> None:
                       f"{b['benign']} benign, {b['unknown']} unknown ({b['overridden']} by analysts); "
                       f"{b['mirrors']} mirror links")
     if result.automation:
-        from detectors.automation_stage import summary_line as automation_line
+        from detectors.automation.stage import summary_line as automation_line
 
         console.print(f"  {automation_line(result.automation)}")
     if result.graph:
@@ -218,7 +218,7 @@ def print_summary(result: SweepResult, console: Console) -> None:
 
         console.print("  " + summary_lines(result.graph, top=0)[0])
     if result.alerts:
-        from graph.delivery import summary_line as alerts_line
+        from graph.alerts.delivery import summary_line as alerts_line
 
         console.print(f"  {alerts_line(result.alerts)}")
     for e in result.errors[:20]:

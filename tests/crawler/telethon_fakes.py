@@ -23,7 +23,7 @@ from telethon._updates import EntityCache as MbEntityCache
 from telethon.tl.types import messages as tl_messages
 from telethon.tl.types import users as tl_users
 
-from crawler.telethon_map import tl_from_dict
+from crawler.telethon.mapping import tl_from_dict
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telethon"  # tests/fixtures/telethon
 IMAGES = Path(__file__).resolve().parents[1] / "fixtures" / "images"

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from crawler.records import MediaItem, Post
-from tgsweep.demo_corpus import encode, picture
-from tgsweep.tme_server import Entity, World, fill_text_entities
+from store.records import MediaItem, Post
+from tgsweep.demo.corpus import encode, picture
+from tgsweep.demo.tme_server import Entity, World, fill_text_entities
 
 PAGE = 10
 SIZES = {"alpha": 120, "beta": 60}  # 12 and 6 pages

@@ -1,6 +1,6 @@
 """The egress policy (crawler/egress.py) and a sweep under a hostile t.me server.
 
-The hostile server is the loopback t.me (tgsweep.tme_server) serving pages whose media URLs
+The hostile server is the loopback t.me (tgsweep.demo.tme_server) serving pages whose media URLs
 name local files, another loopback service (directly and through a redirect), the cloud
 metadata address and other schemes, and a page whose posts claim another channel. A second
 loopback server holds a secret and counts every request it gets: it must get none.
@@ -14,9 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from crawler.egress import EgressPolicy, check_addresses, check_url
-from crawler.records import MediaItem, Post
-from tgsweep.demo_corpus import encode, picture
-from tgsweep.tme_server import Entity, World, fill_text_entities
+from store.records import MediaItem, Post
+from tgsweep.demo.corpus import encode, picture
+from tgsweep.demo.tme_server import Entity, World, fill_text_entities
 
 HOSTS = ("t.me", "*.telesco.pe", "*.telegram-cdn.org")
 T_ME = EgressPolicy.for_base("https://t.me", HOSTS)

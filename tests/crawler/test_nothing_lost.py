@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from crawler.records import Button, MediaItem, Post
-from tgsweep.demo_corpus import encode, picture
-from tgsweep.tme_server import Entity, World, fill_text_entities
+from store.records import Button, MediaItem, Post
+from tgsweep.demo.corpus import encode, picture
+from tgsweep.demo.tme_server import Entity, World, fill_text_entities
 
 START = datetime(2026, 5, 1, tzinfo=timezone.utc)
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from crawler.store import Store
-from detectors.banks import MatchSettings, match_all_media
-from detectors.stage import detect_bots, set_override
-from graph.alert_rules import AlertSettings, bank_match_alert, mirror_alert
+from store.sqlite import Store
+from detectors.media.banks import MatchSettings, match_all_media
+from detectors.bots.stage import detect_bots, set_override
+from graph.alerts.rules import AlertSettings, bank_match_alert, mirror_alert
 from tgsweep.config import Config
 
 T = "2026-01-01T00:00:00+00:00"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from crawler.store import Store
+from store.sqlite import Store
 from graph.analysis import (analyze, bridges, communities, distribution_hubs, networkx_communities, pagerank,
                             repost_cascades)
 from graph.build import build_graph, fold_bot_refs, fold_channel_refs, to_graph

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from crawler.store import Store
+from store.sqlite import Store
 from graph.build import EDGE_KINDS, build_graph, fold_bot_refs, fold_channel_refs, snapshot_path, to_graph
 
 

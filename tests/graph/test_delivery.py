@@ -15,9 +15,9 @@ from aiohttp import web
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from crawler.store import Store
-from graph.delivery import backoff_seconds, deliver_alerts, list_alerts, retry_alerts
-from graph.outbox import enqueue_alert
+from store.sqlite import Store
+from graph.alerts.delivery import backoff_seconds, deliver_alerts, list_alerts, retry_alerts
+from graph.alerts.outbox import enqueue_alert
 from scheduler import job_specs
 from tgsweep import cli
 from tgsweep.config import load_config
@@ -295,7 +295,7 @@ def test_alert_settings_are_documented():
 
 
 async def test_one_delivery_pass_at_a_time(tmp_path, monkeypatch):
-    from graph.delivery import _pass_lock, summary_line
+    from graph.alerts.delivery import _pass_lock, summary_line
 
     monkeypatch.setenv("HOOK_SECRET", SECRET)
     receiver = Receiver()

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import networkx as nx
 
-from crawler.store import Store
-from detectors.stage import set_override
+from store.sqlite import Store
+from detectors.bots.stage import set_override
 from graph.analysis import analyze
 from graph.build import finish_nodes, fold_bot_refs, fold_channel_refs, set_bot_nodes, to_graph
 from graph.escalation import Weights, escalated_posts, list_escalations, score_subjects

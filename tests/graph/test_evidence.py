@@ -12,11 +12,13 @@ import pytest
 from PIL import Image
 
 from crawler.media import write_media
-from crawler.records import EntityPage, MediaItem, Post
-from crawler.store import Capture, Store, StoredMedia, entry_hash, now
-from graph.evidence import MANIFEST, build_bundle, bundle_files, verify_bundle
-from graph.evidence_gather import SubjectError, gather_evidence, gather_takedown
-from graph.takedown import render_csv, render_json
+from store.records import EntityPage, MediaItem, Post
+from store.custody import entry_hash
+from store.records import Capture, StoredMedia, now
+from store.sqlite import Store
+from graph.evidence.bundle import MANIFEST, build_bundle, bundle_files, verify_bundle
+from graph.evidence.gather import SubjectError, gather_evidence, gather_takedown
+from graph.takedown.items import render_csv, render_json
 from tests.conftest import Sweeps
 from tgsweep.config import parse_config
 
@@ -165,7 +167,7 @@ async def test_bot_subject_bare_username_and_verify_catches_tampering(tmp_path):
 
     tampered = dict(files)
     tampered["posts.jsonl"] = files["posts.jsonl"].replace(b"try", b"TRY")
-    from graph.evidence import zip_bytes
+    from graph.evidence.bundle import zip_bytes
 
     assert verify_bundle(zip_bytes(tampered)) == ["posts.jsonl: SHA-256 does not match the manifest (altered)",
                                                   "post alpha/2: text differs from the capture it cites"]
@@ -245,7 +247,7 @@ async def test_a_media_file_altered_on_disk_is_left_out_and_said_so(tmp_path):
 
 def _rebuilt(files: dict[str, bytes]) -> bytes:
     """A tampered bundle whose manifest was regenerated over the tampered files."""
-    from graph.evidence import MANIFEST, manifest, zip_bytes
+    from graph.evidence.bundle import MANIFEST, manifest, zip_bytes
 
     files = {k: v for k, v in files.items() if k != MANIFEST}
     return zip_bytes(dict(sorted((files | {MANIFEST: manifest(files)}).items())))

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import networkx as nx
 import pytest
 
-from crawler.store import Store
+from store.sqlite import Store
 from graph.build import EDGE_KINDS, build_graph
 from graph.exports import exportable
 from tgsweep.cli import main

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from crawler.store import Store
-from graph.outbox import alert_id, enqueue_alert
+from store.sqlite import Store
+from graph.alerts.outbox import alert_id, enqueue_alert
 
 
 class Boom(Exception):

@@ -8,10 +8,10 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from crawler.store import Store
-from graph.delivery import deliver_alerts
-from graph.outbox import enqueue_alert
-from graph.sinks import JsonlSink, WebhookSink, classify, safe_url
+from store.sqlite import Store
+from graph.alerts.delivery import deliver_alerts
+from graph.alerts.outbox import enqueue_alert
+from graph.alerts.sinks import JsonlSink, WebhookSink, classify, safe_url
 from tgsweep.config import load_config
 
 SECRET = "whsec_" + base64.b64encode(b"tgsweep-sinks-test-key-01").decode()

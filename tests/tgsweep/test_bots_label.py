@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.store import Store
-from detectors.stage import set_override
+from store.sqlite import Store
+from detectors.bots.stage import set_override
 
 T = "2026-01-01T00:00:00+00:00"
 

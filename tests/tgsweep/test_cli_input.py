@@ -72,7 +72,7 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
 
 
 def test_a_channel_nobody_holds_is_an_error_not_a_quiet_success(sweeps, tmp_path):
-    from tgsweep.tme_server import World
+    from tgsweep.demo.tme_server import World
 
     with sweeps.Server(World(page_size=20)) as server:
         config = sweeps.write_config(tmp_path, server.base_url, ["no_such_channel_x"])

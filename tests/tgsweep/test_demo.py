@@ -6,7 +6,7 @@ import sqlite3
 import subprocess
 import sys
 
-from tgsweep.demo_corpus import build_demo_world, demo_watchlist
+from tgsweep.demo.corpus import build_demo_world, demo_watchlist
 
 
 def test_demo_sweeps_twice_exports_and_verifies(tmp_path):

@@ -286,7 +286,7 @@ def test_openapi_and_pages(client):
 
 async def test_the_explorer_reads_the_graph_itself_without_graph_build(demo):
     """The fallback when graph.build is missing or fails: the same node ids and edge kinds from the tables."""
-    from crawler.store import Store
+    from store.sqlite import Store
     from tgsweep.explorer.data import graph_from_tables
 
     store = await Store.open(demo.parent / "tgsweep.db")

@@ -6,8 +6,8 @@ import pty
 import subprocess
 from datetime import datetime, timedelta, timezone
 
-from crawler.records import Post
-from tgsweep.tme_server import Entity, World, fill_text_entities
+from store.records import Post
+from tgsweep.demo.tme_server import Entity, World, fill_text_entities
 
 
 def _world() -> World:

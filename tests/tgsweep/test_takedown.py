@@ -6,9 +6,9 @@ import urllib.request
 
 import pytest
 
-from crawler.records import Post
-from tgsweep.takedown import classify_embed, latency, next_state
-from tgsweep.tme_server import Entity, World, fill_text_entities
+from store.records import Post
+from graph.takedown.check import classify_embed, latency, next_state
+from tgsweep.demo.tme_server import Entity, World, fill_text_entities
 
 BOT = "undressxbot"
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from crawler.records import Button, Forward, MediaItem, Post
-from tgsweep.demo_corpus import (
+from store.records import Button, Forward, MediaItem, Post
+from tgsweep.demo.corpus import (
     BROKEN_FILES, DISCOVERY_ONLY, SHARED_PICTURE, build_demo_world, demo_watchlist,
 )
-from tgsweep.tme_server import (
+from tgsweep.demo.tme_server import (
     Entity, TmeServer, World, absolute_urls, fill_text_entities, format_count, world_from_json,
     world_to_json,
 )
@@ -337,7 +337,7 @@ def test_world_json_round_trip():
 def test_subprocess_mode_prints_ready_and_stops_on_sigterm(tmp_path):
     path = tmp_path / "world.json"
     path.write_text(world_to_json(small_world()), encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "tgsweep.tme_server", "--world", str(path), "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "tgsweep.demo.tme_server", "--world", str(path), "--port", "0"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 20)
@@ -443,7 +443,7 @@ def test_demo_broken_media_break_as_intended():
 
 
 def test_parse_of_rendered_pages_gives_back_the_posts():
-    tme_parse = pytest.importorskip("crawler.tme_parse")
+    tme_parse = pytest.importorskip("crawler.web.tme_parse")
     world = build_demo_world()
     with TmeServer(world) as srv:
         for entity in world.entities.values():
@@ -474,7 +474,7 @@ def test_parse_of_rendered_pages_gives_back_the_posts():
 
 
 def test_parse_of_entity_pages_tells_the_kind():
-    tme_parse = pytest.importorskip("crawler.tme_parse")
+    tme_parse = pytest.importorskip("crawler.web.tme_parse")
     with TmeServer(small_world()) as srv:
         for name, kind in [("alpha", "channel"), ("closed", "channel"), ("chatroom", "group"),
                            ("someone", "user"), ("helper_bot", "bot"), ("nobody_here", "unknown")]:
@@ -485,7 +485,7 @@ def test_parse_of_entity_pages_tells_the_kind():
 
 def test_rendered_fields_a_hand_made_post():
     """One post with every field set, rendered and read back by the real parser."""
-    tme_parse = pytest.importorskip("crawler.tme_parse")
+    tme_parse = pytest.importorskip("crawler.web.tme_parse")
     world = small_world()
     post = Post(channel="alpha", id=900, date="2026-03-02T08:30:00+00:00",
                 text="Try https://t.me/some_bot?start=x1 and read more\n#news @beta_chan",

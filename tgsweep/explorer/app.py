@@ -37,7 +37,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 
-from crawler.store import Store
+from store.sqlite import Store
 from tgsweep.config import Config
 from tgsweep.explorer import data
 from tgsweep.explorer.layout import communities_of, layout
@@ -319,8 +319,8 @@ def create_app(config: Config, settings: ServeSettings | None = None, prewarm: b
 
     @app.post("/api/bots/{username}/override", summary="confirm or reject a bot (the same as `tgsweep bots label`)")
     async def override(request: Request, username: str, body: OverrideIn) -> dict[str, Any]:
-        from detectors.stage import set_override
-        from graph.alert_rules import alert_settings
+        from detectors.bots.stage import set_override
+        from graph.alerts.rules import alert_settings
 
         _check_name(username)
         label = body.label or {"confirm": "deepfake_generator", "reject": "benign"}.get(body.decision or "")

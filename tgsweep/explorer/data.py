@@ -1,7 +1,7 @@
 """What the explorer shows, read from the store: the graph, a channel, a bot, a media file, alerts.
 
-Reads only, except `retry` (graph.delivery.retry_alerts); a bot's override is
-detectors.stage.set_override (app.py), the same decision as `tgsweep bots label`. The graph is
+Reads only, except `retry` (graph.alerts.delivery.retry_alerts); a bot's override is
+detectors.bots.stage.set_override (app.py), the same decision as `tgsweep bots label`. The graph is
 graph.build's; the explorer reads the tables itself only when that fails.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import networkx as nx
 
-from crawler.store import Store
+from store.sqlite import Store
 
 log = logging.getLogger(__name__)
 
@@ -225,8 +225,8 @@ async def escalation_of(store: Store, subject: str) -> dict[str, Any] | None:
 
 
 async def automation_of(store: Store, subject: str) -> dict[str, Any] | None:
-    """The automation score of a node (interface 4; detectors.automation_stage.list_automation), or None."""
-    from detectors.automation_stage import list_automation
+    """The automation score of a node (interface 4; detectors.automation.stage.list_automation), or None."""
+    from detectors.automation.stage import list_automation
 
     rows = await list_automation(store, subject=subject)
     return rows[0] if rows else None
@@ -375,8 +375,8 @@ async def bot_detail(store: Store, username: str) -> dict[str, Any] | None:
 
 
 async def list_bot_rows(store: Store) -> list[dict[str, Any]]:
-    """The bot list (detectors.stage.list_bots: both verdicts, references, codes, mirrors)."""
-    from detectors.stage import list_bots
+    """The bot list (detectors.bots.stage.list_bots: both verdicts, references, codes, mirrors)."""
+    from detectors.bots.stage import list_bots
 
     return await list_bots(store)
 
@@ -428,14 +428,14 @@ async def cluster_detail(store: Store, cluster: str, images: bool) -> dict[str, 
 # -- alerts ----------------------------------------------------------------------------------------------------
 
 async def alerts(store: Store) -> tuple[list[dict[str, Any]], list[str]]:
-    """Alerts with their delivery state (graph.delivery.list_alerts, interface 6)."""
-    from graph.delivery import list_alerts
+    """Alerts with their delivery state (graph.alerts.delivery.list_alerts, interface 6)."""
+    from graph.alerts.delivery import list_alerts
 
     return await list_alerts(store), []
 
 
 async def retry(store: Store, ids: list[str] | None) -> int:
-    """Queue alerts for another delivery attempt (graph.delivery.retry_alerts)."""
-    from graph.delivery import retry_alerts
+    """Queue alerts for another delivery attempt (graph.alerts.delivery.retry_alerts)."""
+    from graph.alerts.delivery import retry_alerts
 
     return await retry_alerts(store, ids)

@@ -655,7 +655,7 @@ async function clusterPage(id) {
 }
 
 function stateCell(a) {
-  // graph.delivery.list_alerts: the alert's summed-up state, then one line per sink.
+  // graph.alerts.delivery.list_alerts: the alert's summed-up state, then one line per sink.
   const sinks = Array.isArray(a.sinks) ? a.sinks : [];
   return el("div", { class: `state-${a.state}` }, el("strong", {}, fmt(a.state)),
     sinks.map((s) => el("div", { class: "muted" }, `${s.sink}: ${s.state}` + (s.attempts ? `, ${s.attempts} attempt(s)` : "") +

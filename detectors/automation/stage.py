@@ -1,0 +1,121 @@
+"""The automation part of the detect stage: read post samples, score (detectors.automation.scores), write back.
+
+Re-runnable: every run reads the newest `[automation] max_posts` posts of every channel and
+rewrites `automation_scores` whole, in one transaction. Posting accounts are scored when
+posts name one: a `from_id` column when the posts table has it (Telethon), else the author
+signature (`posts.author`), scoped to its channel since signatures are only names.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from store.records import now
+from store.sqlite import Store
+from detectors.automation.scores import SIGNALS, AutomationScore, PostSample, Settings, score_all
+
+
+
+def settings_from(config: Any) -> Settings:
+    """Settings from `[automation]` (defaults when the config has no such section)."""
+    section = getattr(config, "automation", None)
+    if section is None:
+        return Settings()
+    return Settings(min_posts=section.min_posts, min_text_posts=section.min_text_posts,
+                    min_text_length=section.min_text_length, threshold=section.threshold,
+                    near_duplicate_jaccard=section.near_duplicate_jaccard, burst_posts=section.burst_posts,
+                    burst_seconds=section.burst_seconds,
+                    weights={name: getattr(section, f"weight_{name}") for name in SIGNALS})
+
+
+async def _has_column(store: Store, table: str, column: str) -> bool:
+    return any(r[1] == column for r in await store.fetchall(f"PRAGMA table_info({table})"))
+
+
+async def load_samples(store: Store, max_posts: int) -> list[PostSample]:
+    """The newest `max_posts` non-service posts of every channel, as the scoring reads them."""
+    from_id = ", p.from_id" if await _has_column(store, "posts", "from_id") else ", NULL"
+    sql = f"""
+        SELECT p.channel, p.id, p.date, p.text, p.views,
+               p.forwarded_channel IS NOT NULL OR p.forwarded_name IS NOT NULL,
+               CASE WHEN json_valid(p.record) THEN
+                   coalesce(json_array_length(p.record, '$.links'), 0)
+                   + (SELECT count(*) FROM json_each(p.record, '$.buttons') b
+                      WHERE json_extract(b.value, '$.url') IS NOT NULL)
+               ELSE 0 END,
+               (SELECT group_concat(DISTINCT r.bot) FROM bot_refs r WHERE r.channel = p.channel AND r.post_id = p.id),
+               p.author{from_id}
+        FROM (SELECT channel, id, row_number() OVER (PARTITION BY channel ORDER BY id DESC) AS rn
+              FROM posts WHERE service IS NULL) k
+        JOIN posts p ON p.channel = k.channel AND p.id = k.id
+        WHERE k.rn <= ?"""
+    out = []
+    async with store.db.execute(sql, (max_posts,)) as cursor:
+        async for channel, post_id, date, text, views, fwd, links, bots, author, sender in cursor:
+            account = str(sender) if sender is not None else (f"{channel}/{author}" if author else None)
+            out.append(PostSample(channel, post_id, date, text or "", views, bool(fwd), links or 0,
+                                  tuple(sorted(bots.split(","))) if bots else (), account))
+    return out
+
+
+async def subscriber_counts(store: Store) -> dict[str, int]:
+    out = {}
+    rows = await store.fetchall("SELECT username, counters FROM channels WHERE counters IS NOT NULL")
+    for username, counters in rows:
+        try:
+            value = json.loads(counters).get("subscribers")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(value, int) and value > 0:
+            out[username] = value
+    return out
+
+
+async def detect_automation(store: Store, config: Any) -> dict[str, Any]:
+    """Score every channel and posting account; rewrite automation_scores; counts for the summary."""
+    section = getattr(config, "automation", None)
+    if section is not None and not section.enabled:
+        return {}
+    settings = settings_from(config)
+    samples = await load_samples(store, section.max_posts if section is not None else 500)
+    scores = score_all(samples, settings, await subscriber_counts(store))
+    t = now()
+    async with store.transaction() as db:
+        await db.execute("DELETE FROM automation_scores")
+        await db.executemany(
+            "INSERT INTO automation_scores(subject, kind, score, reasons, features, computed_at) VALUES (?,?,?,?,?,?)",
+            [(s.subject, s.kind, s.score, json.dumps(s.reasons, ensure_ascii=False),
+              json.dumps({"verdict": s.verdict, **s.features}, ensure_ascii=False), t) for s in scores])
+    return summarize(scores)
+
+
+def summarize(scores: list[AutomationScore]) -> dict[str, Any]:
+    """Counts for the sweep summary, and the highest automated subjects with their first reason."""
+    return {"channels": sum(s.kind == "channel" for s in scores), "accounts": sum(s.kind == "account" for s in scores),
+            "automated": sum(s.verdict == "automated" for s in scores),
+            "insufficient_data": sum(s.verdict == "insufficient_data" for s in scores),
+            "top": [f"{s.subject} {s.score:.2f}: {s.reasons[0]}" for s in scores
+                    if s.verdict == "automated" and s.reasons][:3]}
+
+
+def summary_line(counts: dict[str, Any]) -> str:
+    line = (f"automation: {counts['channels']} channels and {counts['accounts']} accounts scored: "
+            f"{counts['automated']} automated, {counts['insufficient_data']} with insufficient data")
+    return "\n    ".join([line, *counts.get("top", [])])
+
+
+async def list_automation(store: Store, min_score: float = 0.0, kind: str | None = None,
+                          subject: str | None = None) -> list[dict[str, Any]]:
+    """Stored scores, highest first, reasons and features decoded (`subject`: that one only)."""
+    one = " AND subject = ?" if subject is not None else ""
+    rows = await store.fetchall(
+        "SELECT subject, kind, score, reasons, features, computed_at FROM automation_scores "
+        f"WHERE score >= ? AND (? IS NULL OR kind = ?){one} ORDER BY score DESC, subject",
+        (min_score, kind, kind, *([subject] if subject is not None else [])))
+    out = []
+    for r in rows:
+        features = json.loads(r["features"])
+        out.append({"subject": r["subject"], "kind": r["kind"], "score": r["score"],
+                    "verdict": features.pop("verdict", None), "reasons": json.loads(r["reasons"]),
+                    "features": features, "computed_at": r["computed_at"]})
+    return out

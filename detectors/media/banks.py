@@ -1,0 +1,296 @@
+"""Hash banks: imported hash lists, and matching media fingerprints against them.
+
+A bank is a named list of hashes (a victim's request, a case list, a StopNCII-style list:
+PDQ for images, MD5 for videos), imported from CSV with the header `hash_type,hash[,label]`.
+`parse_hash_csv` is pure and reports every bad row with its line number; the good rows load.
+
+`BankMatcher` matches one item's hashes against every bank: MD5 and SHA-256 exactly, PDQ by
+Hamming distance (the item's whole-picture hash, its rotations/flips and its trimmed/centre
+alternates, so the smallest distance wins; through `hash_index.PdqIndex`), pHash by Hamming
+distance on the whole picture. Each match has a distance and a tier: near-certain, match or
+weak lead (the `[fingerprints]` settings).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+
+from detectors.media.fingerprints import MIN_QUALITY, lookup_names
+from detectors.media.hash_index import PdqIndex
+from detectors.media.video import frame_names
+
+HASH_TYPES = {"pdq": 64, "md5": 32, "sha256": 64, "phash": 16}
+_HEX = re.compile(r"^[0-9a-f]+$")
+TIERS = ("near-certain", "match", "weak lead")
+
+
+@dataclass(slots=True)
+class MatchSettings:
+    """The `[fingerprints]` settings this module needs (tgsweep.config.Fingerprints has them all)."""
+
+    pdq_threshold: int = 31
+    phash_threshold: int = 10
+    pdq_near_certain: int = 10
+    pdq_match: int = 24
+    phash_near_certain: int = 4
+    phash_match: int = 8
+    min_pdq_quality: int = MIN_QUALITY
+
+
+def settings_from(config: Any) -> MatchSettings:
+    section = getattr(config, "fingerprints", config)
+    if section is None:
+        return MatchSettings()
+    return MatchSettings(**{k: getattr(section, k) for k in MatchSettings.__dataclass_fields__
+                            if hasattr(section, k)})
+
+
+def tier(hash_type: str, distance: int, s: MatchSettings) -> str:
+    if hash_type in ("md5", "sha256"):
+        return "near-certain"
+    near, match = (s.pdq_near_certain, s.pdq_match) if hash_type == "pdq" else (s.phash_near_certain, s.phash_match)
+    return "near-certain" if distance <= near else "match" if distance <= match else "weak lead"
+
+
+# -- import ------------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class BankHash:
+    hash_type: str
+    hash: str
+    label: str
+    line: int
+
+
+@dataclass(slots=True)
+class ParsedList:
+    hashes: list[BankHash] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, why)
+    duplicates: int = 0
+
+
+def parse_hash_csv(text: str) -> ParsedList:
+    """CSV `hash_type,hash[,label]` (header required, any column order, extra columns ignored)."""
+    out = ParsedList()
+    text = text.lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text))
+    header: list[str] | None = None
+    seen: set[tuple[str, str]] = set()
+    for row in reader:
+        line = reader.line_num
+        if not row or not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
+            continue
+        if header is None:
+            header = [cell.strip().lower() for cell in row]
+            if "hash_type" not in header or "hash" not in header:
+                out.problems.append((line, f"header must name the columns hash_type,hash[,label] (got {','.join(row)!r})"))
+                return out
+            continue
+        cells = dict(zip(header, (cell.strip() for cell in row)))
+        kind = cells.get("hash_type", "").lower()
+        value = cells.get("hash", "").lower().removeprefix("0x")
+        if kind not in HASH_TYPES:
+            out.problems.append((line, f"hash_type {kind!r} is not one of {', '.join(HASH_TYPES)}"))
+            continue
+        if not value:
+            out.problems.append((line, "hash is empty"))
+            continue
+        if not _HEX.match(value):
+            out.problems.append((line, f"{kind} hash is not hexadecimal: {value[:80]!r}"))
+            continue
+        if len(value) != HASH_TYPES[kind]:
+            out.problems.append((line, f"{kind} hash has {len(value)} hex digits, expected {HASH_TYPES[kind]}"))
+            continue
+        if (kind, value) in seen:
+            out.duplicates += 1
+            continue
+        seen.add((kind, value))
+        out.hashes.append(BankHash(kind, value, cells.get("label", "") or "", line))
+    if header is None:
+        out.problems.append((1, "empty file: expected a header hash_type,hash[,label]"))
+    return out
+
+
+# -- matching ----------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class BankMatch:
+    bank: str
+    label: str
+    hash_type: str
+    hash: str
+    distance: int
+    tier: str
+    via: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Hashes:
+    """What matching needs of one item (a Fingerprints or a media row)."""
+
+    sha256: str | None = None
+    md5: str | None = None
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    phash: str | None = None
+    pdq_lookup: list[str] = field(default_factory=list)
+    frames: list[dict[str, Any]] = field(default_factory=list)  # a video's keyframes (detectors/media/video.py)
+
+    @classmethod
+    def of(cls, item: Any) -> "Hashes":
+        get = item.get if isinstance(item, dict) else (lambda k, d=None: getattr(item, k, d))
+        lookup = get("pdq_lookup") or []
+        if isinstance(lookup, str):
+            lookup = json.loads(lookup)
+        frames = get("frames") or []
+        if isinstance(frames, str):
+            frames = json.loads(frames)
+        return cls(get("sha256"), get("md5"), get("pdq"), get("pdq_quality"), get("phash"), list(lookup),
+                   list(frames))
+
+
+class BankMatcher:
+    """Every bank's hashes in memory, ready to match items against."""
+
+    def __init__(self, entries: Iterable[tuple[str, str, str, str]], settings: MatchSettings | None = None):
+        self.settings = settings or MatchSettings()
+        self.exact: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        pdq: list[tuple[str, str, str]] = []
+        phash: list[tuple[str, str, str]] = []
+        for bank, kind, value, label in entries:
+            if kind in ("md5", "sha256"):
+                self.exact.setdefault((kind, value), []).append((bank, label))
+            elif kind == "pdq":
+                pdq.append((bank, value, label))
+            elif kind == "phash":
+                phash.append((bank, value, label))
+        self.pdq_entries = pdq
+        self.pdq_index = PdqIndex.from_hex([v for _, v, _ in pdq]) if pdq else None
+        self.phash_entries = phash
+        self.phash_words = np.array([int(v, 16) for _, v, _ in phash], dtype=np.uint64)
+        self.size = sum(len(v) for v in self.exact.values()) + len(pdq) + len(phash)
+
+    def match(self, item: Any) -> list[BankMatch]:
+        h = item if isinstance(item, Hashes) else Hashes.of(item)
+        s = self.settings
+        found: dict[tuple[str, str, str], BankMatch] = {}
+
+        def add(m: BankMatch) -> None:
+            key = (m.bank, m.hash_type, m.hash)
+            if key not in found or m.distance < found[key].distance:
+                found[key] = m
+
+        for kind in ("sha256", "md5"):
+            value = getattr(h, kind)
+            for bank, label in self.exact.get((kind, value), []) if value else []:
+                add(BankMatch(bank, label, kind, value, 0, "near-certain", kind))
+        if self.pdq_index is not None and h.frames:  # a video: every usable keyframe, named by its time
+            queries = frame_names([f for f in h.frames if (f.get("pdq_quality") or 0) >= s.min_pdq_quality])
+        elif self.pdq_index is not None and h.pdq and (h.pdq_quality or 0) >= s.min_pdq_quality:
+            lookup = h.pdq_lookup or [h.pdq]
+            names = lookup_names(len(lookup)) if h.pdq_lookup else ["whole"]
+            queries = list(zip(lookup, names + ["whole"] * (len(lookup) - len(names))))
+        else:
+            queries = []
+        if queries:
+            for query, via in queries:
+                ids, d = self.pdq_index.search_hex(query, s.pdq_threshold)
+                for i, dist in zip(ids.tolist(), d.tolist()):
+                    bank, value, label = self.pdq_entries[i]
+                    add(BankMatch(bank, label, "pdq", value, dist, tier("pdq", dist, s), via))
+        phashes = [(f["phash"], f"keyframe at {f['t']:.0f} s") for f in h.frames if f.get("phash")] if h.frames \
+            else [(h.phash, "whole")] if h.phash else []
+        for value_, via in phashes if len(self.phash_words) else []:
+            d = np.bitwise_count(self.phash_words ^ np.uint64(int(value_, 16)))
+            for i in np.nonzero(d <= s.phash_threshold)[0].tolist():
+                bank, value, label = self.phash_entries[i]
+                dist = int(d[i])
+                add(BankMatch(bank, label, "phash", value, dist, tier("phash", dist, s), via))
+        return sorted(found.values(), key=lambda m: (TIERS.index(m.tier), m.distance, m.bank, m.hash))
+
+
+# -- store -------------------------------------------------------------------------------------------
+
+async def import_bank(store: Any, name: str, parsed: ParsedList, source: str | None = None) -> int:
+    """Add the parsed hashes to bank `name` (created if new); returns how many were new."""
+    from store.records import now
+
+    async with store.transaction() as db:
+        await db.execute(
+            "INSERT INTO hash_banks(name, source, imported_at) VALUES (?,?,?) "
+            "ON CONFLICT(name) DO UPDATE SET source=excluded.source, imported_at=excluded.imported_at",
+            (name, source, now()))
+        before = (await (await db.execute("SELECT count(*) FROM bank_hashes WHERE bank=?", (name,))).fetchone())[0]
+        await db.executemany(
+            "INSERT INTO bank_hashes(bank, hash_type, hash, label, line) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(bank, hash_type, hash) DO UPDATE SET label=excluded.label, line=excluded.line",
+            [(name, h.hash_type, h.hash, h.label, h.line) for h in parsed.hashes])
+        after = (await (await db.execute("SELECT count(*) FROM bank_hashes WHERE bank=?", (name,))).fetchone())[0]
+        await db.execute("UPDATE hash_banks SET hashes=? WHERE name=?", (after, name))
+    return after - before
+
+
+async def list_banks(store: Any) -> list[dict[str, Any]]:
+    rows = await store.fetchall(
+        """SELECT b.name, b.source, b.imported_at, b.hashes,
+                  (SELECT count(DISTINCT sha256) FROM bank_matches m WHERE m.bank = b.name) AS matched
+           FROM hash_banks b ORDER BY b.name""")
+    out = []
+    for row in rows:
+        kinds = dict(await store.fetchall(
+            "SELECT hash_type, count(*) FROM bank_hashes WHERE bank=? GROUP BY hash_type", (row["name"],)))
+        out.append({"name": row["name"], "hashes": row["hashes"], "by_type": kinds, "matched_media": row["matched"],
+                    "source": row["source"], "imported_at": row["imported_at"]})
+    return out
+
+
+async def remove_bank(store: Any, name: str) -> bool:
+    async with store.transaction() as db:
+        cur = await db.execute("DELETE FROM hash_banks WHERE name=?", (name,))
+        await db.execute("DELETE FROM bank_hashes WHERE bank=?", (name,))
+        await db.execute("DELETE FROM bank_matches WHERE bank=?", (name,))
+        return cur.rowcount > 0
+
+
+async def load_matcher(store: Any, settings: MatchSettings) -> BankMatcher:
+    rows = await store.fetchall("SELECT bank, hash_type, hash, label FROM bank_hashes")
+    return BankMatcher([tuple(r) for r in rows], settings)
+
+
+async def match_all_media(store: Any, settings: MatchSettings, alerts: Any = None) -> dict[str, int]:
+    """Match every collected media file against every bank; bank_matches is rewritten in one go.
+
+    New matches raise `bank_match` alerts in the same transaction (graph/alerts/rules.py);
+    `alerts` is an AlertSettings (None: the defaults). counts["alerts"] = alerts written.
+    """
+    from store.records import now
+    from graph.alerts.rules import AlertSettings, bank_match_rule
+
+    matcher = await load_matcher(store, settings)
+    rows = await store.fetchall(
+        "SELECT sha256, md5, pdq, pdq_quality, phash, pdq_lookup, frames FROM media") if matcher.size else []
+    t = now()
+    records = []
+    counts = {tier_: 0 for tier_ in TIERS}
+    for row in rows:
+        for m in matcher.match(dict(row)):
+            records.append((row["sha256"], m.bank, m.hash_type, m.hash, m.label, m.distance, m.tier, m.via, t))
+            counts[m.tier] += 1
+    async with store.transaction() as db:
+        await db.execute("DELETE FROM bank_matches")
+        if records:
+            await db.executemany("INSERT INTO bank_matches VALUES (?,?,?,?,?,?,?,?,?)", records)
+        raised = await bank_match_rule(db, alerts or AlertSettings()) if records else 0
+    counts["media_matched"] = len({r[0] for r in records})
+    counts["alerts"] = raised
+    return counts
+

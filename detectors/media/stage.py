@@ -1,0 +1,217 @@
+"""The enrich stage: fingerprint new media, match them against the hash banks, build repost clusters.
+
+Reads its input from the store and writes its output there, so it can be re-run at any time:
+
+1. every media file not fingerprinted yet is read from `media_dir` and fingerprinted in a
+   process pool (`[fingerprints] workers`), off the event loop (a video: its keyframes at one
+   per second, `detectors.media.video`, within `[media] max_video_seconds`); in hash-only mode
+   (`[media] keep = "none"`) the spider fingerprints the bytes as they arrive
+   (`fingerprint_media`), before discarding them;
+2. repost clusters are rebuilt: connected components of files within the PDQ threshold
+   (`detectors.media.hash_index`), each with its earliest appearance as the origin candidate;
+3. every media file is matched against every bank (`detectors.media.banks`); a new match raises a
+   `bank_match` alert in the same transaction (graph/alerts/rules.py), naming its cluster.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from detectors.media.banks import match_all_media, settings_from
+from detectors.media.workers import worker_pool
+from detectors.media.fingerprints import DEFAULT_MAX_PIXELS, Fingerprints
+from detectors.media.hash_index import clusters, near_duplicate_links
+from detectors.media.video import DEFAULT_DEDUPE_DISTANCE, DEFAULT_MAX_SECONDS, fingerprint_any
+
+log = logging.getLogger(__name__)
+
+IMAGE_MIMES = ("image/",)
+_BATCH = 64
+VIDEO_MIMES = ("video/",)
+VIDEO_KINDS = ("video", "round_video", "gif")
+VideoLimits = tuple[float, int]  # ([media] max_video_seconds, [media] video_dedupe_distance)
+DEFAULT_VIDEO: VideoLimits = (DEFAULT_MAX_SECONDS, DEFAULT_DEDUPE_DISTANCE)
+
+
+def is_image(mime: str | None) -> bool:
+    return mime is None or mime.startswith(IMAGE_MIMES)
+
+
+def video_limits(config: Any) -> VideoLimits:
+    media = getattr(config, "media", None)
+    return (getattr(media, "max_video_seconds", DEFAULT_MAX_SECONDS),
+            getattr(media, "video_dedupe_distance", DEFAULT_DEDUPE_DISTANCE))
+
+
+def fingerprint_path(path: str, max_pixels: int, video: VideoLimits = DEFAULT_VIDEO) -> Fingerprints:
+    """Worker: read one kept media file and fingerprint it (runs in a pool process)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return Fingerprints("", "", 0, error=f"could not read the kept file: {exc.strerror or exc}")
+    return fingerprint_any(data, max_pixels, *video)
+
+
+def fingerprint_media(data: bytes, kind: str, max_pixels: int,
+                      video: VideoLimits = DEFAULT_VIDEO) -> Fingerprints | None:
+    """Hash-only mode: fingerprint bytes at fetch time (the spider calls this before discarding them)."""
+    if kind not in ("photo", "sticker", "link_preview_photo", "thumb", *VIDEO_KINDS):
+        return None
+    return fingerprint_any(data, max_pixels, *video)
+
+
+async def save_fingerprints(store: Any, items: list[tuple[str, Fingerprints | None, str | None]]) -> None:
+    """Write (sha256, fingerprints or None, note) rows to the media table, one transaction."""
+    from store.records import now
+
+    t = now()
+    rows = []
+    for digest, fp, note in items:
+        if fp is None:
+            rows.append((None, None, None, None, None, None, note, t, digest))
+        else:
+            rows.append((fp.pdq, fp.pdq_quality, fp.phash, json.dumps(fp.pdq_alt), json.dumps(fp.pdq_lookup),
+                         json.dumps(fp.frames) if fp.frames else None, fp.error, t, digest))
+    async with store.transaction() as db:
+        await db.executemany(
+            """UPDATE media SET pdq=?, pdq_quality=?, phash=?, pdq_alt=?, pdq_lookup=?, frames=?, fingerprint_error=?,
+                 fingerprinted_at=? WHERE sha256=?""", rows)
+
+
+async def fingerprint_pending(store: Any, media_dir: Path, max_pixels: int, workers: int = 0,
+                              video: VideoLimits = DEFAULT_VIDEO) -> dict[str, int]:
+    rows = await store.fetchall(
+        "SELECT sha256, path, mime FROM media WHERE fingerprinted_at IS NULL ORDER BY first_seen, sha256")
+    counts = Counter(fingerprinted=0, fingerprint_errors=0, not_images=0)
+    jobs: list[tuple[str, str]] = []
+    notes: list[tuple[str, Fingerprints | None, str | None]] = []
+    for row in rows:
+        if not is_image(row["mime"]) and not (row["mime"] or "").startswith(VIDEO_MIMES):
+            note = f"not an image or video ({row['mime']}): hashed by SHA-256/MD5 only"
+            notes.append((row["sha256"], None, note))
+            counts["not_images"] += 1
+        elif row["path"] is None:
+            notes.append((row["sha256"], None, "bytes not kept (hash-only mode) and not fingerprinted at fetch time"))
+            counts["fingerprint_errors"] += 1
+        else:
+            jobs.append((row["sha256"], str(media_dir / row["path"])))
+    if notes:
+        await save_fingerprints(store, notes)
+    if not jobs:
+        return dict(counts)
+    loop = asyncio.get_running_loop()
+    size = workers or os.cpu_count() or 1
+    pool = worker_pool(min(size, len(jobs))) if len(jobs) > 2 else None
+    try:
+        for start in range(0, len(jobs), _BATCH):
+            batch = jobs[start:start + _BATCH]
+            if pool is None:
+                results = [await asyncio.to_thread(fingerprint_path, path, max_pixels, video) for _, path in batch]
+            else:
+                results = await asyncio.gather(*(loop.run_in_executor(pool, fingerprint_path, path, max_pixels, video)
+                                                 for _, path in batch))
+            out = []
+            for (digest, _), fp in zip(batch, results):
+                if fp.sha256 and fp.sha256 != digest:
+                    fp = Fingerprints(digest, "", 0, error="kept file does not match its SHA-256 (altered?)")
+                counts["fingerprint_errors" if fp.error else "fingerprinted"] += 1
+                out.append((digest, fp, None))
+            await save_fingerprints(store, out)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return dict(counts)
+
+
+async def build_clusters(store: Any, threshold: int, min_quality: int) -> dict[str, int]:
+    """Rebuild repost clusters over every fingerprinted file; cluster ids survive re-runs."""
+    from store.records import now
+
+    media = await store.fetchall(
+        """SELECT sha256, pdq, pdq_quality, pdq_alt, pdq_lookup, cluster FROM media
+           WHERE fingerprint_error IS NULL AND fingerprinted_at IS NOT NULL ORDER BY first_seen, sha256""")
+    shas = [r["sha256"] for r in media]
+    primary, lookup = [], []
+    for r in media:
+        usable = r["pdq"] is not None and (r["pdq_quality"] or 0) >= min_quality
+        primary.append(([r["pdq"]] + json.loads(r["pdq_alt"] or "[]")) if usable else [])
+        lookup.append((json.loads(r["pdq_lookup"] or "[]") or [r["pdq"]]) if usable else [])
+    links = await asyncio.to_thread(near_duplicate_links, primary, lookup, threshold)
+    roots = clusters(len(media), links)
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, root in enumerate(roots):
+        members[root].append(i)
+    worst: dict[int, int] = {}
+    for link in links:
+        root = roots[link.a]
+        worst[root] = max(worst.get(root, 0), link.distance)
+    appearances: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+    for sha, channel, post_id, date in await store.fetchall(
+            """SELECT x.sha, x.channel, x.post_id, p.date FROM (
+                   SELECT sha256 AS sha, channel, post_id FROM media_items WHERE sha256 IS NOT NULL
+                   UNION SELECT thumb_sha256, channel, post_id FROM media_items WHERE thumb_sha256 IS NOT NULL) x
+               LEFT JOIN posts p ON p.channel = x.channel AND p.id = x.post_id"""):
+        appearances[sha].append((date or "", channel, post_id))
+    t = now()
+    updates, rows = [], []
+    counts = Counter(clusters=0, repost_clusters=0, reposted_files=0, cross_channel_clusters=0)
+    for root, idx in members.items():
+        seen = sorted(a for i in idx for a in appearances.get(shas[i], []))
+        existing = Counter(media[i]["cluster"] for i in idx if media[i]["cluster"])
+        origin_sha = shas[idx[0]]
+        origin = (None, None, None)
+        if seen:
+            origin = seen[0]
+            origin_sha = next(shas[i] for i in idx if origin in appearances.get(shas[i], []))
+        cluster_id = (min(existing, key=lambda c: (-existing[c], c)) if existing else origin_sha[:16])
+        channels = list(dict.fromkeys(c for _, c, _ in seen))
+        counts["clusters"] += 1
+        if len(idx) > 1 or len(seen) > 1:
+            counts["repost_clusters"] += 1
+            counts["reposted_files"] += len(idx)
+        if len(channels) > 1:
+            counts["cross_channel_clusters"] += 1
+        updates += [(cluster_id, shas[i]) for i in idx]
+        rows.append((cluster_id, origin_sha, origin[1], origin[2], origin[0] or None, len(idx), len(seen),
+                     json.dumps(channels), worst.get(root), t))
+    async with store.transaction() as db:
+        await db.execute("UPDATE media SET cluster=NULL WHERE cluster IS NOT NULL")
+        await db.executemany("UPDATE media SET cluster=? WHERE sha256=?", updates)
+        await db.execute("DELETE FROM media_clusters")
+        await db.executemany("INSERT OR REPLACE INTO media_clusters VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+    return dict(counts)
+
+
+async def enrich_media(store: Any, config: Any) -> dict[str, Any]:
+    """Fingerprints, bank matches and clusters; returns counts for the sweep summary."""
+    settings = settings_from(config)
+    section = getattr(config, "fingerprints", None)
+    media = getattr(config, "media", None)
+    max_pixels = getattr(media, "max_pixels", DEFAULT_MAX_PIXELS)
+    counts: dict[str, Any] = {}
+    counts |= await fingerprint_pending(store, Path(config.storage.media_dir), max_pixels,
+                                        getattr(section, "workers", 0), video_limits(config))
+    # Clusters first, so that a bank-match alert names the file's cluster (its graph node media:<cluster>).
+    clustered = await build_clusters(store, settings.pdq_threshold, settings.min_pdq_quality)
+    from graph.alerts.rules import alert_settings
+
+    matches = await match_all_media(store, settings, alert_settings(config))
+    counts["bank_matches"] = {k: v for k, v in matches.items() if k not in ("media_matched", "alerts")}
+    counts["media_matched"] = matches.get("media_matched", 0)
+    counts["alerts"] = matches.get("alerts", 0)
+    counts |= clustered
+    return counts
+
+
+def summary_line(counts: dict[str, Any]) -> str:
+    m = counts.get("bank_matches", {})
+    return (f"media: {counts.get('fingerprinted', 0)} fingerprinted, {counts.get('fingerprint_errors', 0)} could not be, "
+            f"{counts.get('not_images', 0)} not images; bank matches: {counts.get('media_matched', 0)} files "
+            f"({m.get('near-certain', 0)} near-certain, {m.get('match', 0)} match, {m.get('weak lead', 0)} weak lead); "
+            f"repost clusters: {counts.get('repost_clusters', 0)} ({counts.get('cross_channel_clusters', 0)} "
+            f"across channels, {counts.get('reposted_files', 0)} files)")
