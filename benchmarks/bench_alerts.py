@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from store.sqlite import Store  # noqa: E402
 from graph.alerts.delivery import deliver_alerts  # noqa: E402
-from graph.alerts.outbox import enqueue_alert  # noqa: E402
+from store.sqlite.alerts import enqueue_alert  # noqa: E402
 from tgsweep.config import load_config  # noqa: E402
 
 SECRET = "whsec_" + base64.b64encode(b"tgsweep-benchmark-key-000").decode()

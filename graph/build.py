@@ -32,7 +32,7 @@ from typing import Any, Iterable, Iterator
 import networkx as nx
 
 from store.refs import PROMOTION_KINDS
-from graph.alerts.rules import post_refs
+from store.alerts import post_refs
 
 log = logging.getLogger(__name__)
 

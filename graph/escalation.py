@@ -23,7 +23,7 @@ import networkx as nx
 from store.records import now
 from graph.analysis import Analysis, bot_suspicion, channels_forwarding, promotion_posts
 from store.refs import PROMOTION_KINDS
-from graph.alerts.outbox import enqueue_alert
+from store.sqlite.alerts import enqueue_alert
 
 TIER_WEIGHT = {"near-certain": 1.0, "match": 1.0, "weak lead": 0.25}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from graph.alerts.rules import alert_settings
+from store.alerts import alert_settings
 from graph.analysis import analyze
 from graph.build import build_graph, no_gc
 from graph.escalation import Weights, automation_scores, save_escalations, score_subjects

@@ -17,9 +17,6 @@ LEAVES = {"tgsweep.config", "tgsweep.logs", "tgsweep.redact"}  # the shell's lea
 # (importing module, imported module): each still to be turned around
 ALLOWED = {
     ("crawler.media", "detectors.media.stage"),  # hash-only mode fingerprints bytes before dropping them
-    ("detectors.media.banks", "graph.alerts.rules"),  # alerts written with their cause, in one transaction
-    ("detectors.media.stage", "graph.alerts.rules"),
-    ("detectors.bots.stage", "graph.alerts.rules"),
 }
 
 PURE = ["crawler/web/tme_parse.py", "store/tme_links.py", "store/refs.py", "detectors/normalize.py",

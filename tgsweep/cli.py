@@ -393,7 +393,7 @@ def cmd_bots_label(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     from detectors.bots.stage import set_override
-    from graph.alerts.rules import alert_settings
+    from store.alerts import alert_settings
 
     try:
         done = with_store(config, lambda store: set_override(store, args.username, args.label, args.note,
@@ -510,7 +510,7 @@ def cmd_media_import(args: argparse.Namespace) -> int:
         store = await _store(config)
         try:
             added = await import_bank(store, args.bank, parsed, str(Path(args.file).resolve())) if parsed.hashes else 0
-            from graph.alerts.rules import alert_settings
+            from store.alerts import alert_settings
 
             matches = await match_all_media(store, settings_from(config), alert_settings(config))
         finally:

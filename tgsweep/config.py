@@ -274,7 +274,7 @@ class Sink(_Section):
 
 
 class Alerts(_Section):
-    """Alert rules (graph/alerts/rules.py) and delivery to the sinks (graph/alerts/delivery.py)."""
+    """Alert rules (store/alerts.py) and delivery to the sinks (graph/alerts/delivery.py)."""
 
     rules: list[Literal["bank_match", "deepfake_bot", "mirror", "escalation"]] = Field(
         default_factory=lambda: ["bank_match", "deepfake_bot", "mirror", "escalation"])

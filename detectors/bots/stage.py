@@ -15,7 +15,8 @@ from store.sqlite import Store
 from detectors.bots.classifier import Thresholds, Verdict, score_bot
 from detectors.bots.lineage import apply_lineage
 from detectors.bots.stream import Promotions, stream_refs
-from graph.alerts.rules import AlertSettings, alert_settings, deepfake_bot_rule, mirror_rule
+from store.alerts import AlertSettings, alert_settings
+from store.sqlite.alerts import deepfake_bot_rule, mirror_rule
 
 LABELS = ("deepfake_generator", "benign")
 MAX_BOTS_PER_POST_ASSOCIATION = 10  # a post listing more bots says nothing about any pair of them
@@ -123,7 +124,7 @@ async def detect_bots(store: Store, config: Any) -> dict[str, int]:
 
 
 async def _alert_rules(db: Any, settings: AlertSettings) -> int:
-    """deepfake_bot and mirror alerts for what the labels and mirrors now say (graph/alerts/rules.py)."""
+    """deepfake_bot and mirror alerts for what the labels and mirrors now say (store/alerts.py)."""
     return await deepfake_bot_rule(db, settings) + await mirror_rule(db, settings)
 
 

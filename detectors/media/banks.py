@@ -269,11 +269,12 @@ async def load_matcher(store: Any, settings: MatchSettings) -> BankMatcher:
 async def match_all_media(store: Any, settings: MatchSettings, alerts: Any = None) -> dict[str, int]:
     """Match every collected media file against every bank; bank_matches is rewritten in one go.
 
-    New matches raise `bank_match` alerts in the same transaction (graph/alerts/rules.py);
+    New matches raise `bank_match` alerts in the same transaction (store/alerts.py);
     `alerts` is an AlertSettings (None: the defaults). counts["alerts"] = alerts written.
     """
     from store.records import now
-    from graph.alerts.rules import AlertSettings, bank_match_rule
+    from store.alerts import AlertSettings
+    from store.sqlite.alerts import bank_match_rule
 
     matcher = await load_matcher(store, settings)
     rows = await store.fetchall(

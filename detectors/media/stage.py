@@ -10,7 +10,7 @@ Reads its input from the store and writes its output there, so it can be re-run 
 2. repost clusters are rebuilt: connected components of files within the PDQ threshold
    (`detectors.media.hash_index`), each with its earliest appearance as the origin candidate;
 3. every media file is matched against every bank (`detectors.media.banks`); a new match raises a
-   `bank_match` alert in the same transaction (graph/alerts/rules.py), naming its cluster.
+   `bank_match` alert in the same transaction (store/alerts.py), naming its cluster.
 """
 from __future__ import annotations
 
@@ -198,7 +198,7 @@ async def enrich_media(store: Any, config: Any) -> dict[str, Any]:
                                         getattr(section, "workers", 0), video_limits(config))
     # Clusters first, so that a bank-match alert names the file's cluster (its graph node media:<cluster>).
     clustered = await build_clusters(store, settings.pdq_threshold, settings.min_pdq_quality)
-    from graph.alerts.rules import alert_settings
+    from store.alerts import alert_settings
 
     matches = await match_all_media(store, settings, alert_settings(config))
     counts["bank_matches"] = {k: v for k, v in matches.items() if k not in ("media_matched", "alerts")}

@@ -82,8 +82,9 @@ class _Writer:
         return self.conn.execute(sql, params).fetchall()
 
 
-class Store:
-    """All reads and writes of the database. Open with `await Store.open(path)`."""
+class Database:
+    """The connection, the writer and the migrations; store/sqlite/__init__.py adds one mixin of SQL per
+    concern to make the Store. Open with `await Store.open(path)`."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path):
         self.db = db  # reads, migrations
@@ -92,7 +93,7 @@ class Store:
         self._writer: _Writer | None = None  # every write: see _Writer
 
     @classmethod
-    async def open(cls, path: str | Path) -> "Store":
+    async def open(cls, path: str | Path) -> "Database":
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(path, isolation_level=None)
@@ -115,7 +116,7 @@ class Store:
             self._writer.conn.close()
         await self.db.close()
 
-    async def __aenter__(self) -> "Store":
+    async def __aenter__(self) -> "Database":
         return self
 
     async def __aexit__(self, *exc: Any) -> None:

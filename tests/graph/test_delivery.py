@@ -17,7 +17,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from store.sqlite import Store
 from graph.alerts.delivery import backoff_seconds, deliver_alerts, list_alerts, retry_alerts
-from graph.alerts.outbox import enqueue_alert
+from store.sqlite.alerts import enqueue_alert
 from scheduler import job_specs
 from tgsweep import cli
 from tgsweep.config import load_config

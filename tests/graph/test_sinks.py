@@ -10,7 +10,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from store.sqlite import Store
 from graph.alerts.delivery import deliver_alerts
-from graph.alerts.outbox import enqueue_alert
+from store.sqlite.alerts import enqueue_alert
 from graph.alerts.sinks import JsonlSink, WebhookSink, classify, safe_url
 from tgsweep.config import load_config
 

@@ -48,7 +48,7 @@ REVIEWED_BOT = "swapface_magic2_bot"
 async def analyst_review(config) -> None:
     """An analyst's decision between sweeps: a verdict no later automatic score overwrites."""
     from detectors.bots.stage import set_override
-    from graph.alerts.rules import alert_settings
+    from store.alerts import alert_settings
 
     store = await Store.open(config.storage.database)
     try:

@@ -320,7 +320,7 @@ def create_app(config: Config, settings: ServeSettings | None = None, prewarm: b
     @app.post("/api/bots/{username}/override", summary="confirm or reject a bot (the same as `tgsweep bots label`)")
     async def override(request: Request, username: str, body: OverrideIn) -> dict[str, Any]:
         from detectors.bots.stage import set_override
-        from graph.alerts.rules import alert_settings
+        from store.alerts import alert_settings
 
         _check_name(username)
         label = body.label or {"confirm": "deepfake_generator", "reject": "benign"}.get(body.decision or "")

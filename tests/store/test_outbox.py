@@ -6,7 +6,8 @@ import json
 import pytest
 
 from store.sqlite import Store
-from graph.alerts.outbox import alert_id, enqueue_alert
+from store.alerts import alert_id
+from store.sqlite.alerts import enqueue_alert
 
 
 class Boom(Exception):

@@ -6,7 +6,7 @@ import json
 from store.sqlite import Store
 from detectors.media.banks import MatchSettings, match_all_media
 from detectors.bots.stage import detect_bots, set_override
-from graph.alerts.rules import AlertSettings, bank_match_alert, mirror_alert
+from store.alerts import AlertSettings, bank_match_alert, mirror_alert
 from tgsweep.config import Config
 
 T = "2026-01-01T00:00:00+00:00"
