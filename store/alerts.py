@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tgsweep.config import Alerts, default
+
 ALERT_TYPES = ("bank_match", "deepfake_bot", "mirror", "escalation")
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -50,9 +52,9 @@ def post_refs(text: str) -> list[tuple[str, int]]:
 class AlertSettings:
     """The `[alerts]` settings the rules need (tgsweep.config.Alerts has them all)."""
 
-    rules: frozenset[str] = frozenset(ALERT_TYPES)
-    min_bank_tier: str = "match"
-    mirror_flagged_only: bool = True
+    rules: frozenset[str] = frozenset(default(Alerts, "rules"))
+    min_bank_tier: str = default(Alerts, "min_bank_tier")
+    mirror_flagged_only: bool = default(Alerts, "mirror_flagged_only")
 
     def enabled(self, alert_type: str) -> bool:
         return alert_type in self.rules

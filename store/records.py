@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from store.custody import sha256
+from tgsweep.config import Web, default
 
 MediaKind = Literal[
     "photo", "video", "round_video", "gif", "sticker", "voice", "audio", "document",
@@ -227,8 +228,8 @@ class StoredMedia:
 class PostLimits:
     """Per-post caps ([web] max_bot_lookups_per_post, max_media_per_post): a hostile post names 300 bots."""
 
-    bot_lookups: int = 10
-    media: int = 20
+    bot_lookups: int = default(Web, "max_bot_lookups_per_post")
+    media: int = default(Web, "max_media_per_post")
 
 
 @dataclass(slots=True)

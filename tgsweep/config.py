@@ -427,6 +427,12 @@ class Config(_Section):
         return values
 
 
+def default(section: type[BaseModel], key: str) -> Any:
+    """One setting's default. Components take theirs from here, so each default is written once
+    (this module is a leaf every layer may import; tests/test_settings.py keeps them agreeing)."""
+    return section.model_fields[key].get_default(call_default_factory=True)
+
+
 def config_path(given: str | os.PathLike | None) -> Path:
     return Path(given or os.environ.get(ENV_PATH) or DEFAULT_PATH)
 

@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from detectors.normalize import normalize
+from tgsweep.config import Automation, default
 
 SIGNALS = ("regularity", "exact_seconds", "bursts", "duplicates", "repeats", "forwards", "links", "bot_promotions",
            "views")
@@ -56,16 +57,16 @@ _NON_WORD = re.compile(r"[\W\d_]+")
 class Settings:
     """The `[automation]` settings (tgsweep/config.py) that the scoring needs."""
 
-    min_posts: int = 20
-    min_text_posts: int = 10
-    min_text_length: int = 30
-    threshold: float = 0.7
-    near_duplicate_jaccard: float = 0.8
-    burst_posts: int = 5
-    burst_seconds: float = 60.0
+    min_posts: int = default(Automation, "min_posts")
+    min_text_posts: int = default(Automation, "min_text_posts")
+    min_text_length: int = default(Automation, "min_text_length")
+    threshold: float = default(Automation, "threshold")
+    near_duplicate_jaccard: float = default(Automation, "near_duplicate_jaccard")
+    burst_posts: int = default(Automation, "burst_posts")
+    burst_seconds: float = default(Automation, "burst_seconds")
     weights: dict[str, float] = field(default_factory=lambda: {
-        "regularity": 0.8, "exact_seconds": 0.4, "bursts": 0.4, "duplicates": 0.6, "repeats": 0.3,
-        "forwards": 0.3, "links": 0.2, "bot_promotions": 0.4, "views": 0.3})
+        key.removeprefix("weight_"): default(Automation, key) for key in Automation.model_fields
+        if key.startswith("weight_")})
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,13 +23,14 @@ import ahocorasick
 from anyascii import anyascii
 
 from detectors.normalize import skeleton
+from tgsweep.config import Bots, default
 
 LEXICON_DIR = Path(__file__).with_name("lexicon")
 LANGUAGES = tuple(sorted(p.stem for p in LEXICON_DIR.glob("*.toml") if p.stem != "weights"))
 # Order in which fields are named in reasons: the bot's own words first.
 FIELDS = ("description", "about", "name", "username", "commands", "promotions")
 OWN_FIELDS = ("description", "about", "name", "commands")  # the bot's own words (not its username, not promotions)
-MAX_PROMOTIONS = 50
+MAX_PROMOTIONS = default(Bots, "max_promotions")
 # a username that names an offer to fight it: "stop_deepnude_help_bot", "anti_nudify_guard_bot"
 _AGAINST = ("stop", "anti", "ban", "block", "report", "detect", "against", "fight", "protect", "guard", "kill")
 NEAR = "_near"  # a concept found from two parts near each other: its own feature, with its own fitted weight
@@ -42,8 +43,8 @@ MAX_PROMOTION_CHARS = 2000
 class Thresholds:
     """Score cut-offs (settings: [bots] generator_threshold, benign_threshold)."""
 
-    generator: float = 0.8
-    benign: float = 0.3
+    generator: float = default(Bots, "generator_threshold")
+    benign: float = default(Bots, "benign_threshold")
 
 
 @dataclass(slots=True)

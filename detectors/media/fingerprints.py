@@ -41,9 +41,12 @@ from typing import Any
 
 import numpy as np
 
+from tgsweep.config import Fingerprints as FingerprintSettings
+from tgsweep.config import Media, default
+
 WORK_SIZE = 512  # PDQ works on <= 512 px (it downsamples to 64x64 itself); pHash needs 32 px
-MIN_QUALITY = 50
-DEFAULT_MAX_PIXELS = 40_000_000
+MIN_QUALITY = default(FingerprintSettings, "min_pdq_quality")
+DEFAULT_MAX_PIXELS = default(Media, "max_pixels")
 CENTRE_CROP = 0.05  # fraction cut from each side for the centre alternate
 
 # Border trimming (measured on the Kodak set, benchmarks/bench_fingerprint_robustness.py):

@@ -23,9 +23,10 @@ import numpy as np
 
 from detectors.media.fingerprints import (DEFAULT_MAX_PIXELS, MIN_QUALITY, WORK_SIZE, FingerprintError, Fingerprints,
                                     _fit, _pdq, fingerprint, hamming, hash_picture)
+from tgsweep.config import Media, default
 
-DEFAULT_MAX_SECONDS = 600.0
-DEFAULT_DEDUPE_DISTANCE = 12  # PDQ bits; a still scene re-encoded stays well under it
+DEFAULT_MAX_SECONDS = default(Media, "max_video_seconds")
+DEFAULT_DEDUPE_DISTANCE = default(Media, "video_dedupe_distance")  # PDQ bits; a still scene re-encoded stays well under it
 FRAME_INTERVAL = 1.0  # seconds between sampled frames
 
 _SIGNATURES = (
