@@ -14,9 +14,11 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Awaitable, Callable
 
 from PIL import Image, UnidentifiedImageError
 
+from store.collection import CollectionStore
 from store.records import StoredMedia
 
 IMAGE_KINDS = {"photo", "sticker", "link_preview_photo", "thumb"}
@@ -83,12 +85,25 @@ def write_media(media_dir: Path, digest: str, data: bytes) -> str:
     return rel
 
 
-async def keep_fetched(store, config, sweep_id: int | None, channel: str, post_id: int, position: int, url: str,
-                       data: bytes, kind: str, role: str = "main") -> str | None:
+FingerprintHook = Callable[[str, bytes, str], Awaitable[None]]  # (sha256, bytes, kind): fingerprint and save
+
+
+def require_fingerprint(config: Any, fingerprint: FingerprintHook | None) -> None:
+    """Hash-only mode drops the bytes once hashed, so their fingerprints must be taken before: a sweep
+    in that mode without the detectors' hook (the shell passes it) would lose them silently."""
+    if config.media.keep == "none" and config.media.download and fingerprint is None:
+        raise ValueError("[media] keep = \"none\" needs the media fingerprinter: the sweep was started without "
+                         "one (tgsweep.sweep passes detectors.media.stage.fingerprint_fetched)")
+
+
+async def keep_fetched(store: CollectionStore, config: Any, sweep_id: int | None, channel: str, post_id: int,
+                       position: int, url: str, data: bytes, kind: str, role: str = "main",
+                       fingerprint: FingerprintHook | None = None) -> str | None:
     """Check, keep (content-addressed) and record fetched bytes on their media item; returns the error, if any.
 
     Both collectors' media path (TmeSpider.parse_media, the Telethon collector): hash-only mode
-    fingerprints the bytes before discarding them.
+    fingerprints the bytes before discarding them, through `fingerprint` (the detectors' hook: the
+    crawler does not import the detectors).
     """
     kind = "thumb" if role == "thumb" else kind
     inspected = await asyncio.to_thread(inspect_media, data, kind, config.media.max_pixels)
@@ -100,10 +115,6 @@ async def keep_fetched(store, config, sweep_id: int | None, channel: str, post_i
             await store.record_error(sweep_id, "media", f"could not write media file: {exc}", channel, url)
             return f"could not write media file: {exc}"
     await store.store_media(sweep_id, channel, post_id, position, url, media, inspected.error, role)
-    if config.media.keep == "none" and not inspected.error:
-        from detectors.media.stage import fingerprint_media, save_fingerprints, video_limits
-
-        fp = await asyncio.to_thread(fingerprint_media, data, kind, config.media.max_pixels, video_limits(config))
-        if fp is not None:
-            await save_fingerprints(store, [(media.sha256, fp, None)])
+    if config.media.keep == "none" and not inspected.error and fingerprint is not None:
+        await fingerprint(media.sha256, data, kind)
     return inspected.error

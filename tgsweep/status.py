@@ -79,9 +79,7 @@ async def gather_status(config: Config) -> dict[str, Any]:
         from graph.takedown.check import takedown_report
 
         takedowns = {k: v for k, v in (await takedown_report(store)).items() if k != "posts"}
-        from crawler.telethon.state import account_waits
-
-        account = await account_waits(store)  # Telethon flood waits for the whole account (telethon_waits)
+        account = await store.account_waits()  # Telethon flood waits for the whole account (telethon_waits)
     finally:
         await store.close()
     return {

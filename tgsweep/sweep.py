@@ -1,6 +1,7 @@
 """One sweep, start to end: collect, then each later stage, with progress and a summary."""
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import time
@@ -13,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from crawler.web.spider import SweepStats
 from store.sqlite import Store
 from crawler.web.stage import run_async, sweep_web
+from detectors.media.stage import fingerprint_fetched
 from tgsweep.config import Config
 
 log = logging.getLogger(__name__)
@@ -52,14 +54,16 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
 
             client = telethon_client or build_client(config)
             await ensure_authorised(client, config)
+        fingerprint = functools.partial(fingerprint_fetched, store, config)  # hash-only mode, before bytes go
         with _progress(progress) as show:
             if source in ("web", "all"):
-                sweep_id, stats, seconds = await sweep_web(config, store, channels, show, group, discovered)
+                sweep_id, stats, seconds = await sweep_web(config, store, channels, show, group, discovered,
+                                                           fingerprint)
             if client is not None:
                 from crawler.telethon.collect import sweep_telethon
 
                 tg_sweep = await sweep_telethon(config, store, client, channels, show, group=group,
-                                                discovered=discovered)
+                                                discovered=discovered, fingerprint=fingerprint)
                 if source == "telethon":
                     sweep_id, stats, seconds = tg_sweep
                     tg_sweep = None
@@ -76,13 +80,8 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
             graph = await _stage("graph", run_graph_stage, store, config, sweep_id, stage)  # after detect, before deliver
             alerts = await _stage("deliver", deliver_alerts, store, config, sweep_id, stage)  # last: after every stage that raises alerts
         ids = [sweep_id] + ([tg_sweep[0]] if tg_sweep is not None else [])  # --source all: both sweeps count
-        marks = ",".join("?" * len(ids))
-        statuses = [r[0] for r in await store.fetchall(
-            f"SELECT status FROM sweeps WHERE id IN ({marks}) ORDER BY id DESC", ids)]
+        statuses, errors = await store.sweep_outcome(ids)
         status = next((s for s in statuses if s != "ok"), statuses[-1])  # the Telethon sweep's, unless ok
-        errors = [dict(r) for r in await store.fetchall(
-            f"SELECT kind, channel, url, message FROM sweep_errors WHERE sweep_id IN ({marks}) "
-            "ORDER BY sweep_id, id", ids)]
     finally:
         if client is not None:
             await client.disconnect()

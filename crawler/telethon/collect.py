@@ -22,27 +22,28 @@ account-wide for the kind of request, and the sweep moves on; later sweeps skip 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 from telethon import errors, functions, types
 
-from crawler.media import keep_fetched
+from crawler.media import FingerprintHook, keep_fetched, require_fingerprint
 from crawler.paging import Cursor
 from crawler.web.spider import SweepStats
-from store.records import Capture, now
-from store.sqlite import Store
+from store.records import Capture
+from store.collection import CollectionStore
 from crawler.telethon.mapping import (
     bot_profile, capture_bytes, channel_kind, channel_profile, known_entities, map_messages, size_of, user_kind,
 )
-from crawler.telethon.state import (
-    SOURCE, account_waits, cache_entities, cached_entity, channel_wait, forget_access_hash, older_than,
-    record_account_wait, record_channel_wait,
-)
+from store.telethon import SOURCE, TelethonStateStore, older_than
 from tgsweep.config import Config
+
+
+class TelethonCollectorStore(CollectionStore, TelethonStateStore, Protocol):
+    """What the API collector reads and writes: collection plus its own memory between sweeps."""
+
 
 log = logging.getLogger(__name__)
 PAGE = 100  # messages per GetHistory request (Telethon's chunk size)
@@ -72,9 +73,10 @@ class TelethonStats(SweepStats):
 class TelethonCollector:
     """One sweep's worth of Telethon collection into the store (a client that is connected and logged in)."""
 
-    def __init__(self, client: Any, store: Store, config: Config, sweep_id: int, stats: TelethonStats,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep):
+    def __init__(self, client: Any, store: TelethonCollectorStore, config: Config, sweep_id: int, stats: TelethonStats,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, fingerprint: FingerprintHook | None = None):
         self.client, self.store, self.config, self.sweep_id, self.stats = client, store, config, sweep_id, stats
+        self.fingerprint = fingerprint
         self.sleep = sleep
         self.tg = config.telethon
         self.waits: dict[str, str] = {}
@@ -107,15 +109,15 @@ class TelethonCollector:
         """Record a wait over the threshold; returns what is waiting until when."""
         if kind == "history" and channel is not None and self.history_floods == 0:
             self.history_floods += 1
-            at = await record_channel_wait(self.store, channel, seconds)
+            at = await self.store.record_channel_wait(channel, seconds)
             self.stats.flood_waits.append(f"{channel} until {at}")
             await self.store.record_error(self.sweep_id, "flood_wait", f"FloodWait of {seconds} s on {kind}: "
                                           f"{channel} not fetched before {at}", channel)
             return f"flood wait until {at}"
-        at = await record_account_wait(self.store, kind, seconds, kind)
+        at = await self.store.record_account_wait(kind, seconds, kind)
         self.waits[kind] = at
         if channel is not None and kind == "history":
-            await record_channel_wait(self.store, channel, seconds)
+            await self.store.record_channel_wait(channel, seconds)
         self.stats.flood_waits.append(f"account:{kind} until {at}")
         await self.store.record_error(self.sweep_id, "flood_wait", f"FloodWait of {seconds} s on {kind}: no "
                                       f"{kind} requests from this account before {at}", channel)
@@ -125,7 +127,7 @@ class TelethonCollector:
 
     async def _resolve(self, username: str) -> tuple[Any, str]:
         """(input peer, kind) of a public username: from the cache, else resolved once (get_entity) and cached."""
-        cached = await cached_entity(self.store, username)
+        cached = await self.store.cached_entity(username)
         if cached and cached.kind in ("not_found", "invalid"):
             if not older_than(cached.resolved_at, self.tg.retry_unavailable_hours):
                 raise LookupError(f"@{username} did not resolve at {cached.resolved_at} ({cached.error}); "
@@ -137,10 +139,10 @@ class TelethonCollector:
         try:
             entity = await self._call("resolve", lambda: self.client.get_entity(username))
         except _NOT_FOUND as exc:
-            await cache_entities(self.store, [(username, None, "not_found", None, type(exc).__name__)])
+            await self.store.cache_entities([(username, None, "not_found", None, type(exc).__name__)])
             raise LookupError(f"@{username} does not exist ({type(exc).__name__})") from None
         except ValueError as exc:  # "Cannot find any entity corresponding to ..." / "No user has ... as username"
-            await cache_entities(self.store, [(username, None, "not_found", None, "no entity")])
+            await self.store.cache_entities([(username, None, "not_found", None, "no entity")])
             raise LookupError(f"@{username} could not be resolved ({exc})") from None
         if isinstance(entity, types.Channel) and entity.access_hash is not None:
             kind = channel_kind(entity)
@@ -149,9 +151,9 @@ class TelethonCollector:
             kind = user_kind(entity)
             peer = types.InputPeerUser(entity.id, entity.access_hash)
         else:
-            await cache_entities(self.store, [(username, None, "invalid", None, type(entity).__name__)])
+            await self.store.cache_entities([(username, None, "invalid", None, type(entity).__name__)])
             raise LookupError(f"@{username} is not a public channel, group or bot ({type(entity).__name__})")
-        await cache_entities(self.store, [(username, entity.id, kind, entity.access_hash, None)])
+        await self.store.cache_entities([(username, entity.id, kind, entity.access_hash, None)])
         return peer, kind
 
     async def _cache_from_messages(self, messages: list[Any]) -> None:
@@ -167,7 +169,7 @@ class TelethonCollector:
                     entries.append((name, entity.id, user_kind(entity), ah, None))
                 elif isinstance(entity, types.Channel):
                     entries.append((name, entity.id, channel_kind(entity), ah, None))
-        await cache_entities(self.store, list({e[0].lower(): e for e in entries}.values()))
+        await self.store.cache_entities(list({e[0].lower(): e for e in entries}.values()))
 
     # -- channels ------------------------------------------------------------------------------------
 
@@ -175,7 +177,7 @@ class TelethonCollector:
         """Collect one channel; every failure is recorded and the sweep goes on."""
         self.stats.channels.add(name)
         try:
-            wait = await channel_wait(self.store, name)
+            wait = await self.store.channel_wait(name)
             if wait:
                 self.stats.skipped.append(f"{name}: flood wait until {wait}")
                 return
@@ -201,15 +203,15 @@ class TelethonCollector:
         peer, kind = await self._resolve(name)
         if not isinstance(peer, types.InputPeerChannel):
             raise LookupError(f"@{name} is a {kind}, not a channel: nothing to collect")
-        row = await self.store.fetchone("SELECT channel_id FROM channels WHERE username=?", (name,))
-        if row and row[0] and row[0] != peer.channel_id:
+        stored_id = await self.store.stored_channel_id(name)
+        if stored_id and stored_id != peer.channel_id:
             raise LookupError(f"@{name} now names channel id {peer.channel_id}, but its stored posts are from "
-                              f"channel id {row[0]}: the username was reassigned; not merged")
+                              f"channel id {stored_id}: the username was reassigned; not merged")
         try:
             await self._profile(name, peer)
             await self._history(name, peer)
         except errors.ChannelInvalidError:  # the cached access hash is not valid for this account: resolve again
-            await forget_access_hash(self.store, name)
+            await self.store.forget_access_hash(name)
             peer, _ = await self._resolve(name)
             await self._profile(name, peer)
             await self._history(name, peer)
@@ -219,9 +221,7 @@ class TelethonCollector:
         """Media an earlier sweep left pending (a flood wait, a crash): their messages again, by id, then the files."""
         if not self.config.media.download or "media" in self.waits:
             return
-        rows = await self.store.fetchall(
-            """SELECT DISTINCT post_id, coalesce(item_post_id, post_id) FROM media_items
-               WHERE channel=? AND status='pending' AND url LIKE 'tg://%' ORDER BY post_id LIMIT 100""", (name,))
+        rows = await self.store.pending_api_media_posts(name, 100)
         rows = [r for r in rows if (name, r[0]) not in self.media_tried]
         if not rows:
             return
@@ -230,7 +230,7 @@ class TelethonCollector:
         await self._media(name, by_id, sorted({r[0] for r in rows}))
 
     async def _profile(self, name: str, peer: Any) -> None:
-        cached = await cached_entity(self.store, name)
+        cached = await self.store.cached_entity(name)
         if cached is not None and not older_than(cached.full_at, self.tg.profile_refresh_hours):
             return
         try:
@@ -239,32 +239,11 @@ class TelethonCollector:
         except AccountWait:
             return  # the profile waits; the history need not
         profile = channel_profile(full)
-        await cache_entities(self.store, [(u.username, u.id, user_kind(u), u.access_hash, None) for u in full.users
+        await self.store.cache_entities([(u.username, u.id, user_kind(u), u.access_hash, None) for u in full.users
                                           if u.username and u.access_hash is not None and not u.min])
         capture = Capture("telethon_json", f"tg://{name}?full_channel",
                           capture_bytes("channels.GetFullChannel", name, [full]))
-        t = now()
-        async with self.store.transaction() as db:
-            await self.store.capture(capture, self.sweep_id)
-            await db.execute(
-                """INSERT INTO channels(username, watched, first_seen, last_seen) VALUES (?,0,?,?)
-                   ON CONFLICT(username) DO UPDATE SET last_seen=excluded.last_seen""", (name, t, t))
-            await db.execute(
-                """UPDATE channels SET channel_id=?, kind=?, title=coalesce(?, title), description=?, verified=?,
-                     counters=json_set(coalesce(counters, '{}'), '$.subscribers', ?), profile_at=? WHERE username=?""",
-                (profile["id"], profile["kind"], profile["title"], profile["about"], int(profile["verified"]),
-                 profile["participants_count"], t, name))
-            await db.execute("UPDATE telethon_entities SET kind=?, full_at=?, profile=? WHERE username=?",
-                             (profile["kind"], t, json.dumps(profile, ensure_ascii=False), name))
-            for bot in profile["bots"]:  # bots in the chat: their commands come with the channel's profile
-                if bot["username"]:
-                    await db.execute(
-                        """INSERT INTO bots(username, confirmed, title, description, profile, first_seen, last_seen)
-                           VALUES (?,1,?,?,?,?,?) ON CONFLICT(username) DO UPDATE SET confirmed=1,
-                             title=coalesce(title, excluded.title), description=coalesce(description, excluded.description),
-                             profile=coalesce(profile, excluded.profile), last_seen=excluded.last_seen""",
-                        (bot["username"], bot["title"], bot["description"],
-                         json.dumps(bot | {"in_chat": name}, ensure_ascii=False), t, t))
+        await self.store.save_api_channel_profile(name, profile, capture, self.sweep_id)
         self.stats.profiles += 1
 
     async def _history(self, name: str, peer: Any) -> None:
@@ -310,10 +289,8 @@ class TelethonCollector:
                if isinstance(e, types.MessageEntityMentionName)}
         if not ids:
             return {}
-        rows = await self.store.fetchall(
-            f"SELECT peer_id, username, kind FROM telethon_entities WHERE kind IN ('bot', 'user') "
-            f"AND peer_id IN ({','.join('?' * len(ids))})", list(ids))
-        return {r[0]: types.User(id=r[0], username=r[1], bot=r[2] == "bot") for r in rows}
+        known = await self.store.known_users(ids)
+        return {peer: types.User(id=peer, username=username, bot=kind == "bot") for peer, username, kind in known}
 
     async def _store_page(self, name: str, messages: list[Any], last: int) -> int:
         posts = map_messages(messages, name, await self._mentioned(messages))
@@ -326,9 +303,7 @@ class TelethonCollector:
         self.stats.new_posts += len(new_ids)
         await self._cache_from_messages(messages)
         if posts and posts[0].channel_id:
-            async with self.store.transaction() as db:
-                await db.execute("UPDATE channels SET channel_id=coalesce(channel_id, ?) WHERE username=?",
-                                 (posts[0].channel_id, name))
+            await self.store.note_channel_id(name, posts[0].channel_id)
         if new_ids and self.config.media.download:
             await self._media(name, {m.id: m for m in messages}, new_ids)
         return newest
@@ -338,10 +313,7 @@ class TelethonCollector:
     async def _media(self, name: str, by_id: dict[int, Any], post_ids: list[int]) -> None:
         """Thumbnails of every new item first (cheap triage), then full files within the size limit."""
         self.media_tried.update((name, p) for p in post_ids)
-        rows = await self.store.fetchall(
-            f"""SELECT post_id, position, item_post_id, kind, url, thumb_url FROM media_items
-                WHERE status='pending' AND channel=? AND url LIKE 'tg://%' AND post_id IN ({','.join('?' * len(post_ids))})
-                ORDER BY post_id, position""", [name, *post_ids])
+        rows = await self.store.pending_api_media(name, post_ids)
         try:
             for r in rows:
                 if r["thumb_url"]:
@@ -350,7 +322,8 @@ class TelethonCollector:
                         data = await self._call("media", lambda m=msg: self.client.download_media(m, file=bytes, thumb=-1))
                         if data:
                             await keep_fetched(self.store, self.config, self.sweep_id, name, r["post_id"],
-                                               r["position"], r["thumb_url"], data, r["kind"], "thumb")
+                                               r["position"], r["thumb_url"], data, r["kind"], "thumb",
+                                               self.fingerprint)
             for r in rows:
                 msg = by_id.get(_item_id(r))
                 if msg is None:
@@ -365,10 +338,8 @@ class TelethonCollector:
     async def _full(self, name: str, row: Any, msg: Any) -> None:
         url, limit = row["url"], self.config.media.max_bytes
         if not self.tg.download_full_media:
-            async with self.store.transaction() as db:
-                await db.execute("UPDATE media_items SET status='not_offered', error=? WHERE channel=? AND post_id=? "
-                                 "AND position=?", ("thumbnails only ([telethon] download_full_media = false)",
-                                                    name, row["post_id"], row["position"]))
+            await self.store.media_not_offered(name, row["post_id"], row["position"],
+                                               "thumbnails only ([telethon] download_full_media = false)")
             return
         media = msg.media
         size = size_of(media)
@@ -391,7 +362,7 @@ class TelethonCollector:
                                          "Telegram offered no file for this item")
             return
         error = await keep_fetched(self.store, self.config, self.sweep_id, name, row["post_id"], row["position"],
-                                   url, data, row["kind"])
+                                   url, data, row["kind"], fingerprint=self.fingerprint)
         if error:
             self.stats.media_errors += 1
         else:
@@ -401,12 +372,9 @@ class TelethonCollector:
 
     async def bots(self) -> None:
         """GetFullUserRequest for every referenced bot whose API profile is missing or stale."""
-        names = [r[0] for r in await self.store.fetchall(
-            """SELECT b.username FROM bots b LEFT JOIN telethon_entities e ON e.username = b.username
-               WHERE b.confirmed IS NOT 0 AND (e.kind IS NULL OR e.kind IN ('bot', 'not_found', 'invalid'))
-               ORDER BY b.username""")]
+        names = await self.store.bots_for_api_profiles()
         for name in names:
-            cached = await cached_entity(self.store, name)
+            cached = await self.store.cached_entity(name)
             if cached is not None and cached.kind == "bot" and not older_than(cached.full_at, self.tg.profile_refresh_hours):
                 continue
             if cached is not None and cached.kind in ("not_found", "invalid") and not older_than(
@@ -430,30 +398,13 @@ class TelethonCollector:
             types.InputUser(peer.user_id, peer.access_hash))))
         profile = bot_profile(full)
         capture = Capture("telethon_json", f"tg://{name}?full_user", capture_bytes("users.GetFullUser", name, [full]))
-        t = now()
-        async with self.store.transaction() as db:
-            await self.store.capture(capture, self.sweep_id)
-            await db.execute("UPDATE telethon_entities SET kind=?, full_at=?, profile=? WHERE username=?",
-                             (profile["kind"], t, json.dumps(profile, ensure_ascii=False), name))
-            await db.execute(
-                """INSERT INTO bots(username, confirmed, title, description, profile, first_seen, last_seen)
-                   VALUES (?,?,?,?,?,?,?) ON CONFLICT(username) DO UPDATE SET confirmed=excluded.confirmed,
-                     title=excluded.title, description=excluded.description, profile=excluded.profile,
-                     last_seen=excluded.last_seen""",
-                (name, int(profile["bot"]), profile["title"], profile["description"],
-                 json.dumps(profile, ensure_ascii=False), t, t))
-            await db.execute(
-                """INSERT INTO channels(username, watched, first_seen, last_seen, kind, title, description, profile_at)
-                   VALUES (?,0,?,?,?,?,?,?) ON CONFLICT(username) DO UPDATE SET kind=excluded.kind,
-                     title=excluded.title, description=excluded.description, profile_at=excluded.profile_at""",
-                (name, t, t, profile["kind"], profile["title"], profile["description"] or profile["about"], t))
+        await self.store.save_api_bot_profile(name, profile, capture, self.sweep_id)
         self.stats.bots_profiled += 1
 
     async def _not_a_bot(self, name: str, kind: str | None, why: str) -> None:
         """Not a bot (confirmed = 0: the classifier skips it) or not resolvable (recorded)."""
         if kind is not None:
-            async with self.store.transaction() as db:
-                await db.execute("UPDATE bots SET confirmed=0 WHERE username=?", (name,))
+            await self.store.mark_not_a_bot(name)
             return
         await self.store.record_error(self.sweep_id, "unavailable", f"bot @{name}: {why}")
 
@@ -476,24 +427,26 @@ def _trailing_album(messages: list[Any]) -> int:
     return n if n < len(messages) else 0
 
 
-async def sweep_telethon(config: Config, store: Store, client: Any, channels: list[str] | None = None,
+async def sweep_telethon(config: Config, store: TelethonCollectorStore, client: Any, channels: list[str] | None = None,
                          on_progress: Callable[[SweepStats], None] | None = None,
                          sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, group: str | None = None,
-                         discovered: bool = False) -> tuple[int, TelethonStats, float]:
+                         discovered: bool = False, fingerprint: FingerprintHook | None = None,
+                         ) -> tuple[int, TelethonStats, float]:
     """Collect every channel to sweep with a connected, logged-in client; returns (sweep id, stats, seconds).
 
     `group`, `discovered`: which channels, as in crawler.web.stage.channels_to_sweep."""
     from crawler.web.stage import _on_signals, channels_to_sweep
     from tgsweep.logs import bind
 
+    require_fingerprint(config, fingerprint)
     await store.watch(config.watch.configured)
     names = await channels_to_sweep(store, config, channels, group, discovered)
     sweep_id = await store.start_sweep(SOURCE)
     bind(sweep_id=sweep_id)
     log.info("telethon sweep %d started: %d channels", sweep_id, len(names))
     stats = TelethonStats()
-    collector = TelethonCollector(client, store, config, sweep_id, stats, sleep)
-    collector.waits = await account_waits(store)
+    collector = TelethonCollector(client, store, config, sweep_id, stats, sleep, fingerprint)
+    collector.waits = await store.account_waits()
     started = time.monotonic()
     status = "failed"
     task = asyncio.current_task()

@@ -19,7 +19,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.web.spider import SweepStats, TmeSpider
-from store.sqlite import Store
+from store.collection import CollectionStore
 from crawler.web.stage import scrapy_settings
 from tgsweep.config import Config
 
@@ -39,7 +39,7 @@ class ProfileSpider(TmeSpider):
 
     name = "tme_profiles"
 
-    def __init__(self, store: Store, config: Config, names: list[str], stats: SweepStats | None = None,
+    def __init__(self, store: CollectionStore, config: Config, names: list[str], stats: SweepStats | None = None,
                  **kwargs: Any):
         super().__init__(store=store, config=config, sweep_id=None, channels=[], stats=stats, **kwargs)
         self.names = names
@@ -51,19 +51,14 @@ class ProfileSpider(TmeSpider):
                 yield request
 
 
-async def stale_bots(store: Store, config: Config, at: datetime | None = None) -> list[str]:
+async def stale_bots(store: CollectionStore, config: Config, at: datetime | None = None) -> list[str]:
     """Bots whose public profile was read longer ago than `[bots] refresh_after_days` (or never), oldest first."""
     at = at or datetime.now(timezone.utc)
     cutoff = (at - timedelta(days=config.bots.refresh_after_days)).isoformat(timespec="seconds")
-    rows = await store.fetchall(
-        """SELECT b.username FROM bots b LEFT JOIN channels c ON c.username = b.username
-           WHERE b.confirmed IS NOT 0 AND (c.profile_at IS NULL OR c.profile_at <= ?)
-           ORDER BY c.profile_at IS NOT NULL, c.profile_at, b.username LIMIT ?""",
-        (cutoff, config.bots.refresh_limit))
-    return [r[0] for r in rows]
+    return await store.bots_profiled_before(cutoff, config.bots.refresh_limit)
 
 
-async def refresh_profiles(store: Store, config: Config) -> dict[str, Any]:
+async def refresh_profiles(store: CollectionStore, config: Config) -> dict[str, Any]:
     """Re-read stale bot profiles; counts for the summary (`tgsweep bots refresh` then re-scores every bot)."""
     names = await stale_bots(store, config)
     stats = SweepStats()
@@ -71,11 +66,7 @@ async def refresh_profiles(store: Store, config: Config) -> dict[str, Any]:
         log.info("refreshing %d bot profiles", len(names))
         await crawl(config, ProfileSpider, store=store, config=config, names=names, stats=stats)
     errors = len(names) - stats.profiles  # each one is recorded in sweep_errors (kind entity)
-    gone = 0
-    if names:
-        marks = ",".join("?" * len(names))
-        gone = (await store.fetchone(
-            f"SELECT count(*) FROM channels WHERE username IN ({marks}) AND kind='unknown'", names))[0]
+    gone = await store.count_unknown(names) if names else 0
     return {"due": len(names), "refreshed": stats.profiles, "errors": errors, "gone": gone, "retries": stats.retries}
 
 

@@ -18,11 +18,11 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from store.refs import channel_refs
-from crawler.media import keep_fetched
+from crawler.media import FingerprintHook, keep_fetched
 from crawler.paging import Cursor, Position, next_step
 from crawler.retry import CancelledError, DownloadCancelledError
 from store.records import Capture, Ingested, PostLimits
-from store.sqlite import Store
+from store.collection import CollectionStore
 from crawler.web.tme_parse import nesting_depth, parse_channel_page, parse_entity_page
 from tgsweep.config import Config
 
@@ -59,9 +59,11 @@ class SweepStats:
 class TmeSpider(scrapy.Spider):
     name = "tme"
 
-    def __init__(self, store: Store, config: Config, sweep_id: int, channels: list[str],
-                 stats: SweepStats | None = None, follow_discovered: bool = True, **kwargs: Any):
+    def __init__(self, store: CollectionStore, config: Config, sweep_id: int, channels: list[str],
+                 stats: SweepStats | None = None, follow_discovered: bool = True,
+                 fingerprint: FingerprintHook | None = None, **kwargs: Any):
         super().__init__(**kwargs)
+        self.fingerprint = fingerprint
         self.store = store
         self.config = config
         self.sweep_id = sweep_id
@@ -84,12 +86,11 @@ class TmeSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         # watchlist channels (every group's) are swept by their own group's sweeps, never as discovered ones
-        self.watching = set(self.config.watch.configured) | {r[0] for r in await self.store.fetchall(
-            "SELECT username FROM channels WHERE watched=1")}
+        self.watching = set(self.config.watch.configured) | set(await self.store.watched_channels())
         for name in self.start_channels:
             # a channel found by an earlier sweep keeps its hops from the watchlist (max_depth holds)
-            row = await self.store.fetchone("SELECT depth FROM channels WHERE username=?", (name,))
-            request = self._schedule(name, row[0] if row and row[0] is not None else 0)
+            depth = await self.store.channel_depth(name)
+            request = self._schedule(name, depth or 0)
             if request:
                 yield request
         # bots an earlier sweep referenced but never profiled (it was killed first): read them now
@@ -278,7 +279,8 @@ class TmeSpider(scrapy.Spider):
     async def parse_media(self, response: Response) -> None:
         item, role = response.meta["item"], response.meta["role"]
         error = await keep_fetched(self.store, self.config, self.sweep_id, item["channel"], item["post_id"],
-                                   item["position"], response.url, response.body, item["kind"], role)
+                                   item["position"], response.url, response.body, item["kind"], role,
+                                   self.fingerprint)
         if error:
             self.sweep.media_errors += 1
         else:

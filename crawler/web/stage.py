@@ -10,8 +10,9 @@ from typing import Any, Awaitable, Callable, TypeVar
 from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.settings import Settings
 
+from crawler.media import FingerprintHook, require_fingerprint
 from crawler.web.spider import SweepStats, TmeSpider
-from store.sqlite import Store
+from store.collection import CollectionStore
 from tgsweep.config import Config
 from tgsweep.logs import bind
 
@@ -53,7 +54,7 @@ def scrapy_settings(config: Config) -> Settings:
     })
 
 
-async def channels_to_sweep(store: Store, config: Config, only: list[str] | None, group: str | None = None,
+async def channels_to_sweep(store: CollectionStore, config: Config, only: list[str] | None, group: str | None = None,
                             discovered: bool = False) -> list[str]:
     """The watchlist (or the names given), plus channels discovery found before, when enabled.
 
@@ -67,31 +68,28 @@ async def channels_to_sweep(store: Store, config: Config, only: list[str] | None
     """
     if only:
         return only
-    removed = {r[0] for r in await store.fetchall("SELECT username FROM channels WHERE unwatched_at IS NOT NULL")}
+    removed = await store.removed_channels()
     if group is not None:
         chosen = config.watch.group(group)
         return [name for name in (chosen.channels if chosen else []) if name not in removed]
-    found = [r[0] for r in await store.fetchall(
-        "SELECT username FROM channels WHERE depth BETWEEN 1 AND ? AND coalesce(has_preview, 1) = 1 "
-        "AND coalesce(kind, 'channel') = 'channel' AND username NOT LIKE '%bot' AND unwatched_at IS NULL "
-        "AND watched = 0 ORDER BY depth, username",
-        (config.discovery.max_depth,))] if config.discovery.enabled else []
+    found = await store.discovered_channels(config.discovery.max_depth) if config.discovery.enabled else []
     if discovered:
         watching = set(config.watch.configured)
         return [name for name in found if name not in watching]
     names = [name for name in config.watch.channels if name not in removed]
-    names += [r[0] for r in await store.fetchall(
-        "SELECT username FROM channels WHERE watched=1 ORDER BY username")]
+    names += await store.watched_channels()
     if config.discovery.interval_minutes == 0:
         names += found
     grouped = config.watch.grouped
     return [name for name in dict.fromkeys(names) if name not in grouped]
 
 
-async def sweep_web(config: Config, store: Store, channels: list[str] | None = None,
+async def sweep_web(config: Config, store: CollectionStore, channels: list[str] | None = None,
                     on_progress: Callable[[SweepStats], None] | None = None, group: str | None = None,
-                    discovered: bool = False) -> tuple[int, SweepStats, float]:
-    """Collect from the web previews into the store; returns (sweep id, stats, seconds)."""
+                    discovered: bool = False, fingerprint: FingerprintHook | None = None) -> tuple[int, SweepStats, float]:
+    """Collect from the web previews into the store; returns (sweep id, stats, seconds).
+    `fingerprint`: hash-only mode's hook (crawler/media.py)."""
+    require_fingerprint(config, fingerprint)
     await store.watch(config.watch.configured)
     names = await channels_to_sweep(store, config, channels, group, discovered)
     sweep_id = await store.start_sweep("web")
@@ -109,7 +107,7 @@ async def sweep_web(config: Config, store: Store, channels: list[str] | None = N
         # [discovery] interval_minutes > 0: only the `discover` job (--discovered) follows references
         follow = discovered or config.discovery.interval_minutes == 0
         await runner.crawl(crawler, store=store, config=config, sweep_id=sweep_id, channels=names, stats=stats,
-                           follow_discovered=follow)
+                           follow_discovered=follow, fingerprint=fingerprint)
         reason = getattr(crawler.stats, "get_value", lambda *_: None)("finish_reason")
         status = "ok" if reason in (None, "finished") else "interrupted"
     finally:

@@ -65,6 +65,14 @@ def fingerprint_media(data: bytes, kind: str, max_pixels: int,
     return fingerprint_any(data, max_pixels, *video)
 
 
+async def fingerprint_fetched(store: Any, config: Any, sha256: str, data: bytes, kind: str) -> None:
+    """Hash-only mode: fingerprint fetched bytes before the collector drops them (crawler/media.py calls
+    this through the hook the shell hands the collectors), saved in one transaction."""
+    fp = await asyncio.to_thread(fingerprint_media, data, kind, config.media.max_pixels, video_limits(config))
+    if fp is not None:
+        await save_fingerprints(store, [(sha256, fp, None)])
+
+
 async def save_fingerprints(store: Any, items: list[tuple[str, Fingerprints | None, str | None]]) -> None:
     """Write (sha256, fingerprints or None, note) rows to the media table, one transaction."""
     from store.records import now
