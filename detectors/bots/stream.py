@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator
 
-from store.refs import PROMOTION_KINDS
-from store.sqlite import Store
 from detectors.bots.classifier import Model, default_model, find_signals
 from detectors.bots.mirrors import Mirror, MirrorFinder, PromoPost
+from store.bots import BotsStore
+from store.refs import PROMOTION_KINDS
 
 CHUNK_BOTS = 500
 FETCH_ROWS = 2000
@@ -26,7 +26,7 @@ class Promotions:
     dropped when the next one is needed.
     """
 
-    def __init__(self, store: Store, usernames: list[str], max_promotions: int, chunk: int = CHUNK_BOTS):
+    def __init__(self, store: BotsStore, usernames: list[str], max_promotions: int, chunk: int = CHUNK_BOTS):
         self.store, self.max = store, max_promotions
         self.chunks = [usernames[i:i + chunk] for i in range(0, len(usernames), chunk)]
         self.chunk_of = {u: n for n, names in enumerate(self.chunks) for u in names}
@@ -43,15 +43,7 @@ class Promotions:
         return self.texts.get(username, [])
 
     async def _load(self, names: list[str]) -> dict[str, list[str]]:
-        marks = ",".join("?" * len(names))
-        rows = await self.store.fetchall(
-            f"""WITH r AS (SELECT DISTINCT bot, channel, post_id FROM bot_refs WHERE bot IN ({marks}))
-                SELECT bot, text, (SELECT group_concat(DISTINCT b.bot) FROM bot_refs b
-                                   WHERE b.channel = c AND b.post_id = i) AS named FROM (
-                    SELECT r.bot, p.text, p.channel AS c, p.id AS i, row_number() OVER (
-                        PARTITION BY r.bot ORDER BY p.date DESC, p.channel, p.id) AS n
-                    FROM r JOIN posts p ON p.channel = r.channel AND p.id = r.post_id WHERE p.text != '')
-                WHERE n <= ? ORDER BY bot, n""", [*names, self.max])
+        rows = await self.store.promotion_texts(names, self.max)
         out: dict[str, list[str]] = {}
         for bot, text, named in rows:
             passage = passage_about(text, bot, [b for b in (named or "").split(",") if b and b != bot])
@@ -74,23 +66,17 @@ def passage_about(text: str, bot: str, others: list[str]) -> str:
     return "\n".join(line for line, lo in zip(lines, low) if not any(o in lo for o in others))
 
 
-async def promo_posts(store: Store) -> AsyncIterator[PromoPost]:
+async def promo_posts(store: BotsStore) -> AsyncIterator[PromoPost]:
     """Every post that references a bot, with its references, streamed in (channel, id) order."""
-    sql = """SELECT r.channel, r.post_id, p.date, p.text, r.bot, r.how, r.param,
-                    p.forwarded_channel IS NOT NULL OR p.forwarded_name IS NOT NULL
-             FROM bot_refs r JOIN posts p ON p.channel = r.channel AND p.id = r.post_id
-             ORDER BY r.channel, r.post_id"""
     key: tuple[str, int] | None = None
     head: tuple[Any, ...] = ()
     refs: list[tuple[str, str, str]] = []
-    async with store.db.execute(sql) as cursor:
-        cursor.iter_chunk_size = FETCH_ROWS
-        async for channel, post_id, date, text, bot, how, param, fwd in cursor:
-            if (channel, post_id) != key:
-                if key is not None:
-                    yield PromoPost(key[0], key[1], head[0], head[1], tuple(refs), head[2])
-                key, head, refs = (channel, post_id), (date, text or "", bool(fwd)), []
-            refs.append((bot, how, param or ""))
+    async for channel, post_id, date, text, bot, how, param, fwd in store.bot_reference_rows(FETCH_ROWS):
+        if (channel, post_id) != key:
+            if key is not None:
+                yield PromoPost(key[0], key[1], head[0], head[1], tuple(refs), head[2])
+            key, head, refs = (channel, post_id), (date, text or "", bool(fwd)), []
+        refs.append((bot, how, param or ""))
     if key is not None:
         yield PromoPost(key[0], key[1], head[0], head[1], tuple(refs), head[2])
 
@@ -116,7 +102,7 @@ def advertised(text: str, named: list[str], model: Model) -> list[str]:
     return out
 
 
-async def stream_refs(store: Store, profiles: dict[str, str]) -> tuple[list[Mirror], list[tuple[str, int, str]]]:
+async def stream_refs(store: BotsStore, profiles: dict[str, str]) -> tuple[list[Mirror], list[tuple[str, int, str]]]:
     """One pass over every post that references a bot, one post in memory at a time: the mirrors
     (find_mirrors), and the (channel, post, bot) that the post's words advertise but that it only
     names (they become `ad_text` references, which the graph counts as promotions)."""

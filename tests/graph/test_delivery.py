@@ -283,17 +283,6 @@ def test_webhook_sinks_need_a_whsec_secret(tmp_path, monkeypatch):
             raise AssertionError("accepted")
 
 
-def test_alert_settings_are_documented():
-    from pathlib import Path
-
-    from tgsweep.config import Alerts, starter_config
-
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    for key in Alerts.model_fields:
-        assert f"\n{key} = " in starter_config() or key == "sinks", f"starter config lacks [alerts] {key}"
-        assert f"`{key}`" in readme and f"`[alerts]` `{key}`" in readme or key == "sinks", f"README lacks {key}"
-
-
 async def test_one_delivery_pass_at_a_time(tmp_path, monkeypatch):
     from graph.alerts.delivery import _pass_lock, summary_line
 

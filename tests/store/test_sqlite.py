@@ -144,12 +144,3 @@ def test_record_json_is_the_dict_form():
     post.poll = Poll("q?", "quiz", [("yes", 60), ("no", 40)])
     post.reactions = [Reaction("👍", 3)]
     assert post.to_json() == json.dumps(post.to_dict(), ensure_ascii=False)
-
-
-async def test_every_table_is_documented_in_the_readme(store):
-    from pathlib import Path
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    tables = [r[0] for r in await store.fetchall(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
-    missing = [t for t in tables if f"| `{t}` |" not in readme]
-    assert not missing, f"tables not in the README's database section: {missing}"

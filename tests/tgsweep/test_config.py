@@ -31,15 +31,14 @@ def test_repo_example_is_the_packaged_starter():
     assert (ROOT / "config.example.toml").read_text() == starter_config()
 
 
-def test_every_setting_is_in_the_starter_config_and_the_readme():
+def test_every_setting_is_in_the_starter_config():
+    """(tests/test_docs.py checks each is documented in docs/configuration.md.)"""
     starter = starter_config()
-    readme = (ROOT / "README.md").read_text()
     sections = [(name, field.annotation) for name, field in Config.model_fields.items() if name != "source"]
     sections = [(name, Sink if name == "alerts" else model) for name, model in sections]
     for section, model in sections:
         for key in model.model_fields:
             assert re.search(rf"^#?\s*{key}\s*=", starter, re.M), f"starter config lacks [{section}] {key}"
-            assert f"`{key}`" in readme, f"README does not document [{section}] {key}"
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -40,6 +40,6 @@ def test_the_markers_are_data_every_language_has_both_sides_and_no_word_contradi
 def test_the_markers_file_is_packaged_and_not_read_as_a_classifier_lexicon():
     root = Path(__file__).resolve().parents[3]
     pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    data = pyproject["tool"]["setuptools"]["package-data"]["detectors"]
+    data = pyproject["tool"]["setuptools"]["package-data"]["detectors.bots"]
     assert any(fnmatch("lexicon_mirrors.toml", pattern) for pattern in data)  # shipped with the package
-    assert not (root / "detectors" / "lexicon" / "lexicon_mirrors.toml").exists()
+    assert not (root / "detectors" / "bots" / "lexicon" / "lexicon_mirrors.toml").exists()
