@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from store.automation import AutomationStore
 from store.records import now
-from store.sqlite import Store
+from tgsweep.config import Automation, default
 from detectors.automation.scores import SIGNALS, AutomationScore, PostSample, Settings, score_all
 
 
@@ -28,40 +29,19 @@ def settings_from(config: Any) -> Settings:
                     weights={name: getattr(section, f"weight_{name}") for name in SIGNALS})
 
 
-async def _has_column(store: Store, table: str, column: str) -> bool:
-    return any(r[1] == column for r in await store.fetchall(f"PRAGMA table_info({table})"))
-
-
-async def load_samples(store: Store, max_posts: int) -> list[PostSample]:
+async def load_samples(store: AutomationStore, max_posts: int) -> list[PostSample]:
     """The newest `max_posts` non-service posts of every channel, as the scoring reads them."""
-    from_id = ", p.from_id" if await _has_column(store, "posts", "from_id") else ", NULL"
-    sql = f"""
-        SELECT p.channel, p.id, p.date, p.text, p.views,
-               p.forwarded_channel IS NOT NULL OR p.forwarded_name IS NOT NULL,
-               CASE WHEN json_valid(p.record) THEN
-                   coalesce(json_array_length(p.record, '$.links'), 0)
-                   + (SELECT count(*) FROM json_each(p.record, '$.buttons') b
-                      WHERE json_extract(b.value, '$.url') IS NOT NULL)
-               ELSE 0 END,
-               (SELECT group_concat(DISTINCT r.bot) FROM bot_refs r WHERE r.channel = p.channel AND r.post_id = p.id),
-               p.author{from_id}
-        FROM (SELECT channel, id, row_number() OVER (PARTITION BY channel ORDER BY id DESC) AS rn
-              FROM posts WHERE service IS NULL) k
-        JOIN posts p ON p.channel = k.channel AND p.id = k.id
-        WHERE k.rn <= ?"""
     out = []
-    async with store.db.execute(sql, (max_posts,)) as cursor:
-        async for channel, post_id, date, text, views, fwd, links, bots, author, sender in cursor:
-            account = str(sender) if sender is not None else (f"{channel}/{author}" if author else None)
-            out.append(PostSample(channel, post_id, date, text or "", views, bool(fwd), links or 0,
-                                  tuple(sorted(bots.split(","))) if bots else (), account))
+    for channel, post_id, date, text, views, fwd, links, bots, author, sender in await store.automation_samples(max_posts):
+        account = str(sender) if sender is not None else (f"{channel}/{author}" if author else None)
+        out.append(PostSample(channel, post_id, date, text or "", views, bool(fwd), links or 0,
+                              tuple(sorted(bots.split(","))) if bots else (), account))
     return out
 
 
-async def subscriber_counts(store: Store) -> dict[str, int]:
+async def subscriber_counts(store: AutomationStore) -> dict[str, int]:
     out = {}
-    rows = await store.fetchall("SELECT username, counters FROM channels WHERE counters IS NOT NULL")
-    for username, counters in rows:
+    for username, counters in await store.channel_counters():
         try:
             value = json.loads(counters).get("subscribers")
         except (ValueError, AttributeError):
@@ -71,21 +51,18 @@ async def subscriber_counts(store: Store) -> dict[str, int]:
     return out
 
 
-async def detect_automation(store: Store, config: Any) -> dict[str, Any]:
+async def detect_automation(store: AutomationStore, config: Any) -> dict[str, Any]:
     """Score every channel and posting account; rewrite automation_scores; counts for the summary."""
     section = getattr(config, "automation", None)
     if section is not None and not section.enabled:
         return {}
     settings = settings_from(config)
-    samples = await load_samples(store, section.max_posts if section is not None else 500)
+    samples = await load_samples(store, section.max_posts if section is not None else default(Automation, "max_posts"))
     scores = score_all(samples, settings, await subscriber_counts(store))
     t = now()
-    async with store.transaction() as db:
-        await db.execute("DELETE FROM automation_scores")
-        await db.executemany(
-            "INSERT INTO automation_scores(subject, kind, score, reasons, features, computed_at) VALUES (?,?,?,?,?,?)",
-            [(s.subject, s.kind, s.score, json.dumps(s.reasons, ensure_ascii=False),
-              json.dumps({"verdict": s.verdict, **s.features}, ensure_ascii=False), t) for s in scores])
+    await store.replace_automation_scores(
+        [(s.subject, s.kind, s.score, json.dumps(s.reasons, ensure_ascii=False),
+          json.dumps({"verdict": s.verdict, **s.features}, ensure_ascii=False), t) for s in scores])
     return summarize(scores)
 
 
@@ -104,14 +81,10 @@ def summary_line(counts: dict[str, Any]) -> str:
     return "\n    ".join([line, *counts.get("top", [])])
 
 
-async def list_automation(store: Store, min_score: float = 0.0, kind: str | None = None,
+async def list_automation(store: AutomationStore, min_score: float = 0.0, kind: str | None = None,
                           subject: str | None = None) -> list[dict[str, Any]]:
     """Stored scores, highest first, reasons and features decoded (`subject`: that one only)."""
-    one = " AND subject = ?" if subject is not None else ""
-    rows = await store.fetchall(
-        "SELECT subject, kind, score, reasons, features, computed_at FROM automation_scores "
-        f"WHERE score >= ? AND (? IS NULL OR kind = ?){one} ORDER BY score DESC, subject",
-        (min_score, kind, kind, *([subject] if subject is not None else [])))
+    rows = await store.automation_rows(min_score, kind, subject)
     out = []
     for r in rows:
         features = json.loads(r["features"])
