@@ -22,6 +22,9 @@ from typing import Any, Iterable
 import numpy as np
 
 from detectors.media.fingerprints import MIN_QUALITY, lookup_names
+from store.alerts import AlertSettings
+from store.banks import BanksStore
+from store.records import now
 from detectors.media.hash_index import PdqIndex
 from detectors.media.video import frame_names
 
@@ -220,65 +223,32 @@ class BankMatcher:
 
 # -- store -------------------------------------------------------------------------------------------
 
-async def import_bank(store: Any, name: str, parsed: ParsedList, source: str | None = None) -> int:
+async def import_bank(store: BanksStore, name: str, parsed: ParsedList, source: str | None = None) -> int:
     """Add the parsed hashes to bank `name` (created if new); returns how many were new."""
-    from store.records import now
-
-    async with store.transaction() as db:
-        await db.execute(
-            "INSERT INTO hash_banks(name, source, imported_at) VALUES (?,?,?) "
-            "ON CONFLICT(name) DO UPDATE SET source=excluded.source, imported_at=excluded.imported_at",
-            (name, source, now()))
-        before = (await (await db.execute("SELECT count(*) FROM bank_hashes WHERE bank=?", (name,))).fetchone())[0]
-        await db.executemany(
-            "INSERT INTO bank_hashes(bank, hash_type, hash, label, line) VALUES (?,?,?,?,?) "
-            "ON CONFLICT(bank, hash_type, hash) DO UPDATE SET label=excluded.label, line=excluded.line",
-            [(name, h.hash_type, h.hash, h.label, h.line) for h in parsed.hashes])
-        after = (await (await db.execute("SELECT count(*) FROM bank_hashes WHERE bank=?", (name,))).fetchone())[0]
-        await db.execute("UPDATE hash_banks SET hashes=? WHERE name=?", (after, name))
-    return after - before
+    return await store.add_bank_hashes(name, source, [(h.hash_type, h.hash, h.label, h.line) for h in parsed.hashes])
 
 
-async def list_banks(store: Any) -> list[dict[str, Any]]:
-    rows = await store.fetchall(
-        """SELECT b.name, b.source, b.imported_at, b.hashes,
-                  (SELECT count(DISTINCT sha256) FROM bank_matches m WHERE m.bank = b.name) AS matched
-           FROM hash_banks b ORDER BY b.name""")
-    out = []
-    for row in rows:
-        kinds = dict(await store.fetchall(
-            "SELECT hash_type, count(*) FROM bank_hashes WHERE bank=? GROUP BY hash_type", (row["name"],)))
-        out.append({"name": row["name"], "hashes": row["hashes"], "by_type": kinds, "matched_media": row["matched"],
-                    "source": row["source"], "imported_at": row["imported_at"]})
-    return out
+async def list_banks(store: BanksStore) -> list[dict[str, Any]]:
+    return [{"name": row["name"], "hashes": row["hashes"], "by_type": kinds, "matched_media": row["matched"],
+             "source": row["source"], "imported_at": row["imported_at"]} for row, kinds in await store.bank_rows()]
 
 
-async def remove_bank(store: Any, name: str) -> bool:
-    async with store.transaction() as db:
-        cur = await db.execute("DELETE FROM hash_banks WHERE name=?", (name,))
-        await db.execute("DELETE FROM bank_hashes WHERE bank=?", (name,))
-        await db.execute("DELETE FROM bank_matches WHERE bank=?", (name,))
-        return cur.rowcount > 0
+async def remove_bank(store: BanksStore, name: str) -> bool:
+    return await store.remove_bank(name)
 
 
-async def load_matcher(store: Any, settings: MatchSettings) -> BankMatcher:
-    rows = await store.fetchall("SELECT bank, hash_type, hash, label FROM bank_hashes")
-    return BankMatcher([tuple(r) for r in rows], settings)
+async def load_matcher(store: BanksStore, settings: MatchSettings) -> BankMatcher:
+    return BankMatcher(await store.bank_hashes(), settings)
 
 
-async def match_all_media(store: Any, settings: MatchSettings, alerts: Any = None) -> dict[str, int]:
+async def match_all_media(store: BanksStore, settings: MatchSettings, alerts: AlertSettings | None = None) -> dict[str, int]:
     """Match every collected media file against every bank; bank_matches is rewritten in one go.
 
     New matches raise `bank_match` alerts in the same transaction (store/alerts.py);
     `alerts` is an AlertSettings (None: the defaults). counts["alerts"] = alerts written.
     """
-    from store.records import now
-    from store.alerts import AlertSettings
-    from store.sqlite.alerts import bank_match_rule
-
     matcher = await load_matcher(store, settings)
-    rows = await store.fetchall(
-        "SELECT sha256, md5, pdq, pdq_quality, phash, pdq_lookup, frames FROM media") if matcher.size else []
+    rows = await store.media_hashes() if matcher.size else []
     t = now()
     records = []
     counts = {tier_: 0 for tier_ in TIERS}
@@ -286,12 +256,7 @@ async def match_all_media(store: Any, settings: MatchSettings, alerts: Any = Non
         for m in matcher.match(dict(row)):
             records.append((row["sha256"], m.bank, m.hash_type, m.hash, m.label, m.distance, m.tier, m.via, t))
             counts[m.tier] += 1
-    async with store.transaction() as db:
-        await db.execute("DELETE FROM bank_matches")
-        if records:
-            await db.executemany("INSERT INTO bank_matches VALUES (?,?,?,?,?,?,?,?,?)", records)
-        raised = await bank_match_rule(db, alerts or AlertSettings()) if records else 0
+    raised = await store.replace_bank_matches(records, alerts or AlertSettings())
     counts["media_matched"] = len({r[0] for r in records})
     counts["alerts"] = raised
     return counts
-

@@ -27,6 +27,9 @@ from detectors.media.workers import worker_pool
 from detectors.media.fingerprints import DEFAULT_MAX_PIXELS, Fingerprints
 from detectors.media.hash_index import clusters, near_duplicate_links
 from detectors.media.video import DEFAULT_DEDUPE_DISTANCE, DEFAULT_MAX_SECONDS, fingerprint_any
+from store.alerts import alert_settings
+from store.media import MediaStore
+from store.records import now
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,7 @@ def fingerprint_media(data: bytes, kind: str, max_pixels: int,
     return fingerprint_any(data, max_pixels, *video)
 
 
-async def fingerprint_fetched(store: Any, config: Any, sha256: str, data: bytes, kind: str) -> None:
+async def fingerprint_fetched(store: MediaStore, config: Any, sha256: str, data: bytes, kind: str) -> None:
     """Hash-only mode: fingerprint fetched bytes before the collector drops them (crawler/media.py calls
     this through the hook the shell hands the collectors), saved in one transaction."""
     fp = await asyncio.to_thread(fingerprint_media, data, kind, config.media.max_pixels, video_limits(config))
@@ -73,10 +76,8 @@ async def fingerprint_fetched(store: Any, config: Any, sha256: str, data: bytes,
         await save_fingerprints(store, [(sha256, fp, None)])
 
 
-async def save_fingerprints(store: Any, items: list[tuple[str, Fingerprints | None, str | None]]) -> None:
+async def save_fingerprints(store: MediaStore, items: list[tuple[str, Fingerprints | None, str | None]]) -> None:
     """Write (sha256, fingerprints or None, note) rows to the media table, one transaction."""
-    from store.records import now
-
     t = now()
     rows = []
     for digest, fp, note in items:
@@ -85,16 +86,12 @@ async def save_fingerprints(store: Any, items: list[tuple[str, Fingerprints | No
         else:
             rows.append((fp.pdq, fp.pdq_quality, fp.phash, json.dumps(fp.pdq_alt), json.dumps(fp.pdq_lookup),
                          json.dumps(fp.frames) if fp.frames else None, fp.error, t, digest))
-    async with store.transaction() as db:
-        await db.executemany(
-            """UPDATE media SET pdq=?, pdq_quality=?, phash=?, pdq_alt=?, pdq_lookup=?, frames=?, fingerprint_error=?,
-                 fingerprinted_at=? WHERE sha256=?""", rows)
+    await store.save_fingerprint_rows(rows)
 
 
-async def fingerprint_pending(store: Any, media_dir: Path, max_pixels: int, workers: int = 0,
+async def fingerprint_pending(store: MediaStore, media_dir: Path, max_pixels: int, workers: int = 0,
                               video: VideoLimits = DEFAULT_VIDEO) -> dict[str, int]:
-    rows = await store.fetchall(
-        "SELECT sha256, path, mime FROM media WHERE fingerprinted_at IS NULL ORDER BY first_seen, sha256")
+    rows = await store.media_to_fingerprint()
     counts = Counter(fingerprinted=0, fingerprint_errors=0, not_images=0)
     jobs: list[tuple[str, str]] = []
     notes: list[tuple[str, Fingerprints | None, str | None]] = []
@@ -136,13 +133,9 @@ async def fingerprint_pending(store: Any, media_dir: Path, max_pixels: int, work
     return dict(counts)
 
 
-async def build_clusters(store: Any, threshold: int, min_quality: int) -> dict[str, int]:
+async def build_clusters(store: MediaStore, threshold: int, min_quality: int) -> dict[str, int]:
     """Rebuild repost clusters over every fingerprinted file; cluster ids survive re-runs."""
-    from store.records import now
-
-    media = await store.fetchall(
-        """SELECT sha256, pdq, pdq_quality, pdq_alt, pdq_lookup, cluster FROM media
-           WHERE fingerprint_error IS NULL AND fingerprinted_at IS NOT NULL ORDER BY first_seen, sha256""")
+    media = await store.fingerprinted_media()
     shas = [r["sha256"] for r in media]
     primary, lookup = [], []
     for r in media:
@@ -159,11 +152,7 @@ async def build_clusters(store: Any, threshold: int, min_quality: int) -> dict[s
         root = roots[link.a]
         worst[root] = max(worst.get(root, 0), link.distance)
     appearances: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
-    for sha, channel, post_id, date in await store.fetchall(
-            """SELECT x.sha, x.channel, x.post_id, p.date FROM (
-                   SELECT sha256 AS sha, channel, post_id FROM media_items WHERE sha256 IS NOT NULL
-                   UNION SELECT thumb_sha256, channel, post_id FROM media_items WHERE thumb_sha256 IS NOT NULL) x
-               LEFT JOIN posts p ON p.channel = x.channel AND p.id = x.post_id"""):
+    for sha, channel, post_id, date in await store.media_appearances():
         appearances[sha].append((date or "", channel, post_id))
     t = now()
     updates, rows = [], []
@@ -187,15 +176,11 @@ async def build_clusters(store: Any, threshold: int, min_quality: int) -> dict[s
         updates += [(cluster_id, shas[i]) for i in idx]
         rows.append((cluster_id, origin_sha, origin[1], origin[2], origin[0] or None, len(idx), len(seen),
                      json.dumps(channels), worst.get(root), t))
-    async with store.transaction() as db:
-        await db.execute("UPDATE media SET cluster=NULL WHERE cluster IS NOT NULL")
-        await db.executemany("UPDATE media SET cluster=? WHERE sha256=?", updates)
-        await db.execute("DELETE FROM media_clusters")
-        await db.executemany("INSERT OR REPLACE INTO media_clusters VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+    await store.replace_clusters(updates, rows)
     return dict(counts)
 
 
-async def enrich_media(store: Any, config: Any) -> dict[str, Any]:
+async def enrich_media(store: MediaStore, config: Any) -> dict[str, Any]:
     """Fingerprints, bank matches and clusters; returns counts for the sweep summary."""
     settings = settings_from(config)
     section = getattr(config, "fingerprints", None)
@@ -206,8 +191,6 @@ async def enrich_media(store: Any, config: Any) -> dict[str, Any]:
                                         getattr(section, "workers", 0), video_limits(config))
     # Clusters first, so that a bank-match alert names the file's cluster (its graph node media:<cluster>).
     clustered = await build_clusters(store, settings.pdq_threshold, settings.min_pdq_quality)
-    from store.alerts import alert_settings
-
     matches = await match_all_media(store, settings, alert_settings(config))
     counts["bank_matches"] = {k: v for k, v in matches.items() if k not in ("media_matched", "alerts")}
     counts["media_matched"] = matches.get("media_matched", 0)

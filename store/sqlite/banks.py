@@ -1,6 +1,57 @@
-"""SQL of the store, hash banks and their matches."""
+"""SQL of the store, hash banks and their matches (store/banks.py)."""
 from __future__ import annotations
+
+from typing import Any
+
+from store.alerts import AlertSettings
+from store.records import now
+from store.sqlite.alerts import bank_match_rule
 
 
 class BanksSQL:
     """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
+
+    async def add_bank_hashes(self, name: str, source: str | None,
+                              hashes: list[tuple[str, str, str | None, int | None]]) -> int:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO hash_banks(name, source, imported_at) VALUES (?,?,?) "
+                "ON CONFLICT(name) DO UPDATE SET source=excluded.source, imported_at=excluded.imported_at",
+                (name, source, now()))
+            before = (await (await db.execute("SELECT count(*) FROM bank_hashes WHERE bank=?", (name,))).fetchone())[0]
+            await db.executemany(
+                "INSERT INTO bank_hashes(bank, hash_type, hash, label, line) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(bank, hash_type, hash) DO UPDATE SET label=excluded.label, line=excluded.line",
+                [(name, *h) for h in hashes])
+            after = (await (await db.execute("SELECT count(*) FROM bank_hashes WHERE bank=?", (name,))).fetchone())[0]
+            await db.execute("UPDATE hash_banks SET hashes=? WHERE name=?", (after, name))
+        return after - before
+
+    async def bank_rows(self) -> list[tuple[Any, dict[str, int]]]:
+        rows = await self.fetchall(
+            """SELECT b.name, b.source, b.imported_at, b.hashes,
+                      (SELECT count(DISTINCT sha256) FROM bank_matches m WHERE m.bank = b.name) AS matched
+               FROM hash_banks b ORDER BY b.name""")
+        return [(row, dict(await self.fetchall(
+            "SELECT hash_type, count(*) FROM bank_hashes WHERE bank=? GROUP BY hash_type", (row["name"],))))
+            for row in rows]
+
+    async def remove_bank(self, name: str) -> bool:
+        async with self.transaction() as db:
+            cur = await db.execute("DELETE FROM hash_banks WHERE name=?", (name,))
+            await db.execute("DELETE FROM bank_hashes WHERE bank=?", (name,))
+            await db.execute("DELETE FROM bank_matches WHERE bank=?", (name,))
+            return cur.rowcount > 0
+
+    async def bank_hashes(self) -> list[tuple[str, str, str, str | None]]:
+        return [tuple(r) for r in await self.fetchall("SELECT bank, hash_type, hash, label FROM bank_hashes")]
+
+    async def media_hashes(self) -> list[Any]:
+        return await self.fetchall("SELECT sha256, md5, pdq, pdq_quality, phash, pdq_lookup, frames FROM media")
+
+    async def replace_bank_matches(self, records: list[tuple], alerts: AlertSettings) -> int:
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM bank_matches")
+            if records:
+                await db.executemany("INSERT INTO bank_matches VALUES (?,?,?,?,?,?,?,?,?)", records)
+            return await bank_match_rule(db, alerts) if records else 0  # with their cause, or not at all

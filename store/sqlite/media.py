@@ -1,6 +1,37 @@
-"""SQL of the store, fingerprints of collected files, repost clusters."""
+"""SQL of the store, media: fingerprints of collected files and repost clusters (store/media.py)."""
 from __future__ import annotations
+
+from typing import Any
 
 
 class MediaSQL:
     """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
+
+    async def save_fingerprint_rows(self, rows: list[tuple]) -> None:
+        async with self.transaction() as db:
+            await db.executemany(
+                """UPDATE media SET pdq=?, pdq_quality=?, phash=?, pdq_alt=?, pdq_lookup=?, frames=?, fingerprint_error=?,
+                     fingerprinted_at=? WHERE sha256=?""", rows)
+
+    async def media_to_fingerprint(self) -> list[Any]:
+        return await self.fetchall(
+            "SELECT sha256, path, mime FROM media WHERE fingerprinted_at IS NULL ORDER BY first_seen, sha256")
+
+    async def fingerprinted_media(self) -> list[Any]:
+        return await self.fetchall(
+            """SELECT sha256, pdq, pdq_quality, pdq_alt, pdq_lookup, cluster FROM media
+               WHERE fingerprint_error IS NULL AND fingerprinted_at IS NOT NULL ORDER BY first_seen, sha256""")
+
+    async def media_appearances(self) -> list[tuple[str, str, int, str | None]]:
+        return [tuple(r) for r in await self.fetchall(
+            """SELECT x.sha, x.channel, x.post_id, p.date FROM (
+                   SELECT sha256 AS sha, channel, post_id FROM media_items WHERE sha256 IS NOT NULL
+                   UNION SELECT thumb_sha256, channel, post_id FROM media_items WHERE thumb_sha256 IS NOT NULL) x
+               LEFT JOIN posts p ON p.channel = x.channel AND p.id = x.post_id""")]
+
+    async def replace_clusters(self, members: list[tuple[str, str]], clusters: list[tuple]) -> None:
+        async with self.transaction() as db:
+            await db.execute("UPDATE media SET cluster=NULL WHERE cluster IS NOT NULL")
+            await db.executemany("UPDATE media SET cluster=? WHERE sha256=?", members)
+            await db.execute("DELETE FROM media_clusters")
+            await db.executemany("INSERT OR REPLACE INTO media_clusters VALUES (?,?,?,?,?,?,?,?,?,?)", clusters)

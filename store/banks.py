@@ -1,0 +1,29 @@
+"""The banks interface: hash lists (banks) and the collected files that match them."""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from store.alerts import AlertSettings
+
+
+class BanksStore(Protocol):
+    """Hash banks, their hashes, and the matches of collected files."""
+
+    async def add_bank_hashes(self, name: str, source: str | None,
+                              hashes: list[tuple[str, str, str | None, int | None]]) -> int:
+        """(hash type, hash, label, line) hashes added to bank `name` (created if new); returns how many were new."""
+
+    async def bank_rows(self) -> list[tuple[Any, dict[str, int]]]:
+        """Each bank (name, source, imported_at, hashes, matched files) with its hash count per type."""
+
+    async def remove_bank(self, name: str) -> bool:
+        """Delete a bank with its hashes and matches; False if there was none."""
+
+    async def bank_hashes(self) -> list[tuple[str, str, str, str | None]]:
+        """Every (bank, hash type, hash, label)."""
+
+    async def media_hashes(self) -> list[Any]:
+        """Every collected file's hashes (sha256, md5, pdq, pdq_quality, phash, pdq_lookup, frames)."""
+
+    async def replace_bank_matches(self, records: list[tuple], alerts: AlertSettings) -> int:
+        """Rewrite bank_matches and raise bank_match alerts for new ones, in one transaction; returns the alerts."""
