@@ -21,9 +21,7 @@ import json
 import logging
 import os
 import pickle
-import queue
-import sqlite3
-import threading
+
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +31,7 @@ import networkx as nx
 
 from store.refs import PROMOTION_KINDS
 from store.alerts import post_refs
+from store.graph import GraphSource
 
 log = logging.getLogger(__name__)
 
@@ -344,21 +343,9 @@ def finish_nodes(graph: nx.MultiDiGraph) -> None:
 
 # -- the I/O edge: the store -> rows -> graph --------------------------------------------------------
 
-# The append-only sources: name -> (table, query of the fold's rows in a rowid range, fold function).
-_INCREMENTAL = {
-    "channel_refs": ("channel_refs", """SELECT r.channel, r.post_id, r.target, r.how, p.date FROM channel_refs r
-                        LEFT JOIN posts p ON p.channel = r.channel AND p.id = r.post_id
-                        WHERE r.rowid > ? AND r.rowid <= ? ORDER BY r.rowid""", fold_channel_refs),
-    "bot_refs": ("bot_refs", """SELECT r.channel, r.post_id, r.bot, r.how, r.param, p.date FROM bot_refs r
-                    LEFT JOIN posts p ON p.channel = r.channel AND p.id = r.post_id
-                    WHERE r.rowid > ? AND r.rowid <= ? ORDER BY r.rowid""", fold_bot_refs),
-    "hidden_forwards": ("posts", """SELECT channel, id, forwarded_name, date FROM posts
-                           WHERE rowid > ? AND rowid <= ? AND forwarded_name IS NOT NULL
-                           AND forwarded_channel IS NULL ORDER BY rowid""", fold_hidden_forwards),
-    "signatures": ("posts", """SELECT channel, id, author, date FROM posts
-                      WHERE rowid > ? AND rowid <= ? AND author IS NOT NULL AND author != '' ORDER BY rowid""",
-                   fold_signatures),
-}
+# The append-only sources (store/graph.py) and the fold that reads each.
+_FOLDS = {"channel_refs": fold_channel_refs, "bot_refs": fold_bot_refs, "hidden_forwards": fold_hidden_forwards,
+          "signatures": fold_signatures}
 
 
 def snapshot_path(database: Path) -> Path:
@@ -402,72 +389,20 @@ def _save_snapshot(path: Path, snap: dict[str, Any]) -> bool:
         return False
 
 
-def _prefetched(uri: str, sql: str, params: tuple, batch: int = 20_000) -> Iterator[tuple]:
-    """Rows of `sql`, read a few batches ahead by a helper thread on its own connection.
-
-    Why: sqlite3 runs SQLite without the GIL, so the join runs on one core while the fold
-    runs on the other (a third off a million-edge build).
-    """
-    batches: queue.Queue = queue.Queue(maxsize=4)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            conn = sqlite3.connect(uri, uri=True, timeout=30)
-            try:
-                cur = conn.execute(sql, params)
-                while not stop.is_set():
-                    rows = cur.fetchmany(batch)
-                    while not stop.is_set():
-                        try:
-                            batches.put(rows, timeout=0.5)
-                            break
-                        except queue.Full:
-                            continue
-                    if not rows:
-                        break
-            finally:
-                conn.close()
-        except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
-            batches.put(exc)
-
-    worker = threading.Thread(target=produce, name="graph-reader", daemon=True)
-    worker.start()
-    try:
-        while True:
-            rows = batches.get()
-            if isinstance(rows, BaseException):
-                raise rows
-            if not rows:
-                break
-            yield from rows
-    finally:
-        stop.set()
-        worker.join()
-
-
-def _read_append_only(database: Path, incremental: bool, snapshot: Path, max_posts: int,
+def _read_append_only(store: GraphSource, incremental: bool, snapshot: Path, max_posts: int,
                       stats: dict[str, Any]) -> nx.MultiDiGraph:
     """The append-only part of the graph (runs in a worker thread, on its own read connection).
 
     Watermarks: per source the highest rowid read and how many rows lay at or below it; a
     snapshot whose row counts no longer match (rows deleted, another database) is not used.
     """
-    uri = database.resolve().as_uri() + "?mode=ro"
-    db = sqlite3.connect(uri, uri=True, timeout=30)
-    try:
-        db.execute("BEGIN")  # one consistent read of every table
-        tops = {t: db.execute(f"SELECT coalesce(max(rowid), 0) FROM {t}").fetchone()[0]
-                for t in {t for t, _, _ in _INCREMENTAL.values()}}
-
-        def count_upto(table: str, mark: int) -> int:
-            return db.execute(f"SELECT count(*) FROM {table} WHERE rowid <= ?", (mark,)).fetchone()[0]
-
-        graph, since, snapshot_rows = None, {name: 0 for name in _INCREMENTAL}, 0
+    with store.append_only_read() as read:
+        names = read.sources()
+        graph, since, snapshot_rows = None, {name: 0 for name in names}, 0
         if incremental:
             snap = _load_snapshot(snapshot)
-            if (snap and snap.get("max_posts") == max_posts and set(snap["marks"]) == set(_INCREMENTAL)
-                    and all(mark <= tops[_INCREMENTAL[n][0]] and count_upto(_INCREMENTAL[n][0], mark) == rows
+            if (snap and snap.get("max_posts") == max_posts and set(snap["marks"]) == set(names)
+                    and all(mark <= read.top(n) and read.count_upto(n, mark) == rows
                             for n, (mark, rows) in snap["marks"].items())):
                 graph = snap["graph"]
                 since = {n: mark for n, (mark, _) in snap["marks"].items()}
@@ -475,8 +410,8 @@ def _read_append_only(database: Path, incremental: bool, snapshot: Path, max_pos
         stats["snapshot_used"] = graph is not None
         edges = GraphEdges(graph if graph is not None else nx.MultiDiGraph())
         folded = 0
-        for name, (table, sql, fold) in _INCREMENTAL.items():
-            folded += fold(edges, _prefetched(uri, sql, (since[name], tops[table])), max_posts)
+        for name in names:
+            folded += _FOLDS[name](edges, read.rows(name, since[name]), max_posts)
         stats["rows_folded"] = folded
         graph = edges.done()
         # Writing the snapshot costs about what loading it does: only when the rows folded on top of
@@ -484,16 +419,13 @@ def _read_append_only(database: Path, incremental: bool, snapshot: Path, max_pos
         stats["snapshot_written"] = incremental and (not stats["snapshot_used"]
                                                      or folded > SNAPSHOT_REWRITE * max(1, snapshot_rows))
         if stats["snapshot_written"]:
-            marks = {n: (tops[t], count_upto(t, tops[t])) for n, (t, _, _) in _INCREMENTAL.items()}
+            marks = {n: (read.top(n), read.count_upto(n, read.top(n))) for n in names}
             snap = {"version": SNAPSHOT_VERSION, "max_posts": max_posts, "marks": marks, "graph": graph}
             stats["snapshot_written"] = _save_snapshot(snapshot, snap)
-        db.execute("COMMIT")
         return graph
-    finally:
-        db.close()
 
 
-async def build_graph(store: Any, max_posts: int = MAX_POSTS, incremental: bool = False,
+async def build_graph(store: GraphSource, max_posts: int = MAX_POSTS, incremental: bool = False,
                       snapshot: Path | None = None, stats: dict[str, Any] | None = None) -> nx.MultiDiGraph:
     """The graph of everything the store holds now (interface 5).
 
@@ -502,9 +434,9 @@ async def build_graph(store: Any, max_posts: int = MAX_POSTS, incremental: bool 
     if given, receives what was done (rows folded, whether the snapshot was used).
     """
     stats = stats if stats is not None else {}
-    database = Path(store.path)
+    database = Path(store.path)  # the snapshot lives beside the database
     with no_gc():
-        graph = await asyncio.to_thread(_read_append_only, database, incremental,
+        graph = await asyncio.to_thread(_read_append_only, store, incremental,
                                         snapshot or snapshot_path(database), max_posts, stats)
         # What other stages rewrite wholesale: re-read every time, on top of the append-only part.
         await _add_volatile(store, graph, max_posts)
@@ -524,36 +456,21 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-async def _add_volatile(store: Any, graph: nx.MultiDiGraph, max_posts: int) -> None:
+async def _add_volatile(store: GraphSource, graph: nx.MultiDiGraph, max_posts: int) -> None:
+    """What other stages rewrite wholesale: re-read every time, on top of the append-only part."""
+    rows = await store.graph_volatile_rows()
     matches: dict[str, list[str]] = defaultdict(list)
-    for cluster, bank, tier in await store.fetchall(
-            """SELECT DISTINCT m.cluster, b.bank, b.tier FROM bank_matches b JOIN media m ON m.sha256 = b.sha256
-               WHERE m.cluster IS NOT NULL ORDER BY m.cluster, b.bank, b.tier"""):
+    for cluster, bank, tier in rows["bank_matches"]:
         matches[cluster].append(f"{bank}/{tier}")
     volatile: EdgeTable = {}
     # Media nodes: pictures seen more than once, or matching a bank; a picture one channel posted once links nothing.
-    add_posted(volatile, [tuple(r) for r in await store.fetchall(
-        """SELECT i.channel, i.post_id, m.cluster, p.date FROM media_items i
-           JOIN media m ON m.sha256 = i.sha256 OR m.sha256 = i.thumb_sha256
-           LEFT JOIN posts p ON p.channel = i.channel AND p.id = i.post_id
-           WHERE m.cluster IN (SELECT id FROM media_clusters WHERE appearances > 1
-                               UNION SELECT m2.cluster FROM bank_matches b2 JOIN media m2 ON m2.sha256 = b2.sha256)
-           ORDER BY p.date, i.channel, i.post_id""")], max_posts)
-    add_mirrors(volatile, [tuple(r) for r in await store.fetchall(
-        "SELECT bot, predecessor, kind, evidence, first_seen FROM bot_mirrors ORDER BY first_seen, bot, predecessor")],
-        max_posts)
+    add_posted(volatile, rows["posted"], max_posts)
+    add_mirrors(volatile, rows["mirrors"], max_posts)
     to_graph(volatile, graph)
-    bot_rows = [tuple(r) for r in await store.fetchall(
-        "SELECT username, confirmed, title, label, score, reasons, first_seen, last_seen FROM bots")]
-    set_bot_nodes(graph, bot_rows)
-    bots = {r[0] for r in bot_rows if r[1] != 0}
-    set_channel_nodes(graph, [tuple(r) for r in await store.fetchall(
-        "SELECT username, kind, title, watched, first_seen, last_seen FROM channels")], bots)
-    set_media_nodes(graph, [tuple(r) for r in await store.fetchall(
-        """SELECT id, origin_channel, origin_post, origin_date, files, appearances, channels, updated_at
-           FROM media_clusters""")], matches)
+    set_bot_nodes(graph, rows["bots"])
+    bots = {r[0] for r in rows["bots"] if r[1] != 0}
+    set_channel_nodes(graph, rows["channels"], bots)
+    set_media_nodes(graph, rows["clusters"], matches)
     set_account_nodes(graph)
-    if await store.fetchone("SELECT 1 FROM sqlite_master WHERE type='table' AND name='escalations'"):
-        set_escalations(graph, [tuple(r) for r in await store.fetchall(
-            "SELECT subject, score, pagerank, community, reasons FROM escalations")])
+    set_escalations(graph, rows["escalations"])
     finish_nodes(graph)

@@ -7,7 +7,7 @@ from typing import Any, AsyncIterator
 
 import networkx as nx
 
-from store.sqlite import Store
+from store.graph import ExportsStore
 
 _NO_BYTES = {"pending": "not fetched yet"}
 
@@ -56,31 +56,23 @@ def message_object(row: Any, media: list[dict[str, Any]], bots: list[str]) -> di
     }
 
 
-async def export_messages(store: Store, channels: list[str] | None = None) -> AsyncIterator[dict[str, Any]]:
+async def export_messages(store: ExportsStore, channels: list[str] | None = None) -> AsyncIterator[dict[str, Any]]:
     """Stream every stored post, channel by channel, oldest first."""
-    names = channels or [r[0] for r in await store.fetchall("SELECT DISTINCT channel FROM posts ORDER BY channel")]
+    names = channels or await store.post_channels()
     for channel in names:
         media: dict[int, list[dict[str, Any]]] = defaultdict(list)
         matches: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for sha, bank, label, distance, hash_type, tier in await store.fetchall(
-                """SELECT b.sha256, b.bank, b.label, b.distance, b.hash_type, b.tier FROM bank_matches b
-                   JOIN media_items i ON i.sha256 = b.sha256 WHERE i.channel=?
-                   GROUP BY b.sha256, b.bank, b.hash_type, b.hash ORDER BY b.distance, b.bank""", (channel,)):
+        for sha, bank, label, distance, hash_type, tier in await store.channel_bank_matches(channel):
             matches[sha].append({"bank": bank, "label": label, "distance": distance, "hash_type": hash_type,
                                  "tier": tier})
-        for row in await store.fetchall(
-                """SELECT i.*, m.md5, m.pdq, m.pdq_quality, m.phash, m.cluster, m.fingerprint_error FROM media_items i
-                   LEFT JOIN media m ON m.sha256 = i.sha256 WHERE i.channel=? ORDER BY i.post_id, i.position""",
-                (channel,)):
+        for row in await store.channel_media_rows(channel):
             media[row["post_id"]].append(_media(row, matches))
         bots: dict[int, list[str]] = defaultdict(list)
-        for post_id, bot in await store.fetchall(
-                "SELECT post_id, bot FROM bot_refs WHERE channel=? ORDER BY rowid", (channel,)):
+        for post_id, bot in await store.channel_bot_refs(channel):
             if bot not in bots[post_id]:
                 bots[post_id].append(bot)
-        async with store.db.execute("SELECT * FROM posts WHERE channel=? ORDER BY id", (channel,)) as cur:
-            async for row in cur:
-                yield message_object(row, media.get(row["id"], []), bots.get(row["id"], []))
+        async for row in store.channel_post_rows(channel):
+            yield message_object(row, media.get(row["id"], []), bots.get(row["id"], []))
 
 
 # -- the graph --------------------------------------------------------------------------------------
