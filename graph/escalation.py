@@ -23,7 +23,8 @@ import networkx as nx
 from store.records import now
 from graph.analysis import Analysis, bot_suspicion, channels_forwarding, promotion_posts
 from store.refs import PROMOTION_KINDS
-from store.sqlite.alerts import enqueue_alert
+from store.alerts import Alert
+from store.escalations import EscalationsStore
 
 TIER_WEIGHT = {"near-certain": 1.0, "match": 1.0, "weak lead": 0.25}
 
@@ -246,12 +247,10 @@ def score_subjects(graph: nx.MultiDiGraph, analysis: Analysis, weights: Weights 
 
 # -- the store edge ---------------------------------------------------------------------------------
 
-async def automation_scores(store: Any) -> dict[str, tuple[float, list[str]]]:
+async def automation_scores(store: EscalationsStore) -> dict[str, tuple[float, list[str]]]:
     """Table automation_scores (interface 4) if it exists: subject -> (score, reasons)."""
-    if not await store.fetchone("SELECT 1 FROM sqlite_master WHERE type='table' AND name='automation_scores'"):
-        return {}
     out = {}
-    for subject, score, reasons in await store.fetchall("SELECT subject, score, reasons FROM automation_scores"):
+    for subject, score, reasons in await store.automation_score_rows():
         try:
             decoded = json.loads(reasons) if reasons else []
         except ValueError:
@@ -264,7 +263,7 @@ def severity(score: float) -> str:
     return "critical" if score >= 0.95 else "high" if score >= 0.8 else "medium"
 
 
-async def save_escalations(store: Any, escalations: list[Escalation], threshold: float,
+async def save_escalations(store: EscalationsStore, escalations: list[Escalation], threshold: float,
                            alerts: bool = True) -> dict[str, int]:
     """Write every score; a subject at or above `threshold` gets its alert in the same transaction.
 
@@ -274,9 +273,10 @@ async def save_escalations(store: Any, escalations: list[Escalation], threshold:
     """
     t = now()
     counts = {"scored": len(escalations), "escalated": 0, "newly_escalated": 0, "alerts": 0}
-    async with store.transaction() as tx:
-        before = {r[0]: r[1] for r in await tx.execute_fetchall("SELECT subject, escalated_at FROM escalations")}
-        rows = []
+
+    def plan(before: dict[str, str | None]) -> tuple[list[tuple], list[Alert]]:
+        """Given when each subject was first escalated: the rows to write and the alerts to queue."""
+        rows, raised = [], []
         for e in escalations:
             escalated_at = before.get(e.subject)
             if e.score >= threshold:
@@ -287,17 +287,14 @@ async def save_escalations(store: Any, escalations: list[Escalation], threshold:
                 evidence = {"kind": e.kind, "score": e.score, "signals": e.signals, "posts": e.posts,
                             "urls": [f"https://t.me/{p}" for p in e.posts], "pagerank": e.pagerank,
                             "community": e.community, "threshold": threshold}
-                if alerts and await enqueue_alert(tx, "escalation", e.subject, severity(e.score), e.reasons,
-                                                  evidence, f"escalation:{e.subject}"):
-                    counts["alerts"] += 1
+                if alerts:
+                    raised.append(Alert("escalation", e.subject, severity(e.score), e.reasons, evidence,
+                                        f"escalation:{e.subject}"))
             rows.append((e.subject, e.kind, e.score, json.dumps(e.reasons, ensure_ascii=False), e.pagerank,
                          e.community, t, json.dumps(e.signals, sort_keys=True), escalated_at))
-        await tx.executemany(
-            """INSERT INTO escalations(subject, kind, score, reasons, pagerank, community, computed_at, signals,
-                                       escalated_at) VALUES (?,?,?,?,?,?,?,?,?)
-               ON CONFLICT(subject) DO UPDATE SET kind=excluded.kind, score=excluded.score, reasons=excluded.reasons,
-                 pagerank=excluded.pagerank, community=excluded.community, computed_at=excluded.computed_at,
-                 signals=excluded.signals, escalated_at=excluded.escalated_at""", rows)
+        return rows, raised
+
+    counts["alerts"] = await store.save_escalations(plan)
     return counts
 
 
@@ -308,22 +305,18 @@ def _row(r: Any) -> dict[str, Any]:
     return d
 
 
-async def list_escalations(store: Any, min_score: float = 0.0) -> list[dict[str, Any]]:
+async def list_escalations(store: EscalationsStore, min_score: float = 0.0) -> list[dict[str, Any]]:
     """Scored subjects (interface 3), highest first, reasons decoded."""
-    return [_row(r) for r in await store.fetchall(
-        "SELECT * FROM escalations WHERE score >= ? ORDER BY score DESC, subject", (min_score,))]
+    return [_row(r) for r in await store.escalation_rows(min_score=min_score)]
 
 
-async def escalated_subjects(store: Any, threshold: float | None = None) -> list[dict[str, Any]]:
+async def escalated_subjects(store: EscalationsStore, threshold: float | None = None) -> list[dict[str, Any]]:
     """Escalations rows, highest first: None = subjects that crossed [graph] escalation_threshold
     (escalated_at set); a number = subjects scoring at least that now."""
-    where = "escalated_at IS NOT NULL" if threshold is None else "score >= ?"
-    params = () if threshold is None else (threshold,)
-    return [_row(r) for r in await store.fetchall(
-        f"SELECT * FROM escalations WHERE {where} ORDER BY score DESC, subject", params)]
+    return [_row(r) for r in await store.escalation_rows(threshold=threshold)]
 
 
-async def escalated_posts(store: Any, threshold: float | None = None) -> list[dict[str, Any]]:
+async def escalated_posts(store: EscalationsStore, threshold: float | None = None) -> list[dict[str, Any]]:
     """The posts behind escalated subjects (interface 3), for evidence bundles and takedown lists
     (each with the post's date and when it was first collected).
 
@@ -332,35 +325,14 @@ async def escalated_posts(store: Any, threshold: float | None = None) -> list[di
     a media cluster's, the posts showing it.
     """
     subjects = [s for s in await escalated_subjects(store, threshold) if s["kind"] in ("channel", "bot", "media")]
-    suspect = """SELECT substr(subject, 5) FROM escalations WHERE kind='bot' AND score > 0
-                 UNION SELECT username FROM bots WHERE label='deepfake_generator'"""
-    kinds = ",".join("?" * len(PROMOTION_KINDS))
     out = []
     for s in subjects:
         name = s["subject"].split(":", 1)[1]
-        if s["kind"] == "channel":
-            keys = await store.fetchall(
-                f"""SELECT DISTINCT channel, post_id FROM bot_refs WHERE channel=? AND how IN ({kinds})
-                    AND bot IN ({suspect})
-                    UNION SELECT DISTINCT i.channel, i.post_id FROM media_items i
-                    JOIN bank_matches b ON b.sha256 = i.sha256 OR b.sha256 = i.thumb_sha256 WHERE i.channel=?""",
-                (name, *PROMOTION_KINDS, name))
-        elif s["kind"] == "bot":
-            keys = await store.fetchall(
-                f"SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot=? AND how IN ({kinds})",
-                (name, *PROMOTION_KINDS))
-        else:
-            keys = await store.fetchall(
-                """SELECT DISTINCT i.channel, i.post_id FROM media_items i JOIN media m
-                   ON m.sha256 = i.sha256 OR m.sha256 = i.thumb_sha256 WHERE m.cluster=?""", (name,))
-        for channel, post_id in sorted(set(tuple(k) for k in keys)):
-            post = await store.fetchone("SELECT date, first_seen FROM posts WHERE channel=? AND id=?",
-                                        (channel, post_id))
-            shas = [r[0] for r in await store.fetchall(
-                "SELECT sha256 FROM media_items WHERE channel=? AND post_id=? AND sha256 IS NOT NULL ORDER BY position",
-                (channel, post_id))]
+        for channel, post_id in await store.subject_posts(s["kind"], name, PROMOTION_KINDS):
+            date, first_seen = await store.post_dates(channel, post_id)
+            shas = await store.post_files(channel, post_id)
             out.append({"channel": channel, "post_id": post_id, "url": f"https://t.me/{channel}/{post_id}",
-                        "date": post[0] if post else None, "first_seen": post[1] if post else None,
+                        "date": date, "first_seen": first_seen,
                         "subject": s["subject"], "score": s["score"],
                         "reasons": s["reasons"], "sha256s": shas})
     return out
