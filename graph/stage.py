@@ -58,38 +58,3 @@ def summary_lines(counts: dict[str, Any], top: int = 5) -> list[str]:
     for e in counts.get("top", [])[:top]:
         lines.append(f"  {e['score']:.2f} {e['subject']}: {'; '.join(e['reasons'][:3])}")
     return lines
-
-
-def demo_outputs(config: Any, folder: Any, top: int = 5) -> list[str]:
-    """For `tgsweep demo`: the top escalations (as the last sweep scored them), the graph as node-link
-    JSON and GEXF, and the picture, written to `folder`; the lines to print."""
-    import asyncio
-    from pathlib import Path
-
-    from store.sqlite import Store
-    from graph.escalation import list_escalations
-    from graph.exports import draw_picture, write_graph
-
-    async def work() -> tuple[Any, list[dict[str, Any]]]:
-        store = await Store.open(config.storage.database)
-        try:
-            return (await build_graph(store, max_posts=config.graph.max_edge_posts,
-                                      incremental=config.graph.incremental),
-                    await list_escalations(store, config.graph.escalation_threshold))
-        finally:
-            await store.close()
-
-    graph, escalated = asyncio.run(work())
-    folder = Path(folder)
-    outputs = {"node-link": folder / "graph.json", "gexf": folder / "graph.gexf"}
-    for fmt, path in outputs.items():
-        with path.open("w", encoding="utf-8") as handle:
-            write_graph(graph, fmt, handle)
-    picture = folder / "graph.svg"
-    draw_picture(graph, str(picture), top=12, seed=config.graph.community_seed)
-    lines = [f"graph: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges; {len(escalated)} subjects "
-             f"escalated (score >= {config.graph.escalation_threshold}):"]
-    for e in escalated[:top]:
-        lines.append(f"  {e['score']:.2f} {e['subject']}: {'; '.join(e['reasons'][:2])}")
-    lines.append(f"graph files: {outputs['node-link']} (node-link), {outputs['gexf']} (Gephi), {picture}")
-    return lines

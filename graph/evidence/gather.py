@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from store.sqlite import Store
+from store.evidence import EvidenceStore
 from graph.evidence.bundle import EvidenceInput
 from graph.evidence.bundle import sha256 as file_sha256
 from graph.escalation import escalated_posts, escalated_subjects, list_escalations
@@ -23,7 +23,7 @@ class SubjectError(ValueError):
 
 # -- subjects ------------------------------------------------------------------------------------------
 
-async def resolve_subject(store: Store, given: str) -> tuple[str, str, str]:
+async def resolve_subject(store: EvidenceStore, given: str) -> tuple[str, str, str]:
     """(node id, kind, name) for a node id or a bare username (a bot if the store knows it as one)."""
     text = given.strip()
     kind, sep, name = text.partition(":")
@@ -34,56 +34,35 @@ async def resolve_subject(store: Store, given: str) -> tuple[str, str, str]:
         name = name if kind == "media" else name.lstrip("@").lower()
     else:
         name = text.lstrip("@").lower()
-        is_bot = await store.fetchone("SELECT 1 FROM bots WHERE username=? AND coalesce(confirmed, 1) = 1", (name,))
-        kind = "bot" if is_bot else "channel"
-    if kind == "bot":
-        found = await store.fetchone("SELECT 1 FROM bots WHERE username=?", (name,))
-    elif kind == "channel":
-        found = await store.fetchone("SELECT 1 FROM posts WHERE channel=? LIMIT 1", (name,)) or \
-            await store.fetchone("SELECT 1 FROM channels WHERE username=?", (name,))
-    else:
-        found = await store.fetchone("SELECT 1 FROM media_clusters WHERE id=?", (name,)) or \
-            await store.fetchone("SELECT 1 FROM media WHERE cluster=?", (name,))
-    if not found:
+        kind = "bot" if await store.known_as_bot(name) else "channel"
+    if not await store.subject_exists(kind, name):
         raise SubjectError(f"{kind}:{name} is not in the store (no posts, profile or cluster by that name)")
     return f"{kind}:{name}", kind, name
 
 
-async def _subject_posts(store: Store, kind: str, name: str) -> list[dict[str, Any]]:
+async def _subject_posts(store: EvidenceStore, kind: str, name: str) -> list[dict[str, Any]]:
     if kind == "channel":
         keys = None
         channels = [name]
     else:
-        sql = ("SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot=?" if kind == "bot" else
-               "SELECT DISTINCT i.channel, i.post_id FROM media_items i JOIN media m "
-               "ON m.sha256 = i.sha256 OR m.sha256 = i.thumb_sha256 WHERE m.cluster=?")  # as the graph's `posted`
-        keys = {(r[0], r[1]) for r in await store.fetchall(sql, (name,))}
+        keys = await store.subject_post_keys(kind, name)
         channels = sorted({c for c, _ in keys})
     if not channels:
         return []
     return [m async for m in export_messages(store, channels) if keys is None or (m["channel"], m["id"]) in keys]
 
 
-async def _entity_captures(store: Store, name: str) -> list[str]:
+async def _entity_captures(store: EvidenceStore, name: str) -> list[str]:
     """Raw captures of the subject's own entity page (t.me/<name>), whatever base URL fetched them."""
-    rows = await store.fetchall("SELECT sha256, url FROM raw_captures WHERE kind='entity_page' AND url LIKE ?",
-                                (f"%/{name}",))
-    return [r[0] for r in rows if r[1].rstrip("/").rsplit("/", 1)[-1].lower() == name]
+    return [digest for digest, url in await store.entity_page_captures(name)
+            if url.rstrip("/").rsplit("/", 1)[-1].lower() == name]
 
 
-async def gather_evidence(store: Store, config: Any, given: str) -> EvidenceInput:
+async def gather_evidence(store: EvidenceStore, config: Any, given: str) -> EvidenceInput:
     """Everything a bundle about `given` holds, read from the store and media_dir."""
     subject, kind, name = await resolve_subject(store, given)
     posts = await _subject_posts(store, kind, name)
-    if kind == "bot":
-        row = await store.fetchone("SELECT username, title, label, score, first_seen, last_seen FROM bots "
-                                   "WHERE username=?", (name,))
-    elif kind == "channel":
-        row = await store.fetchone("SELECT username, title, kind, channel_id, has_preview, watched, "
-                                   "discovered_from, first_seen, last_seen FROM channels WHERE username=?", (name,))
-    else:
-        row = await store.fetchone("SELECT * FROM media_clusters WHERE id=?", (name,))
-    profile = dict(row) if row else {}
+    profile = await store.subject_profile(kind, name)
 
     digests = {p["capture_sha256"] for p in posts if p.get("capture_sha256")}
     if kind in ("bot", "channel"):
@@ -91,28 +70,25 @@ async def gather_evidence(store: Store, config: Any, given: str) -> EvidenceInpu
     keys = [(p["channel"], p["id"]) for p in posts]
     if keys:
         wanted = set(keys)
-        for channel, post_id, digest in await store.fetchall(
-                "SELECT channel, post_id, capture_sha256 FROM takedown_checks WHERE capture_sha256 IS NOT NULL"):
+        for channel, post_id, digest in await store.takedown_captures():
             if (channel, post_id) in wanted:
                 digests.add(digest)
     captures = []
     for digest in sorted(digests):
-        meta = await store.fetchone("SELECT sha256, kind, url, size, first_fetched FROM raw_captures WHERE sha256=?",
-                                    (digest,))
+        meta = await store.capture_meta(digest)
         if meta is not None:
-            captures.append(dict(meta) | {"content": await store.read_capture(digest)})
+            captures.append(meta | {"content": await store.read_capture(digest)})
 
     media_hashes = {m[k] for p in posts for m in p.get("media") or [] for k in ("sha256", "thumb_sha256") if m.get(k)}
     if kind == "media":
-        media_hashes |= {r[0] for r in await store.fetchall("SELECT sha256 FROM media WHERE cluster=?", (name,))}
+        media_hashes |= await store.cluster_files(name)
     hash_only = config.media.keep == "none"
     media = []
     for digest in sorted(media_hashes):
-        row = await store.fetchone("SELECT sha256, md5, size, mime, width, height, path, pdq, pdq_quality, phash, "
-                                   "cluster, first_seen FROM media WHERE sha256=?", (digest,))
+        row = await store.media_file(digest)
         if row is None:
             continue
-        item = dict(row) | {"content": None}
+        item = row | {"content": None}
         if hash_only:
             item["absent"] = "hash-only mode"
         elif not row["path"]:
@@ -128,19 +104,12 @@ async def gather_evidence(store: Store, config: Any, given: str) -> EvidenceInpu
         media.append(item)
 
     logged = sorted({c["sha256"] for c in captures} | media_hashes)
-    custody = []
-    for start in range(0, len(logged), 500):
-        part = logged[start:start + 500]
-        custody += [dict(r) for r in await store.fetchall(
-            f"SELECT seq, at, action, sha256, url, sweep_id, prev_hash, entry_hash FROM custody_log "
-            f"WHERE sha256 IN ({','.join('?' * len(part))}) ORDER BY seq", part)]
-    head = await store.fetchone("SELECT seq, entry_hash FROM custody_log ORDER BY seq DESC LIMIT 1")
+    custody = await store.custody_entries(logged)
+    head = await store.custody_head()
 
     matches = []
     for digest in sorted(media_hashes):
-        matches += [dict(r) for r in await store.fetchall(
-            "SELECT sha256, bank, hash_type, hash, label, distance, tier, via, matched_at FROM bank_matches "
-            "WHERE sha256=? ORDER BY bank, hash_type, hash", (digest,))]
+        matches += await store.file_bank_matches(digest)
 
     from detectors.bots.stage import list_bots
 
@@ -151,12 +120,12 @@ async def gather_evidence(store: Store, config: Any, given: str) -> EvidenceInpu
     escalations = [e for e in await list_escalations(store) if e["subject"] in around]
     return EvidenceInput(subject=subject, kind=kind, profile=profile, posts=posts, captures=captures, media=media,
                          custody=custody, bots=bots, escalations=escalations, bank_matches=matches,
-                         hash_only=hash_only, custody_head=dict(head) if head else {})
+                         hash_only=hash_only, custody_head=head)
 
 
 # -- takedown lists -------------------------------------------------------------------------------------
 
-async def gather_takedown(store: Store, config: Any, threshold: float | None = None) -> list[dict[str, Any]]:
+async def gather_takedown(store: EvidenceStore, config: Any, threshold: float | None = None) -> list[dict[str, Any]]:
     """Takedown items (graph.takedown.items.takedown_items) for what was escalated: subjects that crossed
     [graph] escalation_threshold (threshold None), or that score at least `threshold` now."""
     from graph.takedown.items import takedown_items
@@ -167,40 +136,7 @@ async def gather_takedown(store: Store, config: Any, threshold: float | None = N
     for e in escalations:
         kind, _, name = e["subject"].partition(":")
         if kind == "bot":
-            row = await store.fetchone("SELECT first_seen FROM bots WHERE username=?", (name,))
-            bots.append(e | {"first_seen": row[0] if row else None})
+            bots.append(e | {"first_seen": await store.first_seen(kind, name)})
         elif kind == "channel":
-            row = await store.fetchone("SELECT first_seen FROM channels WHERE username=?", (name,))
-            channels.append(e | {"first_seen": row[0] if row else None})
+            channels.append(e | {"first_seen": await store.first_seen(kind, name)})
     return takedown_items(posts, bots, channels)
-
-
-def demo_outputs(config: Any, folder: Path) -> list[str]:
-    """For `tgsweep demo`: a bundle about the top escalated subject and the takedown list, in `folder`."""
-    import asyncio
-
-    from graph.evidence.bundle import write_bundle
-    from graph.takedown.items import render_csv
-
-    async def work() -> tuple[EvidenceInput | None, list[dict[str, Any]]]:
-        store = await Store.open(config.storage.database)
-        try:
-            top = await escalated_subjects(store)
-            evidence = await gather_evidence(store, config, top[0]["subject"]) if top else None
-            return evidence, await gather_takedown(store, config)
-        finally:
-            await store.close()
-
-    evidence, items = asyncio.run(work())
-    folder = Path(folder)
-    takedown = folder / "takedown.csv"
-    takedown.write_text(render_csv(items), encoding="utf-8")
-    lines = [f"takedown list: {len(items)} items ({sum(1 for i in items if i['kind'] == 'post')} post URLs) "
-             f"in {takedown}"]
-    if evidence is not None:
-        bundle = folder / f"evidence-{evidence.subject.replace(':', '-')}.zip"
-        digest = write_bundle(evidence, bundle)
-        lines.append(f"evidence bundle for {evidence.subject}: {bundle} ({len(evidence.posts)} posts, "
-                     f"{len(evidence.captures)} captures, sha256 {digest[:16]}...; "
-                     "`tgsweep evidence verify` checks it)")
-    return lines

@@ -21,7 +21,7 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser
 
 from store.records import Capture, now
-from store.sqlite import Store
+from store.takedowns import TakedownsStore
 from tgsweep.config import Config
 
 log = logging.getLogger(__name__)
@@ -83,12 +83,7 @@ def latency(row: dict[str, Any]) -> dict[str, float | None]:
 
 # -- the stage ------------------------------------------------------------------------------------------
 
-_FIELDS = ("url", "channel", "post_id", "subject", "escalated_at", "post_first_seen", "first_checked_at",
-           "last_checked_at", "last_seen_up_at", "taken_down_at", "checks", "last_status", "last_detail",
-           "capture_sha256")
-
-
-async def targets(store: Store) -> list[dict[str, Any]]:
+async def targets(store: TakedownsStore) -> list[dict[str, Any]]:
     """Posts behind subjects that crossed [graph] escalation_threshold, plus every post checked before
     (so a takedown is still seen after a subject drops back under the threshold)."""
     from graph.evidence.gather import escalated_posts, escalated_subjects
@@ -99,35 +94,30 @@ async def targets(store: Store) -> list[dict[str, Any]]:
         url = p.get("url") or f"https://t.me/{p['channel']}/{p['post_id']}"
         found.setdefault(url, {"url": url, "channel": p["channel"], "post_id": int(p["post_id"]),
                                "subject": p.get("subject"), "escalated_at": since.get(p.get("subject"))})
-    for r in await store.fetchall("SELECT url, channel, post_id, subject FROM takedown_checks"):
+    for r in await store.checked_urls():
         found.setdefault(r["url"], {"url": r["url"], "channel": r["channel"], "post_id": r["post_id"],
                                     "subject": r["subject"], "escalated_at": None})
     return sorted(found.values(), key=lambda t: (t["channel"], t["post_id"]))
 
 
-async def record_check(store: Store, target: dict[str, Any], status: str, detail: str, body: bytes,
+async def record_check(store: TakedownsStore, target: dict[str, Any], status: str, detail: str, body: bytes,
                        fetched_url: str) -> dict[str, Any]:
     """One check into takedown_checks (and, for a definite answer, its raw capture and custody entry)."""
     at = now()
-    async with store.transaction() as tx:
-        rows = await tx.execute_fetchall("SELECT * FROM takedown_checks WHERE url=?", (target["url"],))
-        row = dict(rows[0]) if rows else None
-        first_seen = await tx.execute_fetchall("SELECT first_seen FROM posts WHERE channel=? AND id=?",
-                                               (target["channel"], target["post_id"]))
+
+    def plan(row: dict[str, Any] | None, first_seen: str | None) -> dict[str, Any]:
         state = next_state(row, status, detail, at)
-        state |= {"url": target["url"], "channel": target["channel"], "post_id": target["post_id"],
-                  "subject": (row or {}).get("subject") or target.get("subject"),
-                  "escalated_at": (row or {}).get("escalated_at") or target.get("escalated_at") or at,
-                  "post_first_seen": (row or {}).get("post_first_seen") or (first_seen[0][0] if first_seen else None)}
-        if status in ("up", "down") and body:
-            state["capture_sha256"] = await store.capture(Capture("embed_page", fetched_url, body), None)
-        values = [state.get(f) for f in _FIELDS]
-        await tx.execute(f"INSERT OR REPLACE INTO takedown_checks({', '.join(_FIELDS)}) "
-                         f"VALUES ({', '.join('?' * len(_FIELDS))})", values)
+        return state | {"url": target["url"], "channel": target["channel"], "post_id": target["post_id"],
+                        "subject": (row or {}).get("subject") or target.get("subject"),
+                        "escalated_at": (row or {}).get("escalated_at") or target.get("escalated_at") or at,
+                        "post_first_seen": (row or {}).get("post_first_seen") or first_seen}
+
+    capture = Capture("embed_page", fetched_url, body) if status in ("up", "down") and body else None
+    state = await store.record_takedown_check(target["url"], target["channel"], target["post_id"], plan, capture)
     return state
 
 
-async def check_takedowns(store: Store, config: Config) -> dict[str, int]:
+async def check_takedowns(store: TakedownsStore, config: Config) -> dict[str, int]:
     """Re-check every target once; counts of up, down (newly and before), errors."""
     from crawler.web.recheck import EmbedSpider, crawl
 
@@ -153,9 +143,9 @@ async def check_takedowns(store: Store, config: Config) -> dict[str, int]:
     return counts
 
 
-async def takedown_report(store: Store) -> dict[str, Any]:
+async def takedown_report(store: TakedownsStore) -> dict[str, Any]:
     """For `tgsweep status` and `takedown list`: tracked URLs, how many are down, latency figures."""
-    rows = [dict(r) for r in await store.fetchall("SELECT * FROM takedown_checks ORDER BY channel, post_id")]
+    rows = await store.takedown_rows()
     for r in rows:
         r["latency_seconds"] = latency(r)
     down = [r for r in rows if r["taken_down_at"]]

@@ -140,12 +140,10 @@ def run_demo(folder: Path | None, console: Console) -> int:
     console.print(f"    media: {counts['media_ok']} media items stored with hashes; without: {reasons}")
     console.print(f"    custody chain: {counts['custody']} entries, "
                   f"{'verified' if counts['verified'] else 'NOT VERIFIED'}")
-    from graph.stage import demo_outputs
+    from tgsweep.demo.outputs import evidence_outputs, graph_outputs
 
-    for line in demo_outputs(config, folder):
+    for line in graph_outputs(config, folder):
         console.print(f"    {line}")
-    from graph.evidence.gather import demo_outputs as evidence_outputs
-
     for line in evidence_outputs(config, folder):
         console.print(f"    {line}")
     alerts_file = config.alerts.sinks[0].path
