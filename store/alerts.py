@@ -142,3 +142,22 @@ def mirror_alert(bot: str, predecessor: str, links: list[tuple[str, str]], label
                 "labels": {bot: labels.get(bot) or "unknown", predecessor: labels.get(predecessor) or "unknown"},
                 "links": [{"kind": k, "evidence": t} for k, t in links]} | _posts(refs)
     return Alert("mirror", f"bot:{bot}", "high" if flagged else "medium", reasons, evidence, f"{bot}:{predecessor}")
+
+
+def delivery_state(rows: list[Any], sinks: list[str]) -> dict[str, Any]:
+    """alerts.state and friends from the alert's delivery rows of the configured sinks."""
+    by_sink = {r["sink"]: r for r in rows if r["sink"] in sinks}
+    states = [by_sink[s]["state"] if s in by_sink else "pending" for s in sinks]
+    if not sinks or "pending" in states:
+        state = "pending"
+    elif all(s == "delivered" for s in states):
+        state = "delivered"
+    else:
+        state = "dead"
+    pending = [r["next_attempt_at"] for r in by_sink.values() if r["state"] == "pending" and r["next_attempt_at"]]
+    errors = [r for r in by_sink.values() if r["last_error"] and r["state"] != "delivered"]
+    delivered = [r["delivered_at"] for r in by_sink.values() if r["delivered_at"]]
+    return {"state": state, "attempts": sum(r["attempts"] for r in by_sink.values()),
+            "next_attempt_at": min(pending) if pending else None,
+            "last_error": "; ".join(f"{r['sink']}: {r['last_error']}" for r in errors)[:1000] or None,
+            "delivered_at": max(delivered) if state == "delivered" and delivered else None}
