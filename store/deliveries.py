@@ -10,6 +10,9 @@ class DeliveriesStore(Protocol):
 
     path: Path
 
+    async def known_alert_ids(self, ids: list[str]) -> set[str]:
+        """Which of these ids name an alert in the outbox."""
+
     async def pending_alert_count(self) -> int:
         """Alerts not yet delivered to every sink."""
 

@@ -81,7 +81,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     async def create() -> int:
         store = await _store(config)
-        version = (await store.fetchone("PRAGMA user_version"))[0]
+        version = await store.schema_version()
         await store.close()
         return version
 
@@ -178,17 +178,9 @@ def _channel_names(config: Config, given: list[str], new_ok: bool = True) -> lis
 
 def _database_watchlist(config: Config) -> bool:
     """Whether the database has channels on the watchlist (`tgsweep watch add`); read without migrating."""
-    import sqlite3
+    from store.sqlite.database import has_watched_channels
 
-    if not config.storage.database.exists():
-        return False
-    db = sqlite3.connect(config.storage.database, timeout=30)
-    try:
-        return bool(db.execute("SELECT count(*) FROM channels WHERE watched=1").fetchone()[0])
-    except sqlite3.OperationalError:
-        return False
-    finally:
-        db.close()
+    return has_watched_channels(config.storage.database)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -304,7 +296,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
         store = await _store(config)
         try:
-            integrity = (await store.fetchone("PRAGMA integrity_check"))[0]
+            integrity = await store.integrity_check()
             report = await store.verify(config.storage.media_dir)
             report.problems += await rederive(store, config)
             if args.anchor:
@@ -699,8 +691,7 @@ def cmd_alerts_retry(args: argparse.Namespace) -> int:
     config = load_config(args.config)
 
     async def retry(store: Any) -> tuple[int, list[str]]:
-        marks = ",".join("?" * len(args.ids))  # SQLite takes an empty IN ()
-        known = {r[0] for r in await store.fetchall(f"SELECT id FROM alerts WHERE id IN ({marks})", args.ids)}
+        known = await store.known_alert_ids(args.ids)
         return await retry_alerts(store, args.ids or None), [i for i in args.ids if i not in known]
 
     count, missing = with_store(config, retry)

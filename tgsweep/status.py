@@ -46,9 +46,7 @@ async def gather_status(config: Config) -> dict[str, Any]:
     store = await Store.open(config.storage.database)
     try:
         watchlist = {w["channel"]: w for w in await store.watchlist(config.watch.channels)}
-        cursors = [dict(r) for r in await store.fetchall(
-            """SELECT channel, source, last_id, pending_top, pending_bottom, not_before, last_success, last_error,
-                      updated_at FROM cursors ORDER BY channel, source""")]
+        cursors = await store.cursor_rows()
         seen = {c["channel"] for c in cursors}
         for name, entry in watchlist.items():
             if name not in seen and entry["swept"]:
@@ -61,17 +59,11 @@ async def gather_status(config: Config) -> dict[str, Any]:
             until = _parse(c["not_before"])
             c["flood_wait"] = bool(until and until > at)
         cursors.sort(key=lambda c: (c["channel"], c["source"]))
-        alerts = {r[0]: {"count": r[1], "oldest": r[2]} for r in await store.fetchall(
-            "SELECT state, count(*), min(created_at) FROM alerts GROUP BY state")}
+        alerts = await store.alert_states()
         since = (at - timedelta(days=1)).isoformat(timespec="seconds")
-        by_kind = {r[0]: r[1] for r in await store.fetchall(
-            "SELECT kind, count(*) FROM sweep_errors WHERE at >= ? GROUP BY kind ORDER BY kind", (since,))}
-        recent = [dict(r) for r in await store.fetchall(
-            "SELECT at, sweep_id, kind, channel, url, message FROM sweep_errors WHERE at >= ? "
-            "ORDER BY id DESC LIMIT ?", (since, RECENT_ERRORS))]
+        by_kind, recent = await store.errors_since(since, RECENT_ERRORS)
         sweeps = []
-        for r in await store.fetchall(
-                "SELECT id, source, started_at, finished_at, status, stats FROM sweeps ORDER BY id DESC LIMIT 5"):
+        for r in await store.recent_sweeps(5):
             stats = json.loads(r["stats"]) if r["stats"] else {}
             sweeps.append({"id": r["id"], "source": r["source"], "started_at": r["started_at"],
                            "finished_at": r["finished_at"], "status": r["status"],

@@ -35,9 +35,7 @@ async def _posts(store: Store) -> list[str]:
     problems: list[str] = []
     by_capture: dict[str, list[Any]] = defaultdict(list)
     by_post: dict[tuple[str, int], list[Any]] = defaultdict(list)  # in version order
-    for row in await store.fetchall(
-            "SELECT channel, id, version, kind, text, content, capture_sha256 FROM post_versions "
-            "WHERE kind != 'deleted' ORDER BY channel, id, version"):
+    for row in await store.post_version_rows():
         by_capture[row["capture_sha256"] or ""].append(row)
         by_post[(row["channel"], row["id"])].append(row)
     for digest, rows in by_capture.items():
@@ -56,7 +54,7 @@ async def _posts(store: Store) -> list[str]:
                 problems.append(f"post {r['channel']}/{r['id']} v{r['version']}: differs from its capture "
                                 f"({digest[:16]})")
     stored = set()
-    for channel, post_id, text, capture in await store.fetchall("SELECT channel, id, text, capture_sha256 FROM posts"):
+    for channel, post_id, text, capture in await store.post_rows():
         stored.add((channel, post_id))
         versions = by_post.get((channel, post_id))
         if not versions:
@@ -72,11 +70,12 @@ async def _posts(store: Store) -> list[str]:
 
 async def _capture_posts(store: Store, digest: str) -> dict[tuple[str, int], tuple[str, str | None]] | None:
     """(channel, id) -> (text, content key) as the capture shows them; None if it is gone."""
-    meta = await store.fetchone("SELECT kind, url FROM raw_captures WHERE sha256=?", (digest,))
+    meta = await store.capture_kind_url(digest)
     if meta is None:
         return None
+    kind, url = meta
     data = await store.read_capture(digest)
-    if meta["kind"] == "telethon_json":
+    if kind == "telethon_json":
         body = json.loads(data)
         target = str(body.get("target", "")).lower()
         groups: dict[Any, list[dict]] = defaultdict(list)
@@ -89,17 +88,15 @@ async def _capture_posts(store: Store, digest: str) -> dict[tuple[str, int], tup
             for m in members:
                 out[(target, m["id"])] = (caption, None)
         return out
-    channel = urlsplit(meta["url"]).path.rstrip("/").rsplit("/", 1)[-1].lower()
+    channel = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1].lower()
     page = parse_channel_page(data, channel)
     return {(p.channel, p.id): (p.text, p.content_key()) for p in page.posts}
 
 
 async def _media(store: Store) -> list[str]:
     problems = []
-    logged = {r[0] for r in await store.fetchall("SELECT DISTINCT sha256 FROM custody_log WHERE action='media'")}
-    known = {r[0] for r in await store.fetchall("SELECT sha256 FROM media")}
-    for channel, post_id, position, digest in await store.fetchall(
-            "SELECT channel, post_id, position, sha256 FROM media_items WHERE sha256 IS NOT NULL"):
+    logged, known, items = await store.media_custody_check()
+    for channel, post_id, position, digest in items:
         if digest not in known:
             problems.append(f"media item {channel}/{post_id}#{position}: names a file the store does not have")
         elif digest not in logged:
@@ -109,8 +106,7 @@ async def _media(store: Store) -> list[str]:
 
 async def _verdicts(store: Store, config: Any) -> list[str]:
     updates, _, _ = await score_all(store, config)
-    stored = {r["username"]: r for r in await store.fetchall(
-        "SELECT username, label, auto_label, score FROM bots WHERE scored_at IS NOT NULL")}
+    stored = await store.scored_bots()
     problems = []
     for label, auto_label, score, _, _, username in updates:
         row = stored.get(username)
@@ -156,13 +152,13 @@ async def anchor(store: Store, path: Path) -> list[str]:
                 continue
             if key and line.get("hmac") and not hmac.compare_digest(line["hmac"], _sign(line, key) or ""):
                 problems.append(f"anchor line {number}: its HMAC does not match ({ANCHOR_KEY_ENV})")
-            row = await store.fetchone("SELECT entry_hash FROM custody_log WHERE seq=?", (seq,))
-            if row is None:
+            stored_hash = await store.custody_hash(seq)
+            if stored_hash is None:
                 problems.append(f"anchor line {number}: custody entry {seq} no longer exists")
-            elif row[0] != digest:
-                problems.append(f"anchor line {number}: custody entry {seq} has hash {row[0][:16]}, the anchor "
+            elif stored_hash != digest:
+                problems.append(f"anchor line {number}: custody entry {seq} has hash {stored_hash[:16]}, the anchor "
                                 f"says {digest[:16]} (the chain was rewritten)")
-    head = await store.fetchone("SELECT seq, entry_hash, at FROM custody_log ORDER BY seq DESC LIMIT 1")
+    head = await store.custody_head_entry()
     if head is not None and not problems:
         line = {"seq": head[0], "entry_hash": head[1], "at": head[2], "anchored_at": now()}
         signature = _sign(line, key)

@@ -151,3 +151,17 @@ class Database:
         # later read on it would miss what the writer committed since
         async with self.db.execute(sql, params) as cursor:
             return await cursor.fetchone()
+
+
+def has_watched_channels(path: Path) -> bool:
+    """Whether the database at `path` has channels on its watchlist, read without opening the store
+    (which would create or migrate it); False for a missing or unreadable file."""
+    if not Path(path).exists():
+        return False
+    db = sqlite3.connect(path, timeout=30)
+    try:
+        return bool(db.execute("SELECT count(*) FROM channels WHERE watched=1").fetchone()[0])
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        db.close()

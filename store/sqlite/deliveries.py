@@ -19,6 +19,10 @@ async def _refresh_alert(tx: Any, alert_id: str, sinks: list[str]) -> str:
 class DeliveriesSQL:
     """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
 
+    async def known_alert_ids(self, ids: list[str]) -> set[str]:
+        marks = ",".join("?" * len(ids))  # SQLite takes an empty IN ()
+        return {r[0] for r in await self.fetchall(f"SELECT id FROM alerts WHERE id IN ({marks})", ids)}
+
     async def pending_alert_count(self) -> int:
         return (await self.fetchone("SELECT count(*) FROM alerts WHERE state='pending'"))[0]
 

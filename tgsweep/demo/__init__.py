@@ -171,19 +171,10 @@ async def _export_and_verify(config, messages: Path) -> dict:
                         errors[item["error"].split(":")[0].split(" (")[0]] += 1
                     else:
                         ok += 1
-        bots = [r[0] for r in await store.fetchall(
-            "SELECT username FROM bots WHERE confirmed=1 ORDER BY username")]
-        verdicts = [tuple(r) for r in await store.fetchall(
-            "SELECT username, label, score, reasons FROM bots WHERE confirmed=1 ORDER BY score DESC, username")]
-        mirrors = [tuple(r) for r in await store.fetchall(
-            "SELECT bot, predecessor, min(evidence) FROM bot_mirrors GROUP BY bot, predecessor ORDER BY bot")]
-        matches = [tuple(r) for r in await store.fetchall(
-            """SELECT i.channel, i.post_id, b.tier, b.distance, b.via FROM bank_matches b
-               JOIN media_items i ON i.sha256 = b.sha256 WHERE b.hash_type = 'pdq'
-               GROUP BY i.channel, i.post_id ORDER BY i.channel, i.post_id""")]
-        clusters = [(r[0], f"{r[1]}/{r[2]}", json.loads(r[3])) for r in await store.fetchall(
-            "SELECT id, origin_channel, origin_post, channels FROM media_clusters WHERE files > 1 "
-            "ORDER BY json_array_length(channels) DESC, id LIMIT 3")]
+        rows = await store.demo_summary_rows()
+        bots = [r[0] for r in rows["bots"]]
+        verdicts, mirrors, matches = rows["verdicts"], rows["mirrors"], rows["matches"]
+        clusters = [(r[0], f"{r[1]}/{r[2]}", json.loads(r[3])) for r in rows["clusters"]]
         report = await store.verify(config.storage.media_dir)
     finally:
         await store.close()
