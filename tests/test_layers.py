@@ -67,7 +67,6 @@ DATABASE_LIBRARIES = {"sqlite3", "aiosqlite", "sqlalchemy"}
 SQL_NOT_YET_MOVED = {
     "tgsweep/explorer/data.py",
     "tgsweep/explorer/app.py",
-    "scheduler.py",
 }
 
 

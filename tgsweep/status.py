@@ -29,7 +29,8 @@ def _parse(value: str | None) -> datetime | None:
 
 
 async def gather_status(config: Config) -> dict[str, Any]:
-    from scheduler import job_specs, read_jobs, service_pid
+    from scheduler import job_specs, service_pid
+    from store.sqlite.jobs import read_jobs
 
     jobs_db = config.schedule.jobs_database
     pid = service_pid(jobs_db)

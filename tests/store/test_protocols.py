@@ -12,8 +12,9 @@ import pkgutil
 import store
 from store.sqlite import Store
 from store.sqlite.graph import AppendOnlyRead
+from store.sqlite.jobs import JobHistory
 
-IMPLEMENTED_BY = {"AppendOnlyReader": AppendOnlyRead}  # the rest: the Store itself
+IMPLEMENTED_BY = {"AppendOnlyReader": AppendOnlyRead, "JobRuns": JobHistory}  # the rest: the Store itself
 
 
 def _protocols() -> list[type]:
