@@ -63,11 +63,6 @@ SQL_TEXT = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s
                       r"CREATE\s+(TABLE|INDEX|VIEW)|PRAGMA\s|ALTER\s+TABLE|BEGIN\s+IMMEDIATE)", re.S | re.I)
 DATABASE_CALLS = {"execute", "executemany", "execute_fetchall", "executescript", "fetchall", "fetchone", "transaction"}
 DATABASE_LIBRARIES = {"sqlite3", "aiosqlite", "sqlalchemy"}
-# modules whose SQL is still to move into store/ (the redesign issue empties this; nothing may be added)
-SQL_NOT_YET_MOVED = {
-    "tgsweep/explorer/data.py",
-    "tgsweep/explorer/app.py",
-}
 
 
 def _database_traces(path: Path) -> list[str]:
@@ -91,7 +86,4 @@ def test_sql_lives_in_the_store_only():
         name = path.relative_to(ROOT).as_posix()
         if found := _database_traces(path):
             traces[name] = found
-    unexpected = {k: v[:3] for k, v in traces.items() if k not in SQL_NOT_YET_MOVED}
-    assert not unexpected, f"SQL outside store/: {unexpected}"
-    moved = SQL_NOT_YET_MOVED - set(traces)
-    assert not moved, f"no SQL left in these, take them off SQL_NOT_YET_MOVED: {sorted(moved)}"
+    assert not traces, f"SQL outside store/: { {k: v[:3] for k, v in traces.items()} }"

@@ -1,6 +1,120 @@
-"""SQL of the store, read models of the explorer."""
+"""SQL of the store, read models of the explorer's pages (store/readmodels.py)."""
 from __future__ import annotations
+
+from typing import Any
 
 
 class ReadModelsSQL:
     """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
+
+    async def escalation_row(self, subject: str) -> Any:
+        return await self.fetchone("SELECT * FROM escalations WHERE subject=?", (subject,))
+
+    async def channel_row(self, username: str) -> Any:
+        return await self.fetchone("SELECT * FROM channels WHERE username=?", (username,))
+
+    async def channel_post_count(self, username: str) -> int:
+        return (await self.fetchone("SELECT count(*) FROM posts WHERE channel=?", (username,)))[0]
+
+    async def channel_activity(self, username: str) -> list[Any]:
+        return await self.fetchall(
+            """SELECT substr(date, 1, 10) AS day, count(*) FROM posts WHERE channel=? AND date IS NOT NULL
+               GROUP BY day ORDER BY day""", (username,))
+
+    async def channel_forwards_out(self, username: str, limit: int) -> list[Any]:
+        return await self.fetchall(
+            """SELECT forwarded_channel AS channel, count(*) AS posts, min(date) AS first, max(date) AS last
+               FROM posts WHERE channel=? AND forwarded_channel IS NOT NULL GROUP BY forwarded_channel
+               ORDER BY posts DESC, channel LIMIT ?""", (username, limit))
+
+    async def channel_forwards_in(self, username: str, limit: int) -> list[Any]:
+        return await self.fetchall(
+            """SELECT channel, count(*) AS posts, min(date) AS first, max(date) AS last FROM posts
+               WHERE forwarded_channel=? AND channel != ? GROUP BY channel ORDER BY posts DESC, channel LIMIT ?""",
+            (username, username, limit))
+
+    async def channel_links_out(self, username: str, limit: int) -> list[Any]:
+        return await self.fetchall(
+            """SELECT target AS channel, how, count(*) AS posts FROM channel_refs WHERE channel=? AND how != 'forward'
+               GROUP BY target, how ORDER BY posts DESC LIMIT ?""", (username, limit))
+
+    async def channel_links_in(self, username: str, limit: int) -> list[Any]:
+        return await self.fetchall(
+            """SELECT channel, how, count(*) AS posts FROM channel_refs WHERE target=? AND how != 'forward'
+               AND channel != ? GROUP BY channel, how ORDER BY posts DESC LIMIT ?""", (username, username, limit))
+
+    async def channel_promoted_bots(self, username: str) -> list[Any]:
+        return await self.fetchall(
+            """SELECT r.bot, count(DISTINCT r.post_id) AS posts, group_concat(DISTINCT r.how) AS how,
+                      group_concat(DISTINCT nullif(r.param, '')) AS codes, min(p.date) AS first, max(p.date) AS last,
+                      b.label, b.score FROM bot_refs r LEFT JOIN posts p ON p.channel = r.channel AND p.id = r.post_id
+               LEFT JOIN bots b ON b.username = r.bot WHERE r.channel=? GROUP BY r.bot ORDER BY posts DESC, r.bot""",
+            (username,))
+
+    async def channel_media_page(self, username: str, limit: int) -> tuple[int, list[Any]]:
+        total = (await self.fetchone("SELECT count(*) FROM media_items WHERE channel=? AND sha256 IS NOT NULL",
+                                     (username,)))[0]
+        rows = await self.fetchall(
+            """SELECT i.post_id, i.position, i.kind, i.sha256, i.thumb_sha256, m.mime, m.md5, m.pdq, m.phash, m.cluster,
+                      m.path IS NOT NULL AS kept, c.files AS cluster_files, c.appearances AS cluster_appearances,
+                      c.channels AS cluster_channels, c.origin_channel, c.origin_post, p.date
+               FROM media_items i JOIN media m ON m.sha256 = i.sha256
+               LEFT JOIN media_clusters c ON c.id = m.cluster
+               LEFT JOIN posts p ON p.channel = i.channel AND p.id = i.post_id
+               WHERE i.channel=? ORDER BY (SELECT count(*) FROM bank_matches b WHERE b.sha256 = i.sha256) DESC,
+                     coalesce(c.appearances, 0) DESC, i.post_id DESC, i.position LIMIT ?""", (username, limit))
+        return total, rows
+
+    async def bank_match_rows(self, shas: list[str]) -> list[Any]:
+        rows = []
+        for start in range(0, len(shas), 400):
+            chunk = shas[start:start + 400]
+            marks = ",".join("?" * len(chunk))
+            rows += await self.fetchall(
+                f"""SELECT sha256, bank, label, hash_type, distance, tier, via FROM bank_matches
+                    WHERE sha256 IN ({marks}) ORDER BY distance, bank""", chunk)
+        return rows
+
+    async def bot_row(self, username: str) -> Any:
+        return await self.fetchone("SELECT * FROM bots WHERE username=?", (username,))
+
+    async def bot_override_rows(self, username: str) -> list[Any]:
+        return await self.fetchall(
+            "SELECT label, note, decided_by AS by, decided_at AS at FROM bot_overrides WHERE username=? ORDER BY id DESC",
+            (username,))
+
+    async def bot_mirror_rows(self, username: str) -> list[Any]:
+        return await self.fetchall(
+            "SELECT bot, predecessor, kind, evidence, first_seen FROM bot_mirrors WHERE bot=? OR predecessor=? "
+            "ORDER BY first_seen, bot", (username, username))
+
+    async def bot_promoter_rows(self, username: str, limit: int) -> list[Any]:
+        return await self.fetchall(
+            """SELECT r.channel, count(DISTINCT r.post_id) AS posts, group_concat(DISTINCT r.how) AS how,
+                      group_concat(DISTINCT nullif(r.param, '')) AS codes, min(p.date) AS first, max(p.date) AS last,
+                      group_concat(DISTINCT r.post_id) AS post_ids
+               FROM bot_refs r LEFT JOIN posts p ON p.channel = r.channel AND p.id = r.post_id
+               WHERE r.bot=? GROUP BY r.channel ORDER BY posts DESC, r.channel LIMIT ?""", (username, limit))
+
+    async def media_detail_row(self, sha256: str) -> Any:
+        return await self.fetchone(
+            """SELECT sha256, md5, size, mime, width, height, pdq, pdq_quality, phash, cluster, fingerprint_error,
+                      first_seen, path IS NOT NULL AS kept FROM media WHERE sha256=?""", (sha256,))
+
+    async def cluster_row(self, cluster: str) -> Any:
+        return await self.fetchone("SELECT * FROM media_clusters WHERE id=?", (cluster,))
+
+    async def media_appearance_rows(self, sha256: str, limit: int) -> list[Any]:
+        return await self.fetchall(
+            """SELECT channel, post_id, kind FROM media_items WHERE sha256=? OR thumb_sha256=?
+               ORDER BY channel, post_id LIMIT ?""", (sha256, sha256, limit))
+
+    async def cluster_file_rows(self, cluster: str, limit: int) -> list[Any]:
+        return await self.fetchall("SELECT sha256, mime, path IS NOT NULL AS kept FROM media WHERE cluster=? LIMIT ?",
+                                   (cluster, limit))
+
+    async def data_version(self) -> int:
+        return (await self.fetchone("PRAGMA data_version"))[0]
+
+    async def kept_media(self, sha256: str) -> Any:
+        return await self.fetchone("SELECT path, mime FROM media WHERE sha256=?", (sha256,))

@@ -122,7 +122,7 @@ class GraphCache:
 
     async def get(self, store: Store) -> "GraphCache":
         async with self.lock:
-            version = (await store.fetchone("PRAGMA data_version"))[0]
+            version = await store.data_version()
             if self.graph is None or version != self.version:
                 graph, notes = await data.load_graph(store)
                 if set(graph) != set(self.positions):
@@ -348,7 +348,7 @@ def create_app(config: Config, settings: ServeSettings | None = None, prewarm: b
         if hash_only:
             raise HTTPException(404, HASH_ONLY)
         sha256 = _check_sha(sha256)
-        row = await store_of(request).fetchone("SELECT path, mime FROM media WHERE sha256=?", (sha256,))
+        row = await store_of(request).kept_media(sha256)
         if row is None:
             raise HTTPException(404, f"no media {sha256} in the store")
         file = _kept_file(media_dir, row["path"]) if row["path"] else None

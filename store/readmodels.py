@@ -1,0 +1,76 @@
+"""The explorer interface: the read models of `tgsweep serve`'s pages (tgsweep/explorer)."""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from store.bots import BotsStore
+from store.automation import AutomationStore
+from store.deliveries import DeliveriesStore
+from store.graph import GraphSource
+
+
+class ExplorerReadModel(GraphSource, BotsStore, AutomationStore, DeliveriesStore, Protocol):
+    """What the explorer's pages read (and the bot decisions and alert retries they make)."""
+
+    async def escalation_row(self, subject: str) -> Any:
+        """A node's escalations row, if scored."""
+
+    async def channel_row(self, username: str) -> Any:
+        """A channel's stored profile row."""
+
+    async def channel_post_count(self, username: str) -> int:
+        """How many posts of the channel are stored."""
+
+    async def channel_activity(self, username: str) -> list[Any]:
+        """(day, posts) of the channel, by day."""
+
+    async def channel_forwards_out(self, username: str, limit: int) -> list[Any]:
+        """Channels this one forwards from, most posts first."""
+
+    async def channel_forwards_in(self, username: str, limit: int) -> list[Any]:
+        """Channels forwarding from this one, most posts first."""
+
+    async def channel_links_out(self, username: str, limit: int) -> list[Any]:
+        """Channels this one links to or mentions, most posts first."""
+
+    async def channel_links_in(self, username: str, limit: int) -> list[Any]:
+        """Channels linking to or mentioning this one, most posts first."""
+
+    async def channel_promoted_bots(self, username: str) -> list[Any]:
+        """Bots the channel references: posts, how, referral codes, dates, verdict."""
+
+    async def channel_media_page(self, username: str, limit: int) -> tuple[int, list[Any]]:
+        """How many files the channel posted, and the first `limit` (bank matches and reposts first)."""
+
+    async def bank_match_rows(self, shas: list[str]) -> list[Any]:
+        """Bank matches of these files, closest first."""
+
+    async def bot_row(self, username: str) -> Any:
+        """A bot's stored row."""
+
+    async def bot_override_rows(self, username: str) -> list[Any]:
+        """Every analyst decision on the bot, newest first."""
+
+    async def bot_mirror_rows(self, username: str) -> list[Any]:
+        """Mirror links from or to the bot."""
+
+    async def bot_promoter_rows(self, username: str, limit: int) -> list[Any]:
+        """Channels referencing the bot: posts, how, referral codes, dates, post ids."""
+
+    async def media_detail_row(self, sha256: str) -> Any:
+        """A file's hashes, type, cluster and whether its bytes are kept."""
+
+    async def cluster_row(self, cluster: str) -> Any:
+        """A repost cluster's row."""
+
+    async def media_appearance_rows(self, sha256: str, limit: int) -> list[Any]:
+        """Where a file (or its thumbnail) appeared."""
+
+    async def cluster_file_rows(self, cluster: str, limit: int) -> list[Any]:
+        """The files of a repost cluster."""
+
+    async def data_version(self) -> int:
+        """A number that changes whenever another connection commits (the graph cache's key)."""
+
+    async def kept_media(self, sha256: str) -> Any:
+        """A file's kept path and type, for serving its preview."""
