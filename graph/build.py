@@ -32,11 +32,12 @@ import networkx as nx
 from store.refs import PROMOTION_KINDS
 from store.alerts import post_refs
 from store.graph import GraphSource
+from tgsweep.config import GraphSettings, default
 
 log = logging.getLogger(__name__)
 
 EDGE_KINDS = ("forwarded_from", "promotes", "posted", "links_to", "mirror_of", "authored_by")
-MAX_POSTS = 20
+MAX_POSTS = default(GraphSettings, "max_edge_posts")
 SNAPSHOT_VERSION = 1
 SNAPSHOT_REWRITE = 0.05  # rewrite the snapshot once the rows added since exceed 5% of it
 

@@ -25,6 +25,7 @@ from graph.analysis import Analysis, bot_suspicion, channels_forwarding, promoti
 from store.refs import PROMOTION_KINDS
 from store.alerts import Alert
 from store.escalations import EscalationsStore
+from tgsweep.config import GraphSettings, default
 
 TIER_WEIGHT = {"near-certain": 1.0, "match": 1.0, "weak lead": 0.25}
 
@@ -33,14 +34,14 @@ TIER_WEIGHT = {"near-certain": 1.0, "match": 1.0, "weak lead": 0.25}
 class Weights:
     """[graph] settings that shape the score (see tgsweep/config.py)."""
 
-    bank_matches: float = 0.8
-    flagged_bots: float = 0.7
-    mirrors: float = 0.4
-    reach: float = 0.4
-    automation: float = 0.3
-    centrality: float = 0.2
-    min_bot_score: float = 0.3
-    threshold: float = 0.6
+    bank_matches: float = default(GraphSettings, "weight_bank_matches")
+    flagged_bots: float = default(GraphSettings, "weight_flagged_bots")
+    mirrors: float = default(GraphSettings, "weight_mirrors")
+    reach: float = default(GraphSettings, "weight_reach")
+    automation: float = default(GraphSettings, "weight_automation")
+    centrality: float = default(GraphSettings, "weight_centrality")
+    min_bot_score: float = default(GraphSettings, "min_bot_score")
+    threshold: float = default(GraphSettings, "escalation_threshold")
 
     @classmethod
     def from_config(cls, config: Any) -> "Weights":

@@ -14,10 +14,26 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from crawler.web.spider import SweepStats
 from store.sqlite import Store
 from crawler.web.stage import run_async, sweep_web
-from detectors.media.stage import fingerprint_fetched
+from detectors.automation.stage import detect_automation
+from detectors.bots.stage import detect_bots
+from detectors.media.stage import enrich_media, fingerprint_fetched
+from graph.alerts.delivery import deliver_alerts
+from graph.stage import run_graph_stage
 from tgsweep.config import Config
 
 log = logging.getLogger(__name__)
+
+# The pipeline after collection, in data-flow order: each stage is `(store, config) -> counts`.
+# enrich before detect (a bank match names its cluster), graph after detect (it reads the verdicts),
+# deliver last (after every stage that raises alerts).
+PIPELINE: tuple[tuple[str, Callable[[Any, Config], Awaitable[dict]]], ...] = (
+    ("enrich", enrich_media),
+    ("detect", detect_bots),
+    ("automation", detect_automation),
+    ("graph", run_graph_stage),
+    ("deliver", deliver_alerts),
+)
+STAGES = tuple(name for name, _ in PIPELINE)
 
 
 @dataclass
@@ -67,18 +83,8 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
                 if source == "telethon":
                     sweep_id, stats, seconds = tg_sweep
                     tg_sweep = None
-            from detectors.automation.stage import detect_automation
-            from detectors.media.stage import enrich_media
-            from detectors.bots.stage import detect_bots
-            from graph.alerts.delivery import deliver_alerts
-            from graph.stage import run_graph_stage
-
             stage = getattr(show, "stage", None)
-            media = await _stage("enrich", enrich_media, store, config, sweep_id, stage)
-            bots = await _stage("detect", detect_bots, store, config, sweep_id, stage)
-            automation = await _stage("automation", detect_automation, store, config, sweep_id, stage)
-            graph = await _stage("graph", run_graph_stage, store, config, sweep_id, stage)  # after detect, before deliver
-            alerts = await _stage("deliver", deliver_alerts, store, config, sweep_id, stage)  # last: after every stage that raises alerts
+            counts = {name: await _stage(name, run, store, config, sweep_id, stage) for name, run in PIPELINE}
         ids = [sweep_id] + ([tg_sweep[0]] if tg_sweep is not None else [])  # --source all: both sweeps count
         statuses, errors = await store.sweep_outcome(ids)
         status = next((s for s in statuses if s != "ok"), statuses[-1])  # the Telethon sweep's, unless ok
@@ -86,8 +92,9 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
         if client is not None:
             await client.disconnect()
         await store.close()
-    return SweepResult(sweep_id, status, seconds, stats, str(config.storage.database), errors, bots, media,
-                       automation=automation, alerts=alerts, graph=graph, telethon=tg_sweep)
+    return SweepResult(sweep_id, status, seconds, stats, str(config.storage.database), errors, counts["detect"],
+                       counts["enrich"], automation=counts["automation"], alerts=counts["deliver"],
+                       graph=counts["graph"], telethon=tg_sweep)
 
 
 async def _stage(name: str, work: Callable[[Store, Config], Awaitable[dict]], store: Store, config: Config,
@@ -112,7 +119,6 @@ def run_sweep(config: Config, channels: list[str] | None = None, progress: bool 
     return run_async(lambda: sweep_once(config, channels, progress, source, telethon_client, group, discovered))
 
 
-STAGES = ("enrich", "detect", "automation", "graph", "deliver")
 
 
 class _progress:

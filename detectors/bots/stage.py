@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from detectors.bots.classifier import Thresholds, Verdict, score_bot
+from detectors.bots.classifier import MAX_PROMOTIONS, Thresholds, Verdict, score_bot
 from detectors.bots.lineage import apply_lineage
 from detectors.bots.stream import Promotions, stream_refs
 from store.alerts import AlertSettings, alert_settings
@@ -24,7 +24,7 @@ MAX_BOTS_PER_POST_ASSOCIATION = 10  # a post listing more bots says nothing abou
 def _thresholds(config: Any) -> tuple[Thresholds, int]:
     bots = getattr(config, "bots", None)
     if bots is None:
-        return Thresholds(), 50
+        return Thresholds(), MAX_PROMOTIONS
     return Thresholds(bots.generator_threshold, bots.benign_threshold), bots.max_promotions
 
 

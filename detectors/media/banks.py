@@ -25,6 +25,7 @@ from detectors.media.fingerprints import MIN_QUALITY, lookup_names
 from store.alerts import AlertSettings
 from store.banks import BanksStore
 from store.records import now
+from tgsweep.config import Fingerprints, default
 from detectors.media.hash_index import PdqIndex
 from detectors.media.video import frame_names
 
@@ -37,12 +38,12 @@ TIERS = ("near-certain", "match", "weak lead")
 class MatchSettings:
     """The `[fingerprints]` settings this module needs (tgsweep.config.Fingerprints has them all)."""
 
-    pdq_threshold: int = 31
-    phash_threshold: int = 10
-    pdq_near_certain: int = 10
-    pdq_match: int = 24
-    phash_near_certain: int = 4
-    phash_match: int = 8
+    pdq_threshold: int = default(Fingerprints, "pdq_threshold")
+    phash_threshold: int = default(Fingerprints, "phash_threshold")
+    pdq_near_certain: int = default(Fingerprints, "pdq_near_certain")
+    pdq_match: int = default(Fingerprints, "pdq_match")
+    phash_near_certain: int = default(Fingerprints, "phash_near_certain")
+    phash_match: int = default(Fingerprints, "phash_match")
     min_pdq_quality: int = MIN_QUALITY
 
 

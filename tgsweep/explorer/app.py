@@ -38,7 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 
 from store.sqlite import Store
-from tgsweep.config import Config
+from tgsweep.config import Config, Serve, default
 from tgsweep.explorer import data
 from tgsweep.explorer.layout import communities_of, layout
 from tgsweep.explorer.thumbs import NotAPicture, blurred_thumbnail
@@ -58,12 +58,12 @@ HASH_ONLY = ('hash-only mode ([media] keep = "none"): no media bytes are kept, s
 class ServeSettings:
     """`[serve]` with the command line's overrides applied."""
 
-    host: str = "127.0.0.1"
-    port: int = 8765
+    host: str = default(Serve, "host")
+    port: int = default(Serve, "port")
     token: str | None = None
-    blur: float = 12.0
-    analyst: str = ""
-    max_nodes: int = 20_000
+    blur: float = default(Serve, "blur")
+    analyst: str = default(Serve, "analyst")
+    max_nodes: int = default(Serve, "max_nodes")
 
     @property
     def loopback(self) -> bool:

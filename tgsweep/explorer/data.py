@@ -14,6 +14,7 @@ from typing import Any
 import networkx as nx
 
 from store.readmodels import ExplorerReadModel
+from tgsweep.config import Serve, default
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def display_name(node: str) -> str:
 
 def graph_payload(graph: nx.MultiDiGraph, positions: dict[str, tuple[float, float]], communities: dict[str, int],
                   *, min_escalation: float = 0.0, community: int | None = None, kinds: list[str] | None = None,
-                  since: str | None = None, until: str | None = None, max_nodes: int = 20_000,
+                  since: str | None = None, until: str | None = None, max_nodes: int = default(Serve, "max_nodes"),
                   compact: bool = False) -> dict[str, Any]:
     """Nodes and edges that pass the filters, biggest escalation first when over `max_nodes`. Pure.
 

@@ -10,6 +10,8 @@ import io
 
 from PIL import Image, ImageFilter
 
+from tgsweep.config import Media, Serve, default
+
 THUMB_SIZE = 256  # longest side of a preview, in pixels
 MIN_BLUR = 6.0  # the weakest blur a setting may ask for (on a 256 px preview)
 
@@ -18,7 +20,8 @@ class NotAPicture(ValueError):
     """The bytes are not a picture Pillow can decode (video, voice, document, corrupt)."""
 
 
-def blurred_thumbnail(data: bytes, radius: float = 12.0, max_pixels: int = 40_000_000) -> bytes:
+def blurred_thumbnail(data: bytes, radius: float = default(Serve, "blur"),
+                      max_pixels: int = default(Media, "max_pixels")) -> bytes:
     """A JPEG preview of at most THUMB_SIZE px with a Gaussian blur of `radius` (at least MIN_BLUR)."""
     radius = max(float(radius), MIN_BLUR)
     try:
