@@ -1,0 +1,157 @@
+"""`tgsweep media hash|match|import-hashes|banks|remove-bank`."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from tgsweep.cli.common import count_by, err, json_lines, jsonl, open_store, out, with_store
+from tgsweep.config import config_path, load_config
+
+
+def _media_settings(args: argparse.Namespace):
+    """[fingerprints] and [media] max_pixels from the config when there is one; defaults otherwise."""
+    from detectors.media.banks import MatchSettings, settings_from
+    from detectors.media.fingerprints import DEFAULT_MAX_PIXELS
+
+    path = config_path(args.config)
+    if args.config or path.exists():
+        config = load_config(path)
+        return config, settings_from(config), config.media.max_pixels
+    return None, MatchSettings(), DEFAULT_MAX_PIXELS
+
+
+def _fingerprint_files(paths: list[str], max_pixels: int, config: Any = None):
+    """Fingerprints of each file (pictures or videos), in a process pool when there are several (order kept)."""
+    from detectors.media.fingerprints import fingerprint_file
+    from detectors.media.stage import video_limits
+    from detectors.media.workers import worker_pool
+
+    seconds, dedupe = video_limits(config)  # [media]: the same keyframes as the enrich stage takes
+    if len(paths) < 4:
+        return [fingerprint_file(p, max_pixels, seconds, dedupe) for p in paths]
+    n = len(paths)
+    with worker_pool() as pool:
+        return list(pool.map(fingerprint_file, paths, [max_pixels] * n, [seconds] * n, [dedupe] * n, chunksize=4))
+
+
+def cmd_media_hash(args: argparse.Namespace) -> int:
+    config, _, max_pixels = _media_settings(args)
+    problems = 0
+    for path, fp in zip(args.files, _fingerprint_files(args.files, max_pixels, config)):
+        line: dict[str, Any] = {"path": path, "sha256": fp.sha256 or None, "md5": fp.md5 or None, "pdq": fp.pdq,
+                                "pdq_quality": fp.pdq_quality, "phash": fp.phash}
+        if fp.error:
+            line["error"] = fp.error
+            problems += 1
+        jsonl(line)
+    return 1 if problems else 0
+
+
+def cmd_media_match(args: argparse.Namespace) -> int:
+    from detectors.media.banks import load_matcher
+
+    config, settings, max_pixels = _media_settings(args)
+    if config is None:
+        config = load_config(args.config)  # says there is no config file and how to make one
+
+    banks = with_store(config, lambda store: load_matcher(store, settings))
+    problems = 0
+    for path, fp in zip(args.files, _fingerprint_files(args.files, max_pixels, config)):
+        found = banks.match(fp) if fp.sha256 else []
+        line: dict[str, Any] = {"path": path, "matches": [
+            {"bank": m.bank, "label": m.label, "hash_type": m.hash_type, "distance": m.distance, "tier": m.tier,
+             "via": m.via} for m in found]}
+        if fp.error:
+            line["error"] = fp.error
+            problems += 1
+        jsonl(line)
+    if not banks.size:
+        err.print("no hash banks in the store yet (tgsweep media import-hashes FILE --bank NAME)")
+    return 1 if problems else 0
+
+
+def cmd_media_import(args: argparse.Namespace) -> int:
+    from detectors.media.banks import import_bank, match_all_media, parse_hash_csv, settings_from
+
+    config = load_config(args.config)
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(f"{args.file}: cannot read: {exc}")
+        return 2
+    parsed = parse_hash_csv(text)
+    for line, why in parsed.problems:
+        err.print(f"{args.file}:{line}: {why}; skipped")
+
+    async def load() -> tuple[int, dict]:
+        store = await open_store(config)
+        try:
+            added = await import_bank(store, args.bank, parsed, str(Path(args.file).resolve())) if parsed.hashes else 0
+            from store.alerts import alert_settings
+
+            matches = await match_all_media(store, settings_from(config), alert_settings(config))
+        finally:
+            await store.close()
+        return added, matches
+
+    added, matches = asyncio.run(load())
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(count_by(h.hash_type for h in parsed.hashes).items()))
+    out.print(f"bank {args.bank}: {len(parsed.hashes)} hashes read ({kinds or 'none'}), {added} new; "
+              f"{len(parsed.problems)} bad rows skipped, {parsed.duplicates} duplicates")
+    out.print(f"collected media matching any bank: {matches.get('media_matched', 0)} files "
+              f"({matches.get('near-certain', 0)} near-certain, {matches.get('match', 0)} match, "
+              f"{matches.get('weak lead', 0)} weak lead matches)")
+    return 1 if parsed.problems else 0
+
+
+def cmd_media_banks(args: argparse.Namespace) -> int:
+    from detectors.media.banks import list_banks
+
+    config = load_config(args.config)
+
+    banks = with_store(config, list_banks)
+    if json_lines(args, banks):
+        return 0
+    for b in banks:
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(b["by_type"].items()))
+        out.print(f"{b['name']}  {b['hashes']} hashes ({kinds}); {b['matched_media']} collected files match; "
+                  f"imported {b['imported_at']} from {b['source']}")
+    if not banks:
+        out.print("no hash banks (tgsweep media import-hashes FILE --bank NAME)")
+    return 0
+
+
+def cmd_media_remove_bank(args: argparse.Namespace) -> int:
+    from detectors.media.banks import remove_bank
+
+    config = load_config(args.config)
+
+    if not with_store(config, lambda store: remove_bank(store, args.name)):
+        err.print(f"no bank named {args.name}")
+        return 1
+    out.print(f"removed bank {args.name}, its hashes and its matches")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add this group's commands to the command line."""
+    p = sub.add_parser("media", help="fingerprints and hash banks: hash files, match them, manage banks")
+    media = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+    q = media.add_parser("hash", help="JSON Lines: path, sha256, md5, pdq, pdq_quality, phash")
+    q.add_argument("files", nargs="+", metavar="FILE")
+    q.set_defaults(func=cmd_media_hash)
+    q = media.add_parser("match", help="JSON Lines: path, matches [{bank, label, hash_type, distance}]")
+    q.add_argument("files", nargs="+", metavar="FILE")
+    q.set_defaults(func=cmd_media_match)
+    q = media.add_parser("import-hashes", help="load a hash list: CSV hash_type,hash[,label]")
+    q.add_argument("file", metavar="FILE")
+    q.add_argument("--bank", required=True, metavar="NAME", help="bank to add the hashes to (created if new)")
+    q.set_defaults(func=cmd_media_import)
+    q = media.add_parser("banks", help="the hash banks, with how many collected files match each")
+    q.add_argument("--json", action="store_true", help="one JSON object per line")
+    q.set_defaults(func=cmd_media_banks)
+    q = media.add_parser("remove-bank", help="remove a bank, its hashes and its matches")
+    q.add_argument("name", metavar="NAME")
+    q.set_defaults(func=cmd_media_remove_bank)
