@@ -4,7 +4,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-from store.records import Capture, ChannelInfo, Cursor, EntityPage, Ingested, Post, PostLimits, StoredMedia, VerifyReport
+from store.records import (
+    Capture,
+    ChannelInfo,
+    Cursor,
+    EntityPage,
+    Ingested,
+    Post,
+    PostLimits,
+    StoredMedia,
+    VerifyReport,
+)
 
 
 class CollectionStore(Protocol):

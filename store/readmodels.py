@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from store.bots import BotsStore
 from store.automation import AutomationStore
+from store.bots import BotsStore
 from store.deliveries import DeliveriesStore
 from store.graph import GraphSource
 

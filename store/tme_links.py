@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
 _HOSTS = {"t.me", "www.t.me", "telegram.me", "www.telegram.me", "telegram.dog"}
@@ -33,7 +33,7 @@ def parse_tme_link(url: str) -> TmeLink | None:
     query = parse_qs(parts.query)
     if parts.scheme == "tg":
         name = (query.get("domain") or [""])[0]
-        path_post = (query.get("post") or [None])[0]
+        path_post = (query.get("post") or [""])[0]
         segments = [name] + ([path_post] if path_post else [])
     elif parts.netloc.lower() in _HOSTS or parts.netloc.lower().endswith(".t.me"):
         segments = [s for s in parts.path.split("/") if s]

@@ -11,8 +11,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from store.alerts import (ALERT_TYPES, SEVERITIES, Alert, AlertSettings, alert_id, bank_match_alert,
-                          deepfake_bot_alert, mirror_alert)
+from store.alerts import (
+    ALERT_TYPES,
+    SEVERITIES,
+    Alert,
+    AlertSettings,
+    alert_id,
+    bank_match_alert,
+    deepfake_bot_alert,
+    mirror_alert,
+)
 from store.records import now
 
 

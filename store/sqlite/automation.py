@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.sqlite.database import Database
 
-class AutomationSQL:
-    """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
+
+class AutomationSQL(Database):
+    """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     async def _has_column(self, table: str, column: str) -> bool:
         return any(r[1] == column for r in await self.fetchall(f"PRAGMA table_info({table})"))

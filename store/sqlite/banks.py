@@ -6,10 +6,11 @@ from typing import Any
 from store.alerts import AlertSettings
 from store.records import now
 from store.sqlite.alerts import bank_match_rule
+from store.sqlite.database import Database
 
 
-class BanksSQL:
-    """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
+class BanksSQL(Database):
+    """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     async def add_bank_hashes(self, name: str, source: str | None,
                               hashes: list[tuple[str, str, str | None, int | None]]) -> int:
@@ -18,12 +19,12 @@ class BanksSQL:
                 "INSERT INTO hash_banks(name, source, imported_at) VALUES (?,?,?) "
                 "ON CONFLICT(name) DO UPDATE SET source=excluded.source, imported_at=excluded.imported_at",
                 (name, source, now()))
-            before = (await (await db.execute("SELECT count(*) FROM bank_hashes WHERE bank=?", (name,))).fetchone())[0]
+            (before,) = (await db.execute_fetchall("SELECT count(*) FROM bank_hashes WHERE bank=?", (name,)))[0]
             await db.executemany(
                 "INSERT INTO bank_hashes(bank, hash_type, hash, label, line) VALUES (?,?,?,?,?) "
                 "ON CONFLICT(bank, hash_type, hash) DO UPDATE SET label=excluded.label, line=excluded.line",
                 [(name, *h) for h in hashes])
-            after = (await (await db.execute("SELECT count(*) FROM bank_hashes WHERE bank=?", (name,))).fetchone())[0]
+            (after,) = (await db.execute_fetchall("SELECT count(*) FROM bank_hashes WHERE bank=?", (name,)))[0]
             await db.execute("UPDATE hash_banks SET hashes=? WHERE name=?", (after, name))
         return after - before
 
@@ -32,8 +33,8 @@ class BanksSQL:
             """SELECT b.name, b.source, b.imported_at, b.hashes,
                       (SELECT count(DISTINCT sha256) FROM bank_matches m WHERE m.bank = b.name) AS matched
                FROM hash_banks b ORDER BY b.name""")
-        return [(row, dict(await self.fetchall(
-            "SELECT hash_type, count(*) FROM bank_hashes WHERE bank=? GROUP BY hash_type", (row["name"],))))
+        return [(row, {r[0]: r[1] for r in await self.fetchall(
+            "SELECT hash_type, count(*) FROM bank_hashes WHERE bank=? GROUP BY hash_type", (row["name"],))})
             for row in rows]
 
     async def remove_bank(self, name: str) -> bool:

@@ -7,6 +7,7 @@ from typing import Any, AsyncIterator
 from store.alerts import AlertSettings
 from store.records import now
 from store.sqlite.alerts import deepfake_bot_rule, mirror_rule
+from store.sqlite.database import Database
 
 
 async def _bot_alerts(db: Any, settings: AlertSettings) -> int:
@@ -14,8 +15,8 @@ async def _bot_alerts(db: Any, settings: AlertSettings) -> int:
     return await deepfake_bot_rule(db, settings) + await mirror_rule(db, settings)
 
 
-class BotsSQL:
-    """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
+class BotsSQL(Database):
+    """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     async def bot_overrides(self) -> dict[str, dict[str, Any]]:
         rows = await self.fetchall(
@@ -83,10 +84,9 @@ class BotsSQL:
             return await _bot_alerts(db, alerts)  # with their cause, or not at all
 
     async def known_bot(self, username: str) -> bool:
-        row = await self.fetchone(
+        return bool(await self.scalar(
             "SELECT EXISTS(SELECT 1 FROM bots WHERE username=?) OR EXISTS(SELECT 1 FROM bot_refs WHERE bot=?) "
-            "OR EXISTS(SELECT 1 FROM channels WHERE username=?)", (username, username, username))
-        return bool(row[0])
+            "OR EXISTS(SELECT 1 FROM channels WHERE username=?)", (username, username, username)))
 
     async def bot_names(self) -> list[str]:
         return [r[0] for r in await self.fetchall("SELECT username FROM bots UNION SELECT bot FROM bot_refs")]

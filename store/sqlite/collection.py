@@ -10,13 +10,24 @@ from pathlib import Path
 from typing import Any
 
 from store.custody import GENESIS, entry_hash, sha256
-from store.records import (Capture, ChannelInfo, Cursor, EntityPage, Ingested, Post, PostLimits, StoredMedia,
-                           VerifyReport, now)
+from store.records import (
+    Capture,
+    ChannelInfo,
+    Cursor,
+    EntityPage,
+    Ingested,
+    Post,
+    PostLimits,
+    StoredMedia,
+    VerifyReport,
+    now,
+)
 from store.refs import bot_refs, channel_refs
+from store.sqlite.database import Database
 
 
-class CollectionSQL:
-    """Mixed into store.sqlite.Store (the Database gives it self.db, self._writer, self.transaction())."""
+class CollectionSQL(Database):
+    """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     # -- sweeps ---------------------------------------------------------------------------
 
@@ -31,6 +42,7 @@ class CollectionSQL:
             cur = await self._writer.execute(
                 "INSERT INTO sweeps(source, started_at, status, pid) VALUES (?, ?, 'running', ?)",
                 (source, now(), os.getpid()))
+            assert cur.lastrowid is not None  # an INSERT sets it
             return cur.lastrowid
 
     async def finish_sweep(self, sweep_id: int, status: str, stats: dict[str, Any]) -> None:
@@ -152,9 +164,8 @@ class CollectionSQL:
 
     async def count_unknown(self, usernames: list[str]) -> int:
         marks = ",".join("?" * len(usernames))
-        row = await self.fetchone(f"SELECT count(*) FROM channels WHERE username IN ({marks}) AND kind='unknown'",
-                                  usernames)
-        return row[0]
+        return await self.scalar(f"SELECT count(*) FROM channels WHERE username IN ({marks}) AND kind='unknown'",
+                                 usernames)
 
     async def sweep_outcome(self, sweep_ids: list[int]) -> tuple[list[str], list[dict[str, Any]]]:
         marks = ",".join("?" * len(sweep_ids))

@@ -18,6 +18,7 @@ import aiosqlite
 
 from store.sqlite.schema import MIGRATIONS
 
+
 class _Cursor:
     """A sqlite3 cursor with aiosqlite's awaitable fetch methods."""
 
@@ -82,7 +83,7 @@ class Database:
         self.db = db  # reads, migrations
         self.path = path
         self._write_lock = asyncio.Lock()  # one write transaction at a time
-        self._writer: _Writer | None = None  # every write: see _Writer
+        self._open_writer: _Writer | None = None  # every write: see _Writer
 
     @classmethod
     async def open(cls, path: str | Path) -> "Database":
@@ -100,12 +101,12 @@ class Database:
         except BaseException:
             await db.close()  # else the aiosqlite thread keeps the process alive
             raise
-        store._writer = _Writer.open(path)
+        store._open_writer = _Writer.open(path)
         return store
 
     async def close(self) -> None:
-        if self._writer is not None:
-            self._writer.conn.close()
+        if self._open_writer is not None:
+            self._open_writer.conn.close()
         await self.db.close()
 
     async def __aenter__(self) -> "Database":
@@ -114,9 +115,23 @@ class Database:
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
 
+    @property
+    def _writer(self) -> _Writer:
+        """The write connection (see _Writer); there is none before `open` or after `close`."""
+        if self._open_writer is None:
+            raise RuntimeError("the store is not open")
+        return self._open_writer
+
+    async def scalar(self, sql: str, params: tuple | list = ()) -> Any:
+        """The first column of the first row (a count, a pragma); the query must return a row."""
+        row = await self.fetchone(sql, params)
+        if row is None:
+            raise LookupError(f"no row: {sql[:60]}")
+        return row[0]
+
     async def migrate(self) -> int:
         """Apply the migrations this database has not seen, each atomically."""
-        (version,) = (await self.db.execute_fetchall("PRAGMA user_version"))[0]
+        (version,) = list(await self.db.execute_fetchall("PRAGMA user_version"))[0]
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             try:
                 await self.db.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
@@ -124,7 +139,7 @@ class Database:
                 if self.db.in_transaction:
                     await self.db.execute("ROLLBACK")
                 # several processes opening a new database at once: another one applied it first
-                (now_at,) = (await self.db.execute_fetchall("PRAGMA user_version"))[0]
+                (now_at,) = list(await self.db.execute_fetchall("PRAGMA user_version"))[0]
                 if isinstance(exc, sqlite3.OperationalError) and now_at >= number:
                     continue
                 raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from store.alerts import delivery_state
+from store.sqlite.database import Database
 
 
 async def _refresh_alert(tx: Any, alert_id: str, sinks: list[str]) -> str:
@@ -16,15 +17,15 @@ async def _refresh_alert(tx: Any, alert_id: str, sinks: list[str]) -> str:
     return s["state"]
 
 
-class DeliveriesSQL:
-    """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
+class DeliveriesSQL(Database):
+    """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     async def known_alert_ids(self, ids: list[str]) -> set[str]:
         marks = ",".join("?" * len(ids))  # SQLite takes an empty IN ()
         return {r[0] for r in await self.fetchall(f"SELECT id FROM alerts WHERE id IN ({marks})", ids)}
 
     async def pending_alert_count(self) -> int:
-        return (await self.fetchone("SELECT count(*) FROM alerts WHERE state='pending'"))[0]
+        return await self.scalar("SELECT count(*) FROM alerts WHERE state='pending'")
 
     async def prepare_deliveries(self, sinks: list[str], start: str) -> None:
         async with self.transaction() as tx:  # every pending alert gets a row per configured sink

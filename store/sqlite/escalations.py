@@ -5,10 +5,11 @@ from typing import Any, Callable
 
 from store.alerts import Alert
 from store.sqlite.alerts import enqueue_alert
+from store.sqlite.database import Database
 
 
-class EscalationsSQL:
-    """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
+class EscalationsSQL(Database):
+    """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     async def automation_score_rows(self) -> list[tuple[str, float, str]]:
         if not await self.fetchone("SELECT 1 FROM sqlite_master WHERE type='table' AND name='automation_scores'"):

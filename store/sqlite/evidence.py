@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.sqlite.database import Database
 
-class EvidenceSQL:
-    """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
+
+class EvidenceSQL(Database):
+    """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     async def known_as_bot(self, name: str) -> bool:
         return bool(await self.fetchone("SELECT 1 FROM bots WHERE username=? AND coalesce(confirmed, 1) = 1", (name,)))

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
+from store.sqlite.database import Database
+
 # The append-only sources: name -> (table, query of its rows in a rowid range).
 SOURCES = {
     "channel_refs": ("channel_refs", """SELECT r.channel, r.post_id, r.target, r.how, p.date FROM channel_refs r
@@ -91,8 +93,8 @@ class AppendOnlyRead:
         return _prefetched(self.uri, SOURCES[source][1], (since, self.top(source)))
 
 
-class GraphSQL:
-    """Mixed into store.sqlite.Store (the Database gives it self.db, self.path, self.fetchall())."""
+class GraphSQL(Database):
+    """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     @contextmanager
     def append_only_read(self) -> Iterator[AppendOnlyRead]:

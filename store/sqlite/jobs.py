@@ -47,8 +47,10 @@ class JobHistory:
         ).rowcount
 
     def start(self, job: str) -> int:
-        return self.db.execute("INSERT INTO job_runs(job, started_at, status) VALUES (?, ?, 'running')",
-                               (job, now())).lastrowid
+        run = self.db.execute("INSERT INTO job_runs(job, started_at, status) VALUES (?, ?, 'running')",
+                              (job, now())).lastrowid
+        assert run is not None  # an INSERT sets it
+        return run
 
     def update(self, run: int, **fields: Any) -> None:
         if fields.get("status") in FINISHED:

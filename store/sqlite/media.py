@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.sqlite.database import Database
 
-class MediaSQL:
-    """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
+
+class MediaSQL(Database):
+    """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     async def save_fingerprint_rows(self, rows: list[tuple]) -> None:
         async with self.transaction() as db:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.sqlite.database import Database
 
-class ReadModelsSQL:
-    """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
+
+class ReadModelsSQL(Database):
+    """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     async def escalation_row(self, subject: str) -> Any:
         return await self.fetchone("SELECT * FROM escalations WHERE subject=?", (subject,))
@@ -14,7 +16,7 @@ class ReadModelsSQL:
         return await self.fetchone("SELECT * FROM channels WHERE username=?", (username,))
 
     async def channel_post_count(self, username: str) -> int:
-        return (await self.fetchone("SELECT count(*) FROM posts WHERE channel=?", (username,)))[0]
+        return await self.scalar("SELECT count(*) FROM posts WHERE channel=?", (username,))
 
     async def channel_activity(self, username: str) -> list[Any]:
         return await self.fetchall(
@@ -52,8 +54,8 @@ class ReadModelsSQL:
             (username,))
 
     async def channel_media_page(self, username: str, limit: int) -> tuple[int, list[Any]]:
-        total = (await self.fetchone("SELECT count(*) FROM media_items WHERE channel=? AND sha256 IS NOT NULL",
-                                     (username,)))[0]
+        total = await self.scalar("SELECT count(*) FROM media_items WHERE channel=? AND sha256 IS NOT NULL",
+                                     (username,))
         rows = await self.fetchall(
             """SELECT i.post_id, i.position, i.kind, i.sha256, i.thumb_sha256, m.mime, m.md5, m.pdq, m.phash, m.cluster,
                       m.path IS NOT NULL AS kept, c.files AS cluster_files, c.appearances AS cluster_appearances,
@@ -114,7 +116,7 @@ class ReadModelsSQL:
                                    (cluster, limit))
 
     async def data_version(self) -> int:
-        return (await self.fetchone("PRAGMA data_version"))[0]
+        return await self.scalar("PRAGMA data_version")
 
     async def kept_media(self, sha256: str) -> Any:
         return await self.fetchone("SELECT path, mime FROM media WHERE sha256=?", (sha256,))

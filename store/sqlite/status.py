@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.sqlite.database import Database
 
-class StatusSQL:
-    """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
+
+class StatusSQL(Database):
+    """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     # -- status -----------------------------------------------------------------------------------
 
@@ -32,13 +34,13 @@ class StatusSQL:
             "SELECT id, source, started_at, finished_at, status, stats FROM sweeps ORDER BY id DESC LIMIT ?", (limit,))
 
     async def watched_count(self) -> int:
-        return (await self.fetchone("SELECT count(*) FROM channels WHERE watched=1"))[0]
+        return await self.scalar("SELECT count(*) FROM channels WHERE watched=1")
 
     async def schema_version(self) -> int:
-        return (await self.fetchone("PRAGMA user_version"))[0]
+        return await self.scalar("PRAGMA user_version")
 
     async def integrity_check(self) -> str:
-        return (await self.fetchone("PRAGMA integrity_check"))[0]
+        return await self.scalar("PRAGMA integrity_check")
 
     # -- verify: records re-derived from their captures and decisions ------------------------------
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from store.records import Capture
+from store.sqlite.collection import CollectionSQL
 
 _FIELDS = ("url", "channel", "post_id", "subject", "escalated_at", "post_first_seen", "first_checked_at",
            "last_checked_at", "last_seen_up_at", "taken_down_at", "checks", "last_status", "last_detail",
            "capture_sha256")
 
 
-class TakedownsSQL:
-    """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
+class TakedownsSQL(CollectionSQL):
+    """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     async def checked_urls(self) -> list[Any]:
         return await self.fetchall("SELECT url, channel, post_id, subject FROM takedown_checks")

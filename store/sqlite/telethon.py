@@ -5,11 +5,12 @@ import json
 from typing import Any
 
 from store.records import Capture, now
+from store.sqlite.collection import CollectionSQL
 from store.telethon import SOURCE, CachedEntity, in_future, until
 
 
-class TelethonSQL:
-    """Mixed into store.sqlite.Store (the Database gives it self.db, self.transaction(), self.fetchall())."""
+class TelethonSQL(CollectionSQL):
+    """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     async def cached_entity(self, username: str) -> CachedEntity | None:
         row = await self.fetchone(
