@@ -1,0 +1,1 @@
+"""The explorer's routes, one module per area; tgsweep/explorer/app.py composes them."""

@@ -1,0 +1,61 @@
+"""The graph: the explorer's settings a page needs, nodes and edges filtered, positions precomputed."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from tgsweep.explorer import data
+from tgsweep.explorer.state import state, store_of
+
+log = logging.getLogger("tgsweep.explorer")
+
+router = APIRouter()
+
+
+@router.get("/api/info", summary="the explorer's settings a page needs")
+async def info(request: Request) -> dict[str, Any]:
+    ctx = state(request)
+    return {"analyst": ctx.settings.who, "hash_only": ctx.hash_only, "blur": ctx.settings.blur,
+            "max_nodes": ctx.settings.max_nodes, "database": str(ctx.config.storage.database.name)}
+
+
+@router.get("/api/graph", summary="nodes and edges, filtered; positions precomputed on the server",
+         responses={200: {"content": {"application/json": {}}, "description":
+                          "nodes [{id, kind, label, name, escalation, community, first_seen, last_seen, x, y}], "
+                          "edges [{source, target, kind, count, first_seen, last_seen}], total_nodes, "
+                          "total_edges, truncated, communities [[id, size]], notes"}})
+async def graph(request: Request,
+                min_escalation: float = Query(0.0, ge=0, le=1, description="only nodes escalated at least this"),
+                community: int | None = Query(None, description="only this community"),
+                kind: list[str] | None = Query(None, description="node kinds: channel, bot, media, account"),
+                since: str | None = Query(None, description="ISO date: active on or after"),
+                until: str | None = Query(None, description="ISO date: active on or before"),
+                limit: int | None = Query(None, ge=1, description="nodes at most (default [serve] max_nodes)"),
+                compact: bool = Query(False, description="leave out first_seen/last_seen (the page's request)"),
+                ) -> Response:
+    ctx = state(request)
+    kinds = [k for part in kind or [] for k in part.split(",") if k]
+    unknown = sorted(set(kinds) - set(data.KINDS))
+    if unknown:
+        raise HTTPException(422, f"unknown kind {', '.join(unknown)} (expected {', '.join(data.KINDS)})")
+    built = await ctx.cache.get(store_of(request))
+    cap = min(limit or ctx.settings.max_nodes, ctx.settings.max_nodes)
+    key = (min_escalation, community, tuple(sorted(kinds)), since, until, cap, compact)
+
+    graph_now, positions, communities, version = built.graph, built.positions, built.communities, built.version
+
+    def make() -> bytes:
+        payload = data.graph_payload(graph_now, positions, communities,
+                                     min_escalation=min_escalation, community=community, kinds=kinds or None,
+                                     since=since, until=until, max_nodes=cap, compact=compact)
+        payload["notes"] = built.notes
+        # Serialised here, not by FastAPI's encoder: it takes seconds on 60,000 dicts, json.dumps a tenth.
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+    body = built.payloads.get(key) or await run_in_threadpool(built.answer, key, make, version)
+    return Response(body, media_type="application/json")

@@ -1,0 +1,130 @@
+"""Channels, bots (with the analyst's decisions), media files and repost clusters."""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from tgsweep.explorer import data
+from tgsweep.explorer.state import (
+    HASH_ONLY,
+    INLINE_TYPES,
+    OverrideIn,
+    _blur_file,
+    _check_name,
+    _check_sha,
+    _kept_file,
+    state,
+    store_of,
+)
+from tgsweep.explorer.thumbs import NotAPicture
+
+log = logging.getLogger("tgsweep.explorer")
+
+router = APIRouter()
+
+
+@router.get("/api/channels/{username}", summary="a channel: profile, activity, forwards, bots, media, reasons")
+async def channel(request: Request, username: str) -> dict[str, Any]:
+    ctx = state(request)
+    _check_name(username)
+    found = await data.channel_detail(store_of(request), username, images=not ctx.hash_only)
+    if found is None:
+        raise HTTPException(404, f"no channel {username} in the store")
+    return found
+
+
+@router.get("/api/bots", summary="every bot with its verdicts (as `tgsweep bots list --json`)")
+async def bots(request: Request) -> list[dict[str, Any]]:
+    return await data.list_bot_rows(store_of(request))
+
+
+@router.get("/api/bots/{username}", summary="a bot: profile, verdict, overrides, mirrors, promoters and codes")
+async def bot(request: Request, username: str) -> dict[str, Any]:
+    _check_name(username)
+    found = await data.bot_detail(store_of(request), username)
+    if found is None:
+        raise HTTPException(404, f"no bot {username} in the store")
+    return found
+
+
+@router.post("/api/bots/{username}/override", summary="confirm or reject a bot (the same as `tgsweep bots label`)")
+async def override(request: Request, username: str, body: OverrideIn) -> dict[str, Any]:
+    ctx = state(request)
+    from detectors.bots.stage import set_override
+    from store.alerts import alert_settings
+
+    _check_name(username)
+    label = body.label or {"confirm": "deepfake_generator", "reject": "benign"}.get(body.decision or "")
+    if label is None:
+        raise HTTPException(422, "give decision (confirm or reject) or label (deepfake_generator or benign)")
+    store = store_of(request)
+    if await data.bot_detail(store, username) is None:
+        raise HTTPException(404, f"no bot {username} in the store")
+    done = await set_override(store, username, label, body.note.strip(), ctx.settings.who, alert_settings(ctx.config))
+    log.info("explorer: @%s labelled %s by %s", done["username"], label, done["by"])
+    return done | {"bot": await data.bot_detail(store, username)}
+
+
+@router.get("/api/media/{sha256}", summary="a media file: hashes, cluster, bank matches, appearances")
+async def media(request: Request, sha256: str) -> dict[str, Any]:
+    ctx = state(request)
+    found = await data.media_detail(store_of(request), _check_sha(sha256), images=not ctx.hash_only)
+    if found is None:
+        raise HTTPException(404, f"no media {sha256} in the store")
+    return found
+
+
+@router.get("/api/media/{sha256}/image", summary="a blurred preview; the original only with unblur=1",
+         responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "hash-only mode, or no bytes"}})
+async def image(request: Request, sha256: str,
+                unblur: bool = Query(False, description="the original bytes, unblurred (an explicit request)"),
+                ) -> Response:
+    ctx = state(request)
+    if ctx.hash_only:
+        raise HTTPException(404, HASH_ONLY)
+    sha256 = _check_sha(sha256)
+    row = await store_of(request).kept_media(sha256)
+    if row is None:
+        raise HTTPException(404, f"no media {sha256} in the store")
+    file = _kept_file(ctx.media_dir, row["path"]) if row["path"] else None
+    if row["path"] and file is None:
+        log.warning("explorer: media %s not served: its stored path %r is outside the media folder %s",
+                    sha256, row["path"][:200], ctx.media_dir)
+    if file is None or not file.is_file():
+        raise HTTPException(404, "the bytes of this file are not kept (hash-only when it was collected, or "
+                                 "removed); hashes only")
+    headers = {"Cache-Control": "no-store"}
+    if unblur:
+        log.info("explorer: media %s shown unblurred to %s", sha256, ctx.settings.who)
+        # Raster pictures inline; anything else (an SVG could carry script) only as a download.
+        mime = row["mime"] if row["mime"] in INLINE_TYPES else "application/octet-stream"
+        return Response(await run_in_threadpool(file.read_bytes), media_type=mime,
+                        headers=headers | {"Content-Disposition": "inline" if mime in INLINE_TYPES
+                                           else f'attachment; filename="{sha256}"'})
+    key = f"{sha256}:{ctx.settings.blur}"
+    preview = ctx.thumbs.get(key)
+    if preview is None:
+        try:
+            preview = await run_in_threadpool(_blur_file, file, ctx.settings.blur, ctx.config.media.max_pixels)
+        except NotAPicture as exc:
+            raise HTTPException(415, str(exc)) from None
+        ctx.thumbs[key] = preview
+        while len(ctx.thumbs) > 512:
+            ctx.thumbs.popitem(last=False)
+    return Response(preview, media_type="image/jpeg", headers=headers | {"X-Preview": "blurred"})
+
+
+@router.get("/api/clusters/{cluster}", summary="a repost cluster (media:<id> node): files, channels, matches")
+async def cluster(request: Request, cluster: str) -> dict[str, Any]:
+    ctx = state(request)
+    if not re.fullmatch(r"[0-9a-f]{1,64}", cluster):
+        raise HTTPException(422, "a cluster id is hex")
+    found = await data.cluster_detail(store_of(request), cluster, images=not ctx.hash_only)
+    if found is None:
+        raise HTTPException(404, f"no cluster {cluster} in the store")
+    return found
