@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import pickle
-
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,9 +28,9 @@ from typing import Any, Iterable, Iterator
 
 import networkx as nx
 
-from store.refs import PROMOTION_KINDS
 from store.alerts import post_refs
 from store.graph import GraphSource
+from store.refs import PROMOTION_KINDS
 from tgsweep.config import GraphSettings, default
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,11 @@ from typing import Any
 
 import networkx as nx
 
-from store.records import now
 from graph.analysis import Analysis, bot_suspicion, channels_forwarding, promotion_posts
-from store.refs import PROMOTION_KINDS
 from store.alerts import Alert
 from store.escalations import EscalationsStore
+from store.records import now
+from store.refs import PROMOTION_KINDS
 from tgsweep.config import GraphSettings, default
 
 TIER_WEIGHT = {"near-certain": 1.0, "match": 1.0, "weak lead": 0.25}

@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from store.alerts import alert_settings
 from graph.analysis import analyze
 from graph.build import build_graph, no_gc
 from graph.escalation import Weights, automation_scores, save_escalations, score_subjects
+from store.alerts import alert_settings
 
 
 async def run_graph_stage(store: Any, config: Any) -> dict[str, Any]:
@@ -44,17 +44,3 @@ async def run_graph_stage(store: Any, config: Any) -> dict[str, Any]:
         "hub_list": result.hubs[:5], "cascade_list": result.cascades[:3],
         "seconds": {"build": round(t1 - t0, 3), "analysis": round(t2 - t1, 3), "escalation": round(t3 - t2, 3)},
     }
-
-
-def summary_lines(counts: dict[str, Any], top: int = 5) -> list[str]:
-    """What `graph build` and the sweep summary print."""
-    if not counts:
-        return []
-    lines = [f"graph: {counts['nodes']} nodes, {counts['edges']} edges, {counts['communities']} communities, "
-             f"{counts['cascades']} repost cascades, {counts['hubs']} distribution hubs; "
-             f"{counts['escalated']} escalated (score >= {counts['threshold']}), {counts['newly_escalated']} new, "
-             f"{counts['alerts']} alerts queued"
-             + (" (incremental)" if counts.get("snapshot_used") else "")]
-    for e in counts.get("top", [])[:top]:
-        lines.append(f"  {e['score']:.2f} {e['subject']}: {'; '.join(e['reasons'][:3])}")
-    return lines

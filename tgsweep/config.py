@@ -8,8 +8,8 @@ Every secret of a loaded config is registered with tgsweep/redact.py, so no log 
 """
 from __future__ import annotations
 
-import ipaddress
 import difflib
+import ipaddress
 import os
 import re
 import tomllib

@@ -149,7 +149,7 @@ def format_status(s: dict[str, Any], channels: bool = False) -> list[str]:
             parts.append(f"last error: {c['last_error']}")
         lines.append(", ".join(parts))
     if s.get("takedowns", {}).get("tracked"):
-        from graph.takedown.check import report_lines
+        from tgsweep.summaries import takedown_lines
 
-        lines += report_lines(s["takedowns"])
+        lines += takedown_lines(s["takedowns"])
     return lines

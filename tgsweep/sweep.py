@@ -12,14 +12,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from crawler.web.spider import SweepStats
-from store.sqlite import Store
 from crawler.web.stage import run_async, sweep_web
 from detectors.automation.stage import detect_automation
 from detectors.bots.stage import detect_bots
 from detectors.media.stage import enrich_media, fingerprint_fetched
 from graph.alerts.delivery import deliver_alerts
 from graph.stage import run_graph_stage
+from store.sqlite import Store
 from tgsweep.config import Config
+from tgsweep.summaries import alerts_line, automation_line, graph_lines, media_line
 
 log = logging.getLogger(__name__)
 
@@ -206,25 +207,17 @@ def print_summary(result: SweepResult, console: Console) -> None:
     for channel, why in s.discovered:
         console.print(f"  discovered {channel} ({why})")
     if result.media:
-        from detectors.media.stage import summary_line
-
-        console.print(f"  {summary_line(result.media)}")
+        console.print(f"  {media_line(result.media)}")
     if result.bots:
         b = result.bots
         console.print(f"  bots: {b['bots_scored']} scored: {b['deepfake_generator']} deepfake_generator, "
                       f"{b['benign']} benign, {b['unknown']} unknown ({b['overridden']} by analysts); "
                       f"{b['mirrors']} mirror links")
     if result.automation:
-        from detectors.automation.stage import summary_line as automation_line
-
         console.print(f"  {automation_line(result.automation)}")
     if result.graph:
-        from graph.stage import summary_lines
-
-        console.print("  " + summary_lines(result.graph, top=0)[0])
+        console.print("  " + graph_lines(result.graph, top=0)[0])
     if result.alerts:
-        from graph.alerts.delivery import summary_line as alerts_line
-
         console.print(f"  {alerts_line(result.alerts)}")
     for e in result.errors[:20]:
         console.print(f"  error [{e['kind']}] {e['channel'] or ''} {e['message']}")

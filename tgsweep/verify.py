@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from store.records import now
-from store.sqlite import Store
 from crawler.web.tme_parse import parse_channel_page
 from detectors.bots.stage import score_all
+from store.records import now
+from store.sqlite import Store
 
 ANCHOR_KEY_ENV = "TGSWEEP_ANCHOR_KEY"
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from detectors.automation.scores import SIGNALS, AutomationScore, PostSample, Settings, score_all
 from store.automation import AutomationStore
 from store.records import now
 from tgsweep.config import Automation, default
-from detectors.automation.scores import SIGNALS, AutomationScore, PostSample, Settings, score_all
-
 
 
 def settings_from(config: Any) -> Settings:
@@ -73,12 +72,6 @@ def summarize(scores: list[AutomationScore]) -> dict[str, Any]:
             "insufficient_data": sum(s.verdict == "insufficient_data" for s in scores),
             "top": [f"{s.subject} {s.score:.2f}: {s.reasons[0]}" for s in scores
                     if s.verdict == "automated" and s.reasons][:3]}
-
-
-def summary_line(counts: dict[str, Any]) -> str:
-    line = (f"automation: {counts['channels']} channels and {counts['accounts']} accounts scored: "
-            f"{counts['automated']} automated, {counts['insufficient_data']} with insufficient data")
-    return "\n    ".join([line, *counts.get("top", [])])
 
 
 async def list_automation(store: AutomationStore, min_score: float = 0.0, kind: str | None = None,

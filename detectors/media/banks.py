@@ -22,12 +22,12 @@ from typing import Any, Iterable
 import numpy as np
 
 from detectors.media.fingerprints import MIN_QUALITY, lookup_names
+from detectors.media.hash_index import PdqIndex
+from detectors.media.video import frame_names
 from store.alerts import AlertSettings
 from store.banks import BanksStore
 from store.records import now
 from tgsweep.config import Fingerprints, default
-from detectors.media.hash_index import PdqIndex
-from detectors.media.video import frame_names
 
 HASH_TYPES = {"pdq": 64, "md5": 32, "sha256": 64, "phash": 16}
 _HEX = re.compile(r"^[0-9a-f]+$")

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from detectors.media.banks import match_all_media, settings_from
-from detectors.media.workers import worker_pool
 from detectors.media.fingerprints import DEFAULT_MAX_PIXELS, Fingerprints
 from detectors.media.hash_index import clusters, near_duplicate_links
 from detectors.media.video import DEFAULT_DEDUPE_DISTANCE, DEFAULT_MAX_SECONDS, fingerprint_any
+from detectors.media.workers import worker_pool
 from store.alerts import alert_settings
 from store.media import MediaStore
 from store.records import now
@@ -197,12 +197,3 @@ async def enrich_media(store: MediaStore, config: Any) -> dict[str, Any]:
     counts["alerts"] = matches.get("alerts", 0)
     counts |= clustered
     return counts
-
-
-def summary_line(counts: dict[str, Any]) -> str:
-    m = counts.get("bank_matches", {})
-    return (f"media: {counts.get('fingerprinted', 0)} fingerprinted, {counts.get('fingerprint_errors', 0)} could not be, "
-            f"{counts.get('not_images', 0)} not images; bank matches: {counts.get('media_matched', 0)} files "
-            f"({m.get('near-certain', 0)} near-certain, {m.get('match', 0)} match, {m.get('weak lead', 0)} weak lead); "
-            f"repost clusters: {counts.get('repost_clusters', 0)} ({counts.get('cross_channel_clusters', 0)} "
-            f"across channels, {counts.get('reposted_files', 0)} files)")

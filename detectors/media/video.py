@@ -21,8 +21,18 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from detectors.media.fingerprints import (DEFAULT_MAX_PIXELS, MIN_QUALITY, WORK_SIZE, FingerprintError, Fingerprints,
-                                    _fit, _pdq, fingerprint, hamming, hash_picture)
+from detectors.media.fingerprints import (
+    DEFAULT_MAX_PIXELS,
+    MIN_QUALITY,
+    WORK_SIZE,
+    FingerprintError,
+    Fingerprints,
+    _fit,
+    _pdq,
+    fingerprint,
+    hamming,
+    hash_picture,
+)
 from tgsweep.config import Media, default
 
 DEFAULT_MAX_SECONDS = default(Media, "max_video_seconds")

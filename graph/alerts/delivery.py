@@ -20,8 +20,8 @@ import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from store.deliveries import DeliveriesStore
 from graph.alerts.sinks import JsonlSink, Outcome, WebhookSink, build_sinks
+from store.deliveries import DeliveriesStore
 from tgsweep.redact import redact
 
 log = logging.getLogger(__name__)
@@ -180,17 +180,3 @@ async def retry_alerts(store: DeliveriesStore, ids: list[str] | None = None) -> 
     Delivered deliveries are never sent again. `ids`: only these alerts (None: all).
     """
     return await store.retry_deliveries(_iso(datetime.now(timezone.utc)), ids)
-
-
-def summary_line(counts: dict[str, Any]) -> str:
-    """One line for the sweep summary and `alerts deliver`."""
-    if counts.get("busy"):
-        return f"alerts: another delivery pass is running (nothing done here); {counts.get('pending', 0)} pending"
-    if not counts.get("sinks"):
-        return f"alerts: no sinks configured ([[alerts.sinks]]); {counts.get('pending', 0)} pending in the outbox"
-    line = (f"alerts: {counts.get('alerts_delivered', 0)} alerts delivered to every sink ({counts['delivered']} "
-            f"deliveries over {counts['sinks']} sinks), {counts['retry']} deliveries to retry, {counts['dead']} "
-            f"dead-lettered, {counts['waiting']} waiting; {counts['pending']} alerts pending")
-    for path, n in counts.get("written", {}).items():
-        line += f"; {n} alerts written to {path}"
-    return line

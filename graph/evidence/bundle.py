@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Union
 
-from store.custody import GENESIS, entry_hash, sha256 as bytes_sha256
 from crawler.web.tme_parse import parse_channel_page
+from store.custody import GENESIS, entry_hash
+from store.custody import sha256 as bytes_sha256
 
 MANIFEST = "manifest.sha256"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: no clock in the bundle

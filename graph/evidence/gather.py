@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from store.evidence import EvidenceStore
+from graph.escalation import escalated_posts, escalated_subjects, list_escalations
 from graph.evidence.bundle import EvidenceInput
 from graph.evidence.bundle import sha256 as file_sha256
-from graph.escalation import escalated_posts, escalated_subjects, list_escalations
 from graph.exports import export_messages
+from store.evidence import EvidenceStore
 
 
 class SubjectError(ValueError):

@@ -169,14 +169,5 @@ def format_seconds(value: float | None) -> str:
     return f"{value / 86400:.1f} days"
 
 
-def report_lines(report: dict[str, Any]) -> list[str]:
-    lines = [f"takedowns: {report['tracked']} escalated post URLs tracked, {report['down']} taken down, "
-             f"{report['up']} still up or unknown"
-             + (f"; latency from escalation median {format_seconds(report['median_latency_seconds'])}, "
-                f"max {format_seconds(report['max_latency_seconds'])}" if report["down"] else "")
-             + (f"; last check {report['last_checked_at']}" if report["last_checked_at"] else "")]
-    return lines
-
-
 def report_json(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2)

@@ -15,10 +15,10 @@ from aiohttp import web
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from store.sqlite import Store
 from graph.alerts.delivery import backoff_seconds, deliver_alerts, list_alerts, retry_alerts
-from store.sqlite.alerts import enqueue_alert
 from scheduler import job_specs
+from store.sqlite import Store
+from store.sqlite.alerts import enqueue_alert
 from tgsweep import cli
 from tgsweep.config import load_config
 
@@ -284,7 +284,8 @@ def test_webhook_sinks_need_a_whsec_secret(tmp_path, monkeypatch):
 
 
 async def test_one_delivery_pass_at_a_time(tmp_path, monkeypatch):
-    from graph.alerts.delivery import _pass_lock, summary_line
+    from graph.alerts.delivery import _pass_lock
+    from tgsweep.summaries import alerts_line
 
     monkeypatch.setenv("HOOK_SECRET", SECRET)
     receiver = Receiver()
@@ -301,7 +302,7 @@ async def test_one_delivery_pass_at_a_time(tmp_path, monkeypatch):
     finally:
         await receiver.stop()
     assert busy["busy"] and busy["delivered"] == 0 and busy["pending"] == 2 and tried == 0
-    assert "another delivery pass is running" in summary_line(busy)
+    assert "another delivery pass is running" in alerts_line(busy)
     assert done["delivered"] == 2 and len(receiver.accepted) == 2
 
 

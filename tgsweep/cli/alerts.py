@@ -48,12 +48,13 @@ def cmd_alerts_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts_deliver(args: argparse.Namespace) -> int:
-    from graph.alerts.delivery import deliver_alerts, summary_line
+    from graph.alerts.delivery import deliver_alerts
+    from tgsweep.summaries import alerts_line
 
     config = load_config(args.config)
     setup_logging(config.logging)
     counts = with_store(config, lambda store: deliver_alerts(store, config))
-    out.print(summary_line(counts))
+    out.print(alerts_line(counts))
     return 1 if counts["retry"] or counts["dead"] else 0
 
 

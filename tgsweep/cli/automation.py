@@ -11,11 +11,12 @@ from tgsweep.config import load_config
 def cmd_automation(args: argparse.Namespace) -> int:
     """`automation list`: stored scores with reasons; `automation score`: re-score from the store now."""
     config = load_config(args.config)
-    from detectors.automation.stage import detect_automation, list_automation, summary_line
+    from detectors.automation.stage import detect_automation, list_automation
+    from tgsweep.summaries import automation_line
 
     if args.action == "score":
         counts = with_store(config, lambda store: detect_automation(store, config))
-        out.print(summary_line(counts) if counts else "automation scoring is off ([automation] enabled = false)")
+        out.print(automation_line(counts) if counts else "automation scoring is off ([automation] enabled = false)")
         return 0
     rows = with_store(config, lambda store: list_automation(store, args.min_score, args.kind))
     if json_lines(args, rows):

@@ -66,7 +66,8 @@ def cmd_takedown_check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     setup_logging(config.logging)
     from crawler.web.stage import run_async
-    from graph.takedown.check import check_takedowns, report_lines, takedown_report
+    from graph.takedown.check import check_takedowns, takedown_report
+    from tgsweep.summaries import takedown_lines
 
     async def check(store: Any) -> tuple[dict, dict]:
         return await check_takedowns(store, config), await takedown_report(store)
@@ -74,7 +75,7 @@ def cmd_takedown_check(args: argparse.Namespace) -> int:
     counts, report = with_store(config, check, run_async)
     out.print(f"takedown check: {counts['checked']} post URLs checked: {counts['up']} up, {counts['down']} gone "
               f"({counts['newly_down']} newly), {counts['errors']} inconclusive")
-    for line in report_lines(report):
+    for line in takedown_lines(report):
         out.print(line)
     return 1 if counts["errors"] and counts["errors"] == counts["checked"] else 0  # nothing could be checked
 

@@ -14,13 +14,14 @@ def cmd_graph_build(args: argparse.Namespace) -> int:
     """`tgsweep graph build`: build, analyse, escalate (alerts for new escalations), print the summary."""
     config = load_config(args.config)
     setup_logging(config.logging)
-    from graph.stage import run_graph_stage, summary_lines
+    from graph.stage import run_graph_stage
+    from tgsweep.summaries import graph_lines
 
     counts = with_store(config, lambda store: run_graph_stage(store, config))
     if args.json:
         jsonl(counts)
         return 0
-    for line in summary_lines(counts, top=args.top):
+    for line in graph_lines(counts, top=args.top):
         out.print(line)
     for hub in counts["hub_list"][:3]:
         out.print(f"  hub {hub['channel']}: reaches {hub['reach']} (forwarded by {len(hub['forwarded_by'])}, "

@@ -15,15 +15,15 @@ from pathlib import Path
 
 from rich.console import Console
 
+from crawler.web.stage import run_async
+from detectors.media.banks import import_bank, parse_hash_csv
+from graph.exports import export_messages
 from store.records import Post
 from store.sqlite import Store
-from crawler.web.stage import run_async
-from graph.exports import export_messages
 from tgsweep.config import load_config
-from detectors.media.banks import import_bank, parse_hash_csv
 from tgsweep.demo.corpus import SHARED_PICTURE, build_demo_world, demo_watchlist
-from tgsweep.sweep import SweepResult, print_summary, sweep_once
 from tgsweep.demo.tme_server import TmeServer
+from tgsweep.sweep import SweepResult, print_summary, sweep_once
 
 FAULTS = [  # what real t.me does to a busy client, once each, to show the sweep riding it out
     ("/s/faceswap_hub", {"status": 429, "retry_after": 1}),

@@ -57,7 +57,14 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from store.records import (
-    Button, Forward, LinkPreview, MediaItem, Poll, Post, Reaction, Reply,
+    Button,
+    Forward,
+    LinkPreview,
+    MediaItem,
+    Poll,
+    Post,
+    Reaction,
+    Reply,
 )
 
 TME = "https://t.me"
