@@ -7,15 +7,21 @@ written once per subject (its id is stable).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from graph.analysis import analyze
 from graph.build import build_graph, no_gc
 from graph.escalation import Weights, automation_scores, save_escalations, score_subjects
 from store.alerts import alert_settings
+from store.escalations import EscalationsStore
+from store.graph import GraphSource
 
 
-async def run_graph_stage(store: Any, config: Any) -> dict[str, Any]:
+class GraphStageStore(GraphSource, EscalationsStore, Protocol):
+    """What the graph stage reads (the graph's sources) and writes (escalations and their alerts)."""
+
+
+async def run_graph_stage(store: GraphStageStore, config: Any) -> dict[str, Any]:
     """Build the graph, analyse it, score and persist escalations; counts and the top subjects for the summary."""
     g = config.graph
     t0 = time.perf_counter()
