@@ -108,7 +108,7 @@ async def detect_bots_before(store, config) -> dict:
     from store.records import now
     from detectors.bots.classifier import score_bot
     from detectors.bots.mirrors import find_mirrors, posts_from_rows
-    from detectors.bots.stage import _thresholds, overrides, profile_of
+    from detectors.bots.stage import _thresholds, profile_of
 
     thresholds, max_promotions = _thresholds(config)
     bots = await store.fetchall(
@@ -123,7 +123,7 @@ async def detect_bots_before(store, config) -> dict:
         if text and (bot, channel, post_id) not in seen and len(promotions.get(bot, ())) < max_promotions:
             seen.add((bot, channel, post_id))
             promotions.setdefault(bot, []).append(text)
-    decided = await overrides(store)
+    decided = await store.bot_overrides()
     updates, profiles, t = [], {}, now()
     for row in bots:
         profile = profile_of(row)

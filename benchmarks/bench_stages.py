@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detectors import automation  # noqa: E402
+from detectors.automation import scores as automation  # noqa: E402
 from detectors.automation.scores import PostSample, Settings, score_all  # noqa: E402
 
 CHANNELS = 20_000
