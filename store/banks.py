@@ -17,7 +17,8 @@ class BanksStore(Protocol):
         """Each bank (name, source, imported_at, hashes, matched files) with its hash count per type."""
 
     async def remove_bank(self, name: str) -> bool:
-        """Delete a bank with its hashes and matches; False if there was none."""
+        """Delete a bank with its hashes and matches, and withdraw its bank_match alerts not yet delivered
+        (they are never sent), in one transaction; False if there was none."""
 
     async def bank_hashes(self) -> list[tuple[str, str, str, str | None]]:
         """Every (bank, hash type, hash, label)."""

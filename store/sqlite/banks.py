@@ -38,10 +38,17 @@ class BanksSQL(Database):
             for row in rows]
 
     async def remove_bank(self, name: str) -> bool:
+        undelivered = ("SELECT id FROM alerts WHERE type='bank_match' AND state != 'delivered' "
+                       "AND json_extract(payload, '$.evidence.bank') = ?")
         async with self.transaction() as db:
             cur = await db.execute("DELETE FROM hash_banks WHERE name=?", (name,))
             await db.execute("DELETE FROM bank_hashes WHERE bank=?", (name,))
             await db.execute("DELETE FROM bank_matches WHERE bank=?", (name,))
+            # a withdrawn list's matches are no longer claims: what is not yet delivered is never sent
+            await db.execute(f"UPDATE alert_deliveries SET state='withdrawn', next_attempt_at=NULL "
+                             f"WHERE state != 'delivered' AND alert_id IN ({undelivered})", (name,))
+            await db.execute(f"UPDATE alerts SET state='withdrawn', next_attempt_at=NULL, last_error=? "
+                             f"WHERE id IN ({undelivered})", (f"bank {name} removed: not sent", name))
             return cur.rowcount > 0
 
     async def bank_hashes(self) -> list[tuple[str, str, str, str | None]]:

@@ -131,7 +131,7 @@ def cmd_media_remove_bank(args: argparse.Namespace) -> int:
     if not with_store(config, lambda store: remove_bank(store, args.name)):
         err.print(f"no bank named {args.name}")
         return 1
-    out.print(f"removed bank {args.name}, its hashes and its matches")
+    out.print(f"removed bank {args.name}, its hashes and its matches; its alerts not yet delivered are withdrawn")
     return 0
 
 

@@ -99,3 +99,35 @@ async def test_import_list_match_and_remove(tmp_path):
         assert not await remove_bank(store, "cases")
     finally:
         await store.close()
+
+
+async def test_removing_a_bank_withdraws_its_alerts_not_yet_delivered(tmp_path):
+    """A withdrawn list's matches are no longer claims about a picture: what was not sent is never sent."""
+    from store.sqlite.alerts import enqueue_alert
+
+    store = await Store.open(tmp_path / "db.sqlite")
+    try:
+        await import_bank(store, "cases", parse_hash_csv(f"hash_type,hash,label\npdq,{PDQ},one\n"), "cases.csv")
+        async with store.transaction() as tx:
+            for key, bank in (("cases:aa", "cases"), ("cases:bb", "cases"), ("other:cc", "other")):
+                await enqueue_alert(tx, "bank_match", f"media:{key}", "high", ["r"], {"bank": bank}, key)
+        await store.prepare_deliveries(["jsonl:a", "jsonl:b"], "2026-01-01T00:00:00+00:00")
+        ids = [r[0] for r in await store.fetchall("SELECT id FROM alerts ORDER BY id")]
+        async with store.transaction() as tx:  # one alert fully delivered, one delivered to one sink only
+            await tx.execute("UPDATE alerts SET state='delivered' WHERE subject='media:cases:aa'")
+            await tx.execute("UPDATE alert_deliveries SET state='delivered' WHERE alert_id=(SELECT id FROM alerts "
+                             "WHERE subject='media:cases:aa')")
+            await tx.execute("UPDATE alert_deliveries SET state='delivered' WHERE sink='jsonl:a' AND alert_id="
+                             "(SELECT id FROM alerts WHERE subject='media:cases:bb')")
+        assert len(ids) == 3
+        assert await remove_bank(store, "cases")
+        state = {r[0]: r[1] for r in await store.fetchall("SELECT subject, state FROM alerts")}
+        assert state == {"media:cases:aa": "delivered", "media:cases:bb": "withdrawn", "media:other:cc": "pending"}
+        sinks = {(r[0], r[1]): r[2] for r in await store.fetchall(
+            "SELECT a.subject, d.sink, d.state FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id")}
+        assert sinks[("media:cases:bb", "jsonl:a")] == "delivered" and sinks[("media:cases:bb", "jsonl:b")] == "withdrawn"
+        assert await store.due_deliveries("jsonl:b", "2999-01-01T00:00:00+00:00") == \
+            [r[0] for r in await store.fetchall("SELECT id FROM alerts WHERE subject='media:other:cc'")]
+        assert await store.retry_deliveries("2999-01-01T00:00:00+00:00") == 1  # the other bank's alert only
+    finally:
+        await store.close()
