@@ -20,6 +20,13 @@ class BanksStore(Protocol):
         """Delete a bank with its hashes and matches, and withdraw its bank_match alerts not yet delivered
         (they are never sent), in one transaction; False if there was none."""
 
+    async def sync_bank(self, name: str, source: str | None, version: str,
+                        hashes: list[tuple[str, str, str | None, int | None]]) -> tuple[int, int, int]:
+        """Make bank `name` hold exactly these (hash type, hash, label, line) hashes, in one transaction:
+        new ones added, labels updated, the rest withdrawn with their matches, and the undelivered
+        alerts of files left with no match in the bank withdrawn; the list's version (its SHA-256) and
+        the time kept. Returns (added, withdrawn hashes, withdrawn alerts)."""
+
     async def bank_hashes(self) -> list[tuple[str, str, str, str | None]]:
         """Every (bank, hash type, hash, label)."""
 

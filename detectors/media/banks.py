@@ -229,9 +229,18 @@ async def import_bank(store: BanksStore, name: str, parsed: ParsedList, source: 
     return await store.add_bank_hashes(name, source, [(h.hash_type, h.hash, h.label, h.line) for h in parsed.hashes])
 
 
+async def sync_bank(store: BanksStore, name: str, parsed: ParsedList, source: str | None, version: str) -> dict[str, int]:
+    """Make the bank equal to the list (a newer version of a list kept elsewhere): hashes it no longer
+    holds stop matching, and their alerts not yet sent are withdrawn."""
+    added, withdrawn, alerts = await store.sync_bank(
+        name, source, version, [(h.hash_type, h.hash, h.label, h.line) for h in parsed.hashes])
+    return {"added": added, "withdrawn": withdrawn, "alerts_withdrawn": alerts}
+
+
 async def list_banks(store: BanksStore) -> list[dict[str, Any]]:
     return [{"name": row["name"], "hashes": row["hashes"], "by_type": kinds, "matched_media": row["matched"],
-             "source": row["source"], "imported_at": row["imported_at"]} for row, kinds in await store.bank_rows()]
+             "source": row["source"], "imported_at": row["imported_at"], "version": row["version"],
+             "synced_at": row["synced_at"]} for row, kinds in await store.bank_rows()]
 
 
 async def remove_bank(store: BanksStore, name: str) -> bool:

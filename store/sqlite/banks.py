@@ -9,6 +9,26 @@ from store.sqlite.alerts import bank_match_rule
 from store.sqlite.database import Database
 
 
+async def _withdraw_alerts(db: Any, bank: str, why: str, only_unmatched: bool = False) -> int:
+    """A withdrawn list's matches are no longer claims about a picture: its bank_match alerts not yet
+    delivered (to every sink) are never sent. `only_unmatched`: only those of files with no match left
+    in the bank. Returns the alerts withdrawn."""
+    undelivered = ("SELECT id FROM alerts WHERE type='bank_match' AND state != 'delivered' "
+                   "AND json_extract(payload, '$.evidence.bank') = ?")
+    params: list[Any] = [bank]
+    if only_unmatched:
+        undelivered += (" AND NOT EXISTS (SELECT 1 FROM bank_matches m WHERE m.bank = ? "
+                        "AND m.sha256 = json_extract(payload, '$.evidence.sha256'))")
+        params.append(bank)
+    ids = [r[0] for r in await db.execute_fetchall(undelivered, params)]
+    marks = ",".join("?" * len(ids))
+    await db.execute(f"UPDATE alert_deliveries SET state='withdrawn', next_attempt_at=NULL "
+                     f"WHERE state != 'delivered' AND alert_id IN ({marks})", ids)
+    await db.execute(f"UPDATE alerts SET state='withdrawn', next_attempt_at=NULL, last_error=? WHERE id IN ({marks})",
+                     [why, *ids])
+    return len(ids)
+
+
 class BanksSQL(Database):
     """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
@@ -30,7 +50,7 @@ class BanksSQL(Database):
 
     async def bank_rows(self) -> list[tuple[Any, dict[str, int]]]:
         rows = await self.fetchall(
-            """SELECT b.name, b.source, b.imported_at, b.hashes,
+            """SELECT b.name, b.source, b.imported_at, b.hashes, b.version, b.synced_at,
                       (SELECT count(DISTINCT sha256) FROM bank_matches m WHERE m.bank = b.name) AS matched
                FROM hash_banks b ORDER BY b.name""")
         return [(row, {r[0]: r[1] for r in await self.fetchall(
@@ -38,18 +58,38 @@ class BanksSQL(Database):
             for row in rows]
 
     async def remove_bank(self, name: str) -> bool:
-        undelivered = ("SELECT id FROM alerts WHERE type='bank_match' AND state != 'delivered' "
-                       "AND json_extract(payload, '$.evidence.bank') = ?")
         async with self.transaction() as db:
             cur = await db.execute("DELETE FROM hash_banks WHERE name=?", (name,))
             await db.execute("DELETE FROM bank_hashes WHERE bank=?", (name,))
             await db.execute("DELETE FROM bank_matches WHERE bank=?", (name,))
-            # a withdrawn list's matches are no longer claims: what is not yet delivered is never sent
-            await db.execute(f"UPDATE alert_deliveries SET state='withdrawn', next_attempt_at=NULL "
-                             f"WHERE state != 'delivered' AND alert_id IN ({undelivered})", (name,))
-            await db.execute(f"UPDATE alerts SET state='withdrawn', next_attempt_at=NULL, last_error=? "
-                             f"WHERE id IN ({undelivered})", (f"bank {name} removed: not sent", name))
+            await _withdraw_alerts(db, name, f"bank {name} removed: not sent")
             return cur.rowcount > 0
+
+    async def sync_bank(self, name: str, source: str | None, version: str,
+                        hashes: list[tuple[str, str, str | None, int | None]]) -> tuple[int, int, int]:
+        keep = {(h[0], h[1]) for h in hashes}
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO hash_banks(name, source, imported_at, version, synced_at) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(name) DO UPDATE SET source=excluded.source, imported_at=excluded.imported_at, "
+                "version=excluded.version, synced_at=excluded.synced_at", (name, source, now(), version, now()))
+            held = {(r[0], r[1]) for r in await db.execute_fetchall(
+                "SELECT hash_type, hash FROM bank_hashes WHERE bank=?", (name,))}
+            gone = sorted(held - keep)
+            await db.executemany(
+                "INSERT INTO bank_hashes(bank, hash_type, hash, label, line) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(bank, hash_type, hash) DO UPDATE SET label=excluded.label, line=excluded.line",
+                [(name, *h) for h in hashes])
+            await db.executemany("DELETE FROM bank_hashes WHERE bank=? AND hash_type=? AND hash=?",
+                                 [(name, t, h) for t, h in gone])
+            await db.executemany("DELETE FROM bank_matches WHERE bank=? AND hash_type=? AND hash=?",
+                                 [(name, t, h) for t, h in gone])
+            (size,) = (await db.execute_fetchall("SELECT count(*) FROM bank_hashes WHERE bank=?", (name,)))[0]
+            await db.execute("UPDATE hash_banks SET hashes=? WHERE name=?", (size, name))
+            # a file none of whose matches in this bank remain: its undelivered alert is withdrawn
+            withdrawn = await _withdraw_alerts(db, name, f"hash withdrawn from bank {name} (version {version[:12]}): "
+                                               "not sent", only_unmatched=True) if gone else 0
+        return len(keep - held), len(gone), withdrawn
 
     async def bank_hashes(self) -> list[tuple[str, str, str, str | None]]:
         return [tuple(r) for r in await self.fetchall("SELECT bank, hash_type, hash, label FROM bank_hashes")]

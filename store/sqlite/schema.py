@@ -363,4 +363,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sweeps ADD COLUMN pid INTEGER;      -- the process running it: a dead one's sweep is 'killed'
     ALTER TABLE media_items ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
     """,
+    """
+    ALTER TABLE hash_banks ADD COLUMN version TEXT;     -- SHA-256 of the list as last synced (`media sync`)
+    ALTER TABLE hash_banks ADD COLUMN synced_at TEXT;
+    """,
 ]

@@ -73,3 +73,23 @@ def test_import_reports_bad_rows_by_line_loads_the_rest_and_match_finds_the_copy
 def test_an_unreadable_hash_list_loads_nothing(sweeps, folder):
     done = sweeps.cli(folder, "media", "import-hashes", "nowhere.csv", "--bank", "case")
     assert done.returncode == 2 and "nowhere.csv" in done.stderr
+
+
+def test_sync_follows_a_newer_list_and_refuses_one_it_cannot_read_whole(sweeps, folder):
+    hashed = jsonl(sweeps.cli(folder, "media", "hash", "original.png").stdout)[0]
+    listed = folder.parent / "list.csv"
+    listed.write_text(f"hash_type,hash,label\npdq,{hashed['pdq']},victim photo\nmd5,{'ab' * 16},old\n", encoding="utf-8")
+    done = sweeps.cli(folder, "media", "sync", "list.csv", "--bank", "case")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 new, 0 withdrawn" in done.stdout
+    listed.write_text(f"hash_type,hash,label\npdq,{hashed['pdq']},victim photo\n", encoding="utf-8")
+    done = sweeps.cli(folder, "media", "sync", "list.csv", "--bank", "case")
+    assert done.returncode == 0 and "0 new, 1 withdrawn" in done.stdout, done.stdout + done.stderr
+    assert sweeps.rows(folder, "SELECT hash_type FROM bank_hashes") == [("pdq",)]
+    version = hashlib.sha256(listed.read_bytes()).hexdigest()
+    assert sweeps.rows(folder, "SELECT version FROM hash_banks WHERE name='case'") == [(version,)]
+
+    listed.write_text("hash_type,hash,label\npdq,not-hex-at-all,broken\n", encoding="utf-8")
+    done = sweeps.cli(folder, "media", "sync", "list.csv", "--bank", "case")
+    assert done.returncode == 1 and "nothing synced" in done.stderr and "list.csv:2:" in done.stderr
+    assert sweeps.rows(folder, "SELECT hash_type FROM bank_hashes") == [("pdq",)]  # the bank is untouched

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -72,25 +73,42 @@ def cmd_media_match(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def cmd_media_import(args: argparse.Namespace) -> int:
-    from detectors.media.banks import import_bank, match_all_media, parse_hash_csv, settings_from
+def _read_list(path: str) -> tuple[Any, str] | None:
+    """A hash list file parsed, and its SHA-256 (the list's version); None (said why) if unreadable."""
+    from detectors.media.banks import parse_hash_csv
 
-    config = load_config(args.config)
     try:
-        text = Path(args.file).read_text(encoding="utf-8-sig")
+        data = Path(path).read_bytes()
+        text = data.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        err.print(f"{args.file}: cannot read: {exc}")
-        return 2
+        err.print(f"{path}: cannot read: {exc}")
+        return None
     parsed = parse_hash_csv(text)
     for line, why in parsed.problems:
-        err.print(f"{args.file}:{line}: {why}; skipped")
+        err.print(f"{path}:{line}: {why}; skipped")
+    return parsed, hashlib.sha256(data).hexdigest()
+
+
+def _print_matches(matches: dict) -> None:
+    out.print(f"collected media matching any bank: {matches.get('media_matched', 0)} files "
+              f"({matches.get('near-certain', 0)} near-certain, {matches.get('match', 0)} match, "
+              f"{matches.get('weak lead', 0)} weak lead matches)")
+
+
+def cmd_media_import(args: argparse.Namespace) -> int:
+    from detectors.media.banks import import_bank, match_all_media, settings_from
+    from store.alerts import alert_settings
+
+    config = load_config(args.config)
+    read = _read_list(args.file)
+    if read is None:
+        return 2
+    parsed, _ = read
 
     async def load() -> tuple[int, dict]:
         store = await open_store(config)
         try:
             added = await import_bank(store, args.bank, parsed, str(Path(args.file).resolve())) if parsed.hashes else 0
-            from store.alerts import alert_settings
-
             matches = await match_all_media(store, settings_from(config), alert_settings(config))
         finally:
             await store.close()
@@ -100,10 +118,38 @@ def cmd_media_import(args: argparse.Namespace) -> int:
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(count_by(h.hash_type for h in parsed.hashes).items()))
     out.print(f"bank {args.bank}: {len(parsed.hashes)} hashes read ({kinds or 'none'}), {added} new; "
               f"{len(parsed.problems)} bad rows skipped, {parsed.duplicates} duplicates")
-    out.print(f"collected media matching any bank: {matches.get('media_matched', 0)} files "
-              f"({matches.get('near-certain', 0)} near-certain, {matches.get('match', 0)} match, "
-              f"{matches.get('weak lead', 0)} weak lead matches)")
+    _print_matches(matches)
     return 1 if parsed.problems else 0
+
+
+def cmd_media_sync(args: argparse.Namespace) -> int:
+    from detectors.media.banks import match_all_media, settings_from, sync_bank
+    from store.alerts import alert_settings
+
+    config = load_config(args.config)
+    read = _read_list(args.file)
+    if read is None:
+        return 2
+    parsed, version = read
+    if parsed.problems:  # a list read in part would withdraw every hash of the rows it could not read
+        err.print(f"{args.file}: {len(parsed.problems)} unreadable rows; nothing synced (fix the list, or "
+                  "`tgsweep media import-hashes` to add what can be read)")
+        return 1
+
+    async def sync() -> tuple[dict, dict]:
+        store = await open_store(config)
+        try:
+            done = await sync_bank(store, args.bank, parsed, str(Path(args.file).resolve()), version)
+            matches = await match_all_media(store, settings_from(config), alert_settings(config))
+        finally:
+            await store.close()
+        return done, matches
+
+    done, matches = asyncio.run(sync())
+    out.print(f"bank {args.bank} synced to version {version[:16]}: {len(parsed.hashes)} hashes, {done['added']} new, "
+              f"{done['withdrawn']} withdrawn ({done['alerts_withdrawn']} alerts not yet sent withdrawn)")
+    _print_matches(matches)
+    return 0
 
 
 def cmd_media_banks(args: argparse.Namespace) -> int:
@@ -116,8 +162,9 @@ def cmd_media_banks(args: argparse.Namespace) -> int:
         return 0
     for b in banks:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(b["by_type"].items()))
+        synced = f"; version {b['version'][:16]} synced {b['synced_at']}" if b.get("version") else ""
         out.print(f"{b['name']}  {b['hashes']} hashes ({kinds}); {b['matched_media']} collected files match; "
-                  f"imported {b['imported_at']} from {b['source']}")
+                  f"imported {b['imported_at']} from {b['source']}{synced}")
     if not banks:
         out.print("no hash banks (tgsweep media import-hashes FILE --bank NAME)")
     return 0
@@ -149,6 +196,10 @@ def register(sub: Any) -> None:
     q.add_argument("file", metavar="FILE")
     q.add_argument("--bank", required=True, metavar="NAME", help="bank to add the hashes to (created if new)")
     q.set_defaults(func=cmd_media_import)
+    q = media.add_parser("sync", help="make a bank equal to a newer version of its list: add, update, withdraw")
+    q.add_argument("file", metavar="FILE")
+    q.add_argument("--bank", required=True, metavar="NAME", help="the bank the list is (created if new)")
+    q.set_defaults(func=cmd_media_sync)
     q = media.add_parser("banks", help="the hash banks, with how many collected files match each")
     q.add_argument("--json", action="store_true", help="one JSON object per line")
     q.set_defaults(func=cmd_media_banks)

@@ -6,9 +6,19 @@ from pathlib import Path
 
 from PIL import Image
 
-from store.sqlite import Store
-from detectors.media.banks import BankMatcher, MatchSettings, import_bank, list_banks, load_matcher, parse_hash_csv, remove_bank, tier
+from detectors.media.banks import (
+    BankMatcher,
+    MatchSettings,
+    import_bank,
+    list_banks,
+    load_matcher,
+    parse_hash_csv,
+    remove_bank,
+    sync_bank,
+    tier,
+)
 from detectors.media.fingerprints import fingerprint
+from store.sqlite import Store
 
 IMAGES = Path(__file__).resolve().parents[2] / "fixtures" / "images"  # tests/fixtures/images
 PDQ = "0c301cb1b3646a686987ff696b8c2c719974a764f769e04efe69f38f483a08b1"
@@ -129,5 +139,38 @@ async def test_removing_a_bank_withdraws_its_alerts_not_yet_delivered(tmp_path):
         assert await store.due_deliveries("jsonl:b", "2999-01-01T00:00:00+00:00") == \
             [r[0] for r in await store.fetchall("SELECT id FROM alerts WHERE subject='media:other:cc'")]
         assert await store.retry_deliveries("2999-01-01T00:00:00+00:00") == 1  # the other bank's alert only
+    finally:
+        await store.close()
+
+
+async def test_sync_adds_updates_and_withdraws_and_a_withdrawn_hash_sends_no_alert(tmp_path):
+    """A newer version of a list made elsewhere: what it no longer holds stops matching, and the alert
+    about a file that matched only that hash is never sent; another file's alert stays due."""
+    from store.sqlite.alerts import enqueue_alert
+
+    md5_a, md5_b = "a" * 32, "b" * 32
+    store = await Store.open(tmp_path / "db.sqlite")
+    try:
+        first = parse_hash_csv(f"hash_type,hash,label\nmd5,{md5_a},one\nmd5,{md5_b},two\n")
+        assert await sync_bank(store, "cases", first, "v1.csv", "1" * 64) == {"added": 2, "withdrawn": 0,
+                                                                            "alerts_withdrawn": 0}
+        async with store.transaction() as tx:  # two collected files matched, one per hash, alerts queued
+            for sha, md5 in (("f" * 64, md5_a), ("e" * 64, md5_b)):
+                await tx.execute("INSERT INTO bank_matches VALUES (?,?,?,?,?,?,?,?,?)",
+                                 (sha, "cases", "md5", md5, "x", 0, "near-certain", "whole", "t"))
+                await enqueue_alert(tx, "bank_match", f"media:{sha[:16]}", "high", ["r"],
+                                    {"bank": "cases", "sha256": sha}, f"cases:{sha}")
+        second = parse_hash_csv(f"hash_type,hash,label\nmd5,{md5_b},two renamed\nmd5,{'c' * 32},three\n")
+        done = await sync_bank(store, "cases", second, "v2.csv", "2" * 64)
+        assert done == {"added": 1, "withdrawn": 1, "alerts_withdrawn": 1}
+        matcher = await load_matcher(store, MatchSettings())
+        assert matcher.match({"md5": md5_a}) == []  # withdrawn: no longer matches
+        assert [m.label for m in matcher.match({"md5": md5_b})] == ["two renamed"]  # kept, label updated
+        state = {r[0]: r[1] for r in await store.fetchall("SELECT subject, state FROM alerts")}
+        assert state == {f"media:{'f' * 16}": "withdrawn", f"media:{'e' * 16}": "pending"}
+        (bank,) = await list_banks(store)
+        assert bank["hashes"] == 2 and bank["version"] == "2" * 64 and bank["synced_at"] and bank["source"] == "v2.csv"
+        assert await sync_bank(store, "cases", second, "v2.csv", "2" * 64) == {"added": 0, "withdrawn": 0,
+                                                                             "alerts_withdrawn": 0}
     finally:
         await store.close()
