@@ -103,6 +103,10 @@ def job_specs(config: Config) -> list[JobSpec]:
                 timedelta(minutes=config.graph.interval_minutes), schedule.sweep_timeout_minutes * 60,
                 "build the graph, analyse it, score escalations and queue their alerts (`tgsweep graph build`)"),
     ]
+    if config.media.bank_sources:  # hash lists kept elsewhere follow their files
+        specs.append(JobSpec("sync_banks", cli_job, {"config_path": path, "job_id": "sync_banks", "argv": ["media", "sync"]},
+                             timedelta(minutes=schedule.bank_sync_minutes), schedule.sweep_timeout_minutes * 60,
+                             "sync every [media] bank_sources list into its bank (`tgsweep media sync`)"))
     if config.discovery.enabled and config.discovery.interval_minutes > 0:  # else inside every sweep
         specs.append(JobSpec("discover", cli_job,
                              {"config_path": path, "job_id": "discover",

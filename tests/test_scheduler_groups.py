@@ -100,3 +100,13 @@ def test_a_group_removed_from_the_config_leaves_the_job_store_at_the_next_start(
     stored = stored_jobs(jobs_db)
     assert {"sweep_web", "sweep_telethon", "sweep_web_hot", "sweep_telethon_hot"} <= stored
     assert "sweep_web_slow-web" not in stored
+
+
+def test_the_bank_sync_job_runs_media_sync_only_with_bank_sources(tmp_path):
+    without = parse_config("", tmp_path / "config.toml")
+    assert "sync_banks" not in [spec.id for spec in job_specs(without)]
+    listed = parse_config('[media]\nbank_sources = [{ name = "case", path = "lists/case.csv" }]\n'
+                          "[schedule]\nbank_sync_minutes = 30\n", tmp_path / "config.toml")
+    (spec,) = [s for s in job_specs(listed) if s.id == "sync_banks"]
+    assert spec.kwargs["argv"] == ["media", "sync"] and spec.every.total_seconds() == 1800
+    assert listed.media.bank_sources[0].path == tmp_path / "lists" / "case.csv"  # relative to the config file

@@ -89,6 +89,13 @@ class Web(_Section):
         return value.rstrip("/")
 
 
+class BankSource(_Section):
+    """A hash list kept elsewhere, synced into a bank (`tgsweep media sync`, job `sync_banks`)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")  # the bank
+    path: Path  # the list (CSV hash_type,hash[,label]), relative to the config file
+
+
 class Media(_Section):
     download: bool = True
     max_bytes: int = Field(20 * 1024 * 1024, gt=0)
@@ -96,6 +103,15 @@ class Media(_Section):
     keep: Literal["all", "none"] = "all"
     max_video_seconds: float = Field(600.0, gt=0)  # detectors/media/video.py: keyframes of the first N seconds
     video_dedupe_distance: int = Field(12, ge=0, le=256)
+    bank_sources: list[BankSource] = Field(default_factory=list)  # hash lists synced into banks
+
+    @field_validator("bank_sources")
+    @classmethod
+    def _one_source_per_bank(cls, value: list[BankSource]) -> list[BankSource]:
+        names = [s.name for s in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two sources for one bank: {sorted({n for n in names if names.count(n) > 1})}")
+        return value
 
 
 class WatchGroup(_Section):
@@ -175,6 +191,7 @@ class Schedule(_Section):
     misfire_grace_minutes: float = Field(60.0, gt=0)
     takedown_check_minutes: float = Field(360.0, gt=0)  # job recheck_takedowns (`tgsweep takedown check`)
     bot_refresh_minutes: float = Field(1440.0, gt=0)  # job refresh_profiles (`tgsweep bots refresh`)
+    bank_sync_minutes: float = Field(1440.0, gt=0)  # job sync_banks (`tgsweep media sync`), with bank sources
 
 
 class Discovery(_Section):
@@ -413,7 +430,10 @@ class Config(_Section):
         alerts = self.alerts.model_copy(update={"sinks": sinks})
         serve = self.serve.model_copy(update={"token_file": base / self.serve.token_file}) \
             if self.serve.token_file else self.serve
-        return self.model_copy(update={"storage": storage, "schedule": schedule, "alerts": alerts, "serve": serve})
+        media = self.media.model_copy(update={"bank_sources": [s.model_copy(update={"path": base / s.path})
+                                                               for s in self.media.bank_sources]})
+        return self.model_copy(update={"storage": storage, "schedule": schedule, "alerts": alerts, "serve": serve,
+                                       "media": media})
 
     def secrets(self) -> list[str]:
         """Every secret value this config holds, for tgsweep/redact.py (webhook URLs: their token-like parts)."""

@@ -91,5 +91,18 @@ def test_sync_follows_a_newer_list_and_refuses_one_it_cannot_read_whole(sweeps, 
 
     listed.write_text("hash_type,hash,label\npdq,not-hex-at-all,broken\n", encoding="utf-8")
     done = sweeps.cli(folder, "media", "sync", "list.csv", "--bank", "case")
-    assert done.returncode == 1 and "nothing synced" in done.stderr and "list.csv:2:" in done.stderr
+    assert done.returncode == 1 and "bank case not synced" in done.stderr and "list.csv:2:" in done.stderr
     assert sweeps.rows(folder, "SELECT hash_type FROM bank_hashes") == [("pdq",)]  # the bank is untouched
+
+
+def test_sync_without_a_file_syncs_every_configured_list(sweeps, folder):
+    (folder.parent / "lists").mkdir()
+    (folder.parent / "lists" / "case.csv").write_text(f"hash_type,hash,label\nmd5,{'ab' * 16},one\n", encoding="utf-8")
+    assert sweeps.cli(folder, "media", "sync").returncode == 2  # nothing configured, nothing given
+    text = folder.read_text(encoding="utf-8")  # the fixture is the config file
+    section = '[media]\nbank_sources = [{ name = "case", path = "lists/case.csv" }]\n'  # relative to the config
+    folder.write_text(text.replace("[media]\n", section, 1) if "[media]\n" in text else text + "\n" + section,
+                      encoding="utf-8")
+    done = sweeps.cli(folder, "media", "sync")
+    assert done.returncode == 0 and "bank case synced" in done.stdout, done.stdout + done.stderr
+    assert sweeps.rows(folder, "SELECT bank, hash FROM bank_hashes") == [("case", "ab" * 16)]

@@ -123,33 +123,46 @@ def cmd_media_import(args: argparse.Namespace) -> int:
 
 
 def cmd_media_sync(args: argparse.Namespace) -> int:
+    """One list into one bank (FILE --bank NAME), or every `[media] bank_sources` list (the job sync_banks)."""
     from detectors.media.banks import match_all_media, settings_from, sync_bank
     from store.alerts import alert_settings
 
     config = load_config(args.config)
-    read = _read_list(args.file)
-    if read is None:
+    if args.file and not args.bank:
+        err.print("media sync FILE needs --bank NAME")
         return 2
-    parsed, version = read
-    if parsed.problems:  # a list read in part would withdraw every hash of the rows it could not read
-        err.print(f"{args.file}: {len(parsed.problems)} unreadable rows; nothing synced (fix the list, or "
-                  "`tgsweep media import-hashes` to add what can be read)")
-        return 1
+    sources = [(args.bank, Path(args.file))] if args.file else [(s.name, s.path) for s in config.media.bank_sources]
+    if not sources:
+        err.print("no hash lists to sync: give FILE --bank NAME, or list them in [media] bank_sources")
+        return 2
+    lists, failed = [], 0
+    for bank, path in sources:
+        read = _read_list(str(path))
+        if read is None or read[0].problems:  # a list read in part would withdraw the hashes of its bad rows
+            if read is not None:
+                err.print(f"{path}: {len(read[0].problems)} unreadable rows; bank {bank} not synced (fix the list, "
+                          "or `tgsweep media import-hashes` to add what can be read)")
+            failed += 1
+            continue
+        lists.append((bank, path, *read))
 
-    async def sync() -> tuple[dict, dict]:
+    async def sync() -> tuple[list[dict], dict]:
         store = await open_store(config)
         try:
-            done = await sync_bank(store, args.bank, parsed, str(Path(args.file).resolve()), version)
-            matches = await match_all_media(store, settings_from(config), alert_settings(config))
+            done = [await sync_bank(store, bank, parsed, str(path.resolve()), version)
+                    for bank, path, parsed, version in lists]
+            matches = await match_all_media(store, settings_from(config), alert_settings(config)) if lists else {}
         finally:
             await store.close()
         return done, matches
 
     done, matches = asyncio.run(sync())
-    out.print(f"bank {args.bank} synced to version {version[:16]}: {len(parsed.hashes)} hashes, {done['added']} new, "
-              f"{done['withdrawn']} withdrawn ({done['alerts_withdrawn']} alerts not yet sent withdrawn)")
-    _print_matches(matches)
-    return 0
+    for (bank, _, parsed, version), d in zip(lists, done):
+        out.print(f"bank {bank} synced to version {version[:16]}: {len(parsed.hashes)} hashes, {d['added']} new, "
+                  f"{d['withdrawn']} withdrawn ({d['alerts_withdrawn']} alerts not yet sent withdrawn)")
+    if lists:
+        _print_matches(matches)
+    return 1 if failed else 0
 
 
 def cmd_media_banks(args: argparse.Namespace) -> int:
@@ -197,8 +210,8 @@ def register(sub: Any) -> None:
     q.add_argument("--bank", required=True, metavar="NAME", help="bank to add the hashes to (created if new)")
     q.set_defaults(func=cmd_media_import)
     q = media.add_parser("sync", help="make a bank equal to a newer version of its list: add, update, withdraw")
-    q.add_argument("file", metavar="FILE")
-    q.add_argument("--bank", required=True, metavar="NAME", help="the bank the list is (created if new)")
+    q.add_argument("file", nargs="?", metavar="FILE", help="the list (default: every [media] bank_sources list)")
+    q.add_argument("--bank", metavar="NAME", help="the bank FILE is (created if new)")
     q.set_defaults(func=cmd_media_sync)
     q = media.add_parser("banks", help="the hash banks, with how many collected files match each")
     q.add_argument("--json", action="store_true", help="one JSON object per line")
