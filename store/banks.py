@@ -31,7 +31,7 @@ class BanksStore(Protocol):
         """Every (bank, hash type, hash, label)."""
 
     async def media_hashes(self) -> list[Any]:
-        """Every collected file's hashes (sha256, md5, pdq, pdq_quality, phash, pdq_lookup, frames)."""
+        """Every collected file's hashes (sha256, md5, pdq, pdq_quality, phash, pdq_lookup, frames, pdq_crops)."""
 
     async def replace_bank_matches(self, records: list[tuple], alerts: AlertSettings) -> int:
         """Rewrite bank_matches and raise bank_match alerts for new ones, in one transaction; returns the alerts."""

@@ -11,7 +11,8 @@ class MediaStore(BanksStore, Protocol):
     """Fingerprints of collected files, repost clusters, and (through BanksStore) bank matches."""
 
     async def save_fingerprint_rows(self, rows: list[tuple]) -> None:
-        """(pdq, pdq_quality, phash, pdq_alt, pdq_lookup, frames, error, fingerprinted_at, sha256) rows, one transaction."""
+        """(pdq, pdq_quality, phash, pdq_alt, pdq_lookup, frames, pdq_crops, error, fingerprinted_at, sha256) rows,
+        one transaction."""
 
     async def media_to_fingerprint(self) -> list[Any]:
         """Files never fingerprinted (sha256, path, mime), oldest first."""

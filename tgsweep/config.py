@@ -355,6 +355,10 @@ class Fingerprints(_Section):
     phash_near_certain: int = Field(4, ge=0, le=32)
     phash_match: int = Field(8, ge=0, le=32)
     min_pdq_quality: int = Field(50, ge=0, le=100)
+    crop_matching: bool = True  # look for cropped re-posts of a bank's pictures (detectors/media/crops.py)
+    crop_match: int = Field(24, ge=0, le=128)  # crop hypothesis: automatic match at or under (trusted bits, per 256)
+    crop_review: int = Field(31, ge=0, le=128)  # ... weak lead (for review) at or under
+    crop_min_quality: int = Field(70, ge=0, le=100)  # pictures under this PDQ quality are never searched as crops
     workers: int = Field(0, ge=0)
 
     @model_validator(mode="after")
@@ -363,6 +367,8 @@ class Fingerprints(_Section):
             raise ValueError("expected pdq_near_certain <= pdq_match <= pdq_threshold")
         if not self.phash_near_certain <= self.phash_match <= self.phash_threshold:
             raise ValueError("expected phash_near_certain <= phash_match <= phash_threshold")
+        if not self.crop_match <= self.crop_review:
+            raise ValueError("expected crop_match <= crop_review")
         return self
 
 

@@ -9,6 +9,13 @@ Hamming distance (the item's whole-picture hash, its rotations/flips and its tri
 alternates, so the smallest distance wins; through `hash_index.PdqIndex`), pHash by Hamming
 distance on the whole picture. Each match has a distance and a tier: near-certain, match or
 weak lead (the `[fingerprints]` settings).
+
+A picture of good quality (`crop_min_quality`) is also looked up as a crop: its crop hypotheses
+(detectors/media/crops.py) against the PDQ hashes, compared on the bits each hypothesis trusts.
+The distance is the trusted bits that differ scaled to 256; padding brings unrelated pictures
+closer than plain PDQ does, so a crop match is at best a `match` (`crop_match`), a weak lead up
+to `crop_review`, never near-certain; its `via` names the hypothesis ("cropped: original = this
+picture + about 8 % at the top").
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from detectors.media.crops import CropHashes, describe
 from detectors.media.fingerprints import MIN_QUALITY, lookup_names
 from detectors.media.hash_index import PdqIndex
 from detectors.media.video import frame_names
@@ -45,6 +53,10 @@ class MatchSettings:
     phash_near_certain: int = default(Fingerprints, "phash_near_certain")
     phash_match: int = default(Fingerprints, "phash_match")
     min_pdq_quality: int = MIN_QUALITY
+    crop_matching: bool = default(Fingerprints, "crop_matching")
+    crop_match: int = default(Fingerprints, "crop_match")
+    crop_review: int = default(Fingerprints, "crop_review")
+    crop_min_quality: int = default(Fingerprints, "crop_min_quality")
 
 
 def settings_from(config: Any) -> MatchSettings:
@@ -148,6 +160,7 @@ class Hashes:
     phash: str | None = None
     pdq_lookup: list[str] = field(default_factory=list)
     frames: list[dict[str, Any]] = field(default_factory=list)  # a video's keyframes (detectors/media/video.py)
+    pdq_crops: bytes | None = None  # crop hypotheses (detectors/media/crops.py)
 
     @classmethod
     def of(cls, item: Any) -> "Hashes":
@@ -159,7 +172,7 @@ class Hashes:
         if isinstance(frames, str):
             frames = json.loads(frames)
         return cls(get("sha256"), get("md5"), get("pdq"), get("pdq_quality"), get("phash"), list(lookup),
-                   list(frames))
+                   list(frames), get("pdq_crops"))
 
 
 class BankMatcher:
@@ -190,7 +203,8 @@ class BankMatcher:
 
         def add(m: BankMatch) -> None:
             key = (m.bank, m.hash_type, m.hash)
-            if key not in found or m.distance < found[key].distance:
+            old = found.get(key)
+            if old is None or (TIERS.index(m.tier), m.distance) < (TIERS.index(old.tier), old.distance):
                 found[key] = m
 
         for kind in ("sha256", "md5"):
@@ -211,6 +225,10 @@ class BankMatcher:
                 for i, dist in zip(ids.tolist(), d.tolist()):
                     bank, value, label = self.pdq_entries[i]
                     add(BankMatch(bank, label, "pdq", value, dist, tier("pdq", dist, s), via))
+        if self.pdq_index is not None and s.crop_matching and h.pdq_crops and not h.frames \
+                and (h.pdq_quality or 0) >= max(s.crop_min_quality, s.min_pdq_quality):
+            for m in self._crop_matches(CropHashes.unpack(h.pdq_crops)):
+                add(m)
         phashes = [(f["phash"], f"keyframe at {f['t']:.0f} s") for f in h.frames if f.get("phash")] if h.frames \
             else [(h.phash, "whole")] if h.phash else []
         for value_, via in phashes if len(self.phash_words) else []:
@@ -220,6 +238,20 @@ class BankMatcher:
                 dist = int(d[i])
                 add(BankMatch(bank, label, "phash", value, dist, tier("phash", dist, s), via))
         return sorted(found.values(), key=lambda m: (TIERS.index(m.tier), m.distance, m.bank, m.hash))
+
+    def _crop_matches(self, crops: CropHashes) -> list[BankMatch]:
+        s = self.settings
+        assert self.pdq_index is not None
+        hits = self.pdq_index.search_masked(crops.bits, crops.masks, s.crop_review / 256)
+        out = []
+        for i, q, wrong, trusted, d in zip(hits.ids.tolist(), hits.query.tolist(), hits.wrong.tolist(),
+                                           hits.trusted.tolist(), hits.distance().tolist()):
+            if d > s.crop_review:
+                continue
+            bank, value, label = self.pdq_entries[i]
+            via = f"{describe(q)} ({wrong} of the {trusted} bits it can trust differ)"
+            out.append(BankMatch(bank, label, "pdq", value, d, "match" if d <= s.crop_match else "weak lead", via))
+        return out
 
 
 # -- store -------------------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ Hashes kept for each picture:
   centre 90 % (a re-upload cropped a few percent per side), and the picture with each corner
   masked (`mask_corner`, hashed at `MASK_SIZE` px: a logo or watermark in a corner). Both sides
   of a comparison carry them, so they work between items hashed here (clusters, our own banks).
+- `pdq_crops`: the picture padded back to the frames it may have been cropped from, each with
+  the bits it can trust (detectors/media/crops.py): what finds a cropped re-post in a hash list
+  made elsewhere, which holds only the original's PDQ. Not kept for low-quality pictures.
 - `pdq_lookup`: the eight rotations/flips (PDQ's dihedral hashes) of the whole and trimmed
   picture, plus the alternates at fixed positions (`lookup_names`): what a lookup compares
   against other items' hashes, so a mirrored or rotated re-upload is still found.
@@ -41,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from detectors.media.crops import crop_hashes
 from tgsweep.config import Fingerprints as FingerprintSettings
 from tgsweep.config import Media, default
 
@@ -77,6 +81,7 @@ class Fingerprints:
     phash: str | None = None  # 16 hex digits
     pdq_alt: list[str] = field(default_factory=list)  # trimmed, centre: extra hashes of the same picture
     pdq_lookup: list[str] = field(default_factory=list)  # dihedral variants + alternates, for lookups
+    pdq_crops: bytes | None = None  # crop hypotheses, packed (detectors/media/crops.py)
     trimmed: tuple[int, int, int, int] | None = None  # (top, bottom, left, right) px of the work image cut
     width: int | None = None
     height: int | None = None
@@ -276,6 +281,8 @@ def hash_picture(img, fp: Fingerprints | None = None, variants: bool = True) -> 
     whole, fp.pdq_quality = _pdq_dihedral(rgb)
     fp.pdq = whole[0]
     lookup = list(whole)
+    if fp.pdq_quality >= MIN_QUALITY:
+        fp.pdq_crops = crop_hashes(rgb).pack()
     gray = np.asarray(luma, dtype=np.float32)
     top, bottom, left, right = content_box(gray)
     h, w = gray.shape

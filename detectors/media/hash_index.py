@@ -25,6 +25,7 @@ import numpy as np
 CHUNKS = 16
 CHUNK_BITS = 16
 MAX_RADIUS = 2 * CHUNKS - 1  # 31: pigeonhole with one-bit probes
+MAX_UNRELIABLE = 8  # masked search: chunks with more untrusted bits are not probed (2^8 keys each)
 
 
 def hex_to_words(hashes: Sequence[str]) -> np.ndarray:
@@ -125,6 +126,91 @@ class PdqIndex:
 
     def search_hex(self, query: str, radius: int = MAX_RADIUS) -> tuple[np.ndarray, np.ndarray]:
         return self.search(hex_to_words([query])[0], radius)
+
+    def search_masked(self, bits: np.ndarray, masks: np.ndarray, max_share: float,
+                      max_unreliable: int = MAX_UNRELIABLE) -> MaskedHits:
+        """Hashes that agree with some query on all but `max_share` of the bits its mask trusts.
+
+        `bits`, `masks`: (q, 32) packed queries and their reliability masks (detectors/media/crops.py).
+        Probing: for every chunk with at most `max_unreliable` untrusted bits, every setting of
+        those bits (a chunk with no trusted bit wrong is then hit exactly). A match is found when
+        one probed chunk has none of its trusted bits wrong; benchmarks/bench_hash_index.py
+        measures what this misses against a full scan. Best query per hash.
+        """
+        q_words, m_words = bytes_to_words(bits), bytes_to_words(masks)
+        trusted = np.bitwise_count(m_words).sum(axis=1).astype(np.int32)
+        keys, owner = _masked_probe_keys(_chunks(q_words), _chunks(m_words), trusted > 0, max_unreliable)
+        starts, lengths = self.offsets[keys], self.offsets[keys + 1] - self.offsets[keys]
+        total = int(lengths.sum())
+        if not total:
+            return MaskedHits.empty()
+        steps = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        cand = self.ids[steps + np.arange(total)]
+        query = np.repeat(owner, lengths)
+        allowed = np.floor(max_share * trusted).astype(np.int32)
+        heads = np.take(self._heads, cand).view(np.uint64).reshape(-1, 2)
+        wrong = np.bitwise_count((heads ^ q_words[query, :2]) & m_words[query, :2]).sum(axis=1, dtype=np.int32)
+        keep = wrong <= allowed[query]
+        cand, query = cand[keep], query[keep]
+        rows = np.take(self._rows, cand).view(np.uint64).reshape(-1, 4)
+        wrong = np.bitwise_count((rows ^ q_words[query]) & m_words[query]).sum(axis=1, dtype=np.int32)
+        keep = wrong <= allowed[query]
+        cand, query, wrong = cand[keep], query[keep], wrong[keep]
+        share = wrong / trusted[query]
+        order = np.lexsort((share, cand))  # per hash, its best query first
+        cand, query, wrong, share = cand[order], query[order], wrong[order], share[order]
+        first = np.ones(len(cand), dtype=bool)
+        first[1:] = cand[1:] != cand[:-1]
+        return MaskedHits(cand[first], query[first], wrong[first], trusted[query[first]])
+
+
+@dataclass(slots=True)
+class MaskedHits:
+    """One row per hash found: its id, the query that came closest, trusted bits wrong, bits trusted."""
+
+    ids: np.ndarray
+    query: np.ndarray
+    wrong: np.ndarray
+    trusted: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "MaskedHits":
+        z = np.zeros(0, dtype=np.int32)
+        return cls(z, z, z, z)
+
+    def distance(self) -> np.ndarray:
+        """Trusted bits wrong, scaled to 256 bits (comparable with a plain PDQ distance)."""
+        return np.rint(self.wrong * 256 / np.maximum(self.trusted, 1)).astype(np.int32)
+
+
+def _subset_table(bits: int) -> np.ndarray:
+    """(2^bits, bits) 0/1: every subset of `bits` positions."""
+    return ((np.arange(1 << bits)[:, None] >> np.arange(bits)[None, :]) & 1).astype(np.int64)
+
+
+_SUBSETS = [_subset_table(u) for u in range(17)]
+
+
+def _masked_probe_keys(values: np.ndarray, masks: np.ndarray, usable: np.ndarray,
+                       max_unreliable: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bucket keys for every chunk with few untrusted bits, every setting of them; and each key's query."""
+    untrusted = (~masks) & 0xFFFF  # (q, 16) chunk masks of the bits not trusted
+    counts = np.bitwise_count(untrusted.astype(np.uint16)).astype(np.int64)
+    keys, owners = [], []
+    positions = (1 << np.arange(CHUNK_BITS, dtype=np.int64))
+    for u in range(max_unreliable + 1):
+        q, c = np.nonzero((counts == u) & usable[:, None])
+        if not len(q):
+            continue
+        flags = (untrusted[q, c][:, None] & positions[None, :]) != 0  # (k, 16), u set per row
+        where = np.nonzero(flags)[1].reshape(len(q), u)
+        settings = _SUBSETS[u] @ (1 << where).T  # (2^u, k): the untrusted bits' values to try
+        base = (values[q, c] & ~untrusted[q, c] & 0xFFFF) + (c << CHUNK_BITS)
+        keys.append((base[None, :] | settings).T.ravel())
+        owners.append(np.repeat(q, 1 << u))
+    if not keys:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(keys), np.concatenate(owners)
 
 
 _PROBES = np.concatenate(([0], 1 << np.arange(CHUNK_BITS))).astype(np.int64)  # the value and its 1-bit flips

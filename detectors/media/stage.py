@@ -82,10 +82,10 @@ async def save_fingerprints(store: MediaStore, items: list[tuple[str, Fingerprin
     rows = []
     for digest, fp, note in items:
         if fp is None:
-            rows.append((None, None, None, None, None, None, note, t, digest))
+            rows.append((None, None, None, None, None, None, None, note, t, digest))
         else:
             rows.append((fp.pdq, fp.pdq_quality, fp.phash, json.dumps(fp.pdq_alt), json.dumps(fp.pdq_lookup),
-                         json.dumps(fp.frames) if fp.frames else None, fp.error, t, digest))
+                         json.dumps(fp.frames) if fp.frames else None, fp.pdq_crops, fp.error, t, digest))
     await store.save_fingerprint_rows(rows)
 
 

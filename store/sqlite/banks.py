@@ -95,7 +95,7 @@ class BanksSQL(Database):
         return [tuple(r) for r in await self.fetchall("SELECT bank, hash_type, hash, label FROM bank_hashes")]
 
     async def media_hashes(self) -> list[Any]:
-        return await self.fetchall("SELECT sha256, md5, pdq, pdq_quality, phash, pdq_lookup, frames FROM media")
+        return await self.fetchall("SELECT sha256, md5, pdq, pdq_quality, phash, pdq_lookup, frames, pdq_crops FROM media")
 
     async def replace_bank_matches(self, records: list[tuple], alerts: AlertSettings) -> int:
         async with self.transaction() as db:

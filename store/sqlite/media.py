@@ -12,7 +12,8 @@ class MediaSQL(Database):
     async def save_fingerprint_rows(self, rows: list[tuple]) -> None:
         async with self.transaction() as db:
             await db.executemany(
-                """UPDATE media SET pdq=?, pdq_quality=?, phash=?, pdq_alt=?, pdq_lookup=?, frames=?, fingerprint_error=?,
+                """UPDATE media SET pdq=?, pdq_quality=?, phash=?, pdq_alt=?, pdq_lookup=?, frames=?, pdq_crops=?,
+                     fingerprint_error=?,
                      fingerprinted_at=? WHERE sha256=?""", rows)
 
     async def media_to_fingerprint(self) -> list[Any]:

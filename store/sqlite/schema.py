@@ -367,4 +367,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE hash_banks ADD COLUMN version TEXT;     -- SHA-256 of the list as last synced (`media sync`)
     ALTER TABLE hash_banks ADD COLUMN synced_at TEXT;
     """,
+    """
+    -- crop hypotheses of a picture (detectors/media/crops.py): per hypothesis 32 bytes of PDQ bits and
+    -- 32 of the bits it trusts; what finds a cropped re-post in a list made elsewhere. Pictures hashed
+    -- before whose file is kept are fingerprinted again by the next enrich; hash-only ones cannot be.
+    ALTER TABLE media ADD COLUMN pdq_crops BLOB;
+    UPDATE media SET fingerprinted_at = NULL
+        WHERE path IS NOT NULL AND pdq IS NOT NULL AND frames IS NULL AND fingerprint_error IS NULL;
+    """,
 ]
