@@ -4,7 +4,8 @@ Hash lists made elsewhere hold one PDQ per original picture; a re-post cut a few
 sides is 30-60 bits from it and is missed. Nothing can be added on the list's side, so the query
 side hypothesises the crop: "the original was this picture plus 8 % at the top", pads the picture
 back to that frame and hashes it (`HYPOTHESES`, 0-16 % per side in 4 % steps: every side alike,
-one side, top and bottom / left and right: 40).
+one side, top and bottom / left and right; and 20 or 24 % off both ends of one axis, a centre crop
+to another aspect ratio such as a square cut to 16:9: 44).
 
 PDQ is linear up to its median threshold (luma, Jarosz box blur, 64x64 decimation, 16x16 DCT),
 so every hypothesis comes from one blur of the picture and one small matrix product: the padded
@@ -32,21 +33,23 @@ from dataclasses import dataclass
 import numpy as np
 
 STEPS = (0.0, 0.04, 0.08, 0.12, 0.16)  # share of the original cut away on a side
+ASPECT_STEPS = (0.20, 0.24)  # ... and off both ends of one axis only (a centre crop to another aspect ratio)
 RELIABILITY = 2.0  # a bit is trusted when its margin exceeds this x the typical margin x sqrt(padding energy)
 MIN_RELIABLE_BITS = 96  # a hypothesis trusting fewer bits is not used
 RECORD = 64  # bytes per hypothesis: 32 of bits, 32 of mask
 
 
-def _hypotheses(steps: tuple[float, ...]) -> list[tuple[float, float, float, float]]:
-    """(top, bottom, left, right) shares cut away: every side alike, one side, each axis alike."""
+def _hypotheses(steps: tuple[float, ...], aspect: tuple[float, ...]) -> list[tuple[float, float, float, float]]:
+    """(top, bottom, left, right) shares cut away: every side alike, one side, each axis alike, one axis."""
     cuts = steps[1:]
     out = [(s, s, s, s) for s in cuts]
     out += [side for s in cuts for side in ((s, 0.0, 0.0, 0.0), (0.0, s, 0.0, 0.0), (0.0, 0.0, s, 0.0), (0.0, 0.0, 0.0, s))]
     out += [(a, a, b, b) for a in steps for b in steps if a != b and (a, b) != (0.0, 0.0)]
+    out += [pair for a in aspect for pair in ((a, a, 0.0, 0.0), (0.0, 0.0, a, a))]
     return out
 
 
-HYPOTHESES = _hypotheses(STEPS)
+HYPOTHESES = _hypotheses(STEPS, ASPECT_STEPS)
 
 
 def _dct_rows() -> np.ndarray:
@@ -172,7 +175,11 @@ def plain_hash(rgb: np.ndarray) -> str:
 
 
 def describe(index: int) -> str:
-    """What hypothesis `index` says, for a reason: "original = this picture + about 8 % at the top"."""
+    """What hypothesis `index` says, for a reason: "original = this picture + about 8 % at the top".
+
+    Indexes past the hypotheses are the trimmed picture's (borders or a caption bar cut first).
+    """
+    trimmed, index = divmod(index, len(HYPOTHESES))
     top, bottom, left, right = HYPOTHESES[index]
 
     def pct(x: float) -> str:
@@ -193,4 +200,5 @@ def describe(index: int) -> str:
             parts += [f"{pct(left)} on the left"] if left else []
             parts += [f"{pct(right)} on the right"] if right else []
         where = " and ".join(parts)
-    return f"cropped: original = this picture + about {where}"
+    picture = "this picture without its borders or caption bar" if trimmed else "this picture"
+    return f"cropped: original = {picture} + about {where}"

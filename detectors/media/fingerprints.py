@@ -20,7 +20,9 @@ Hashes kept for each picture:
   of a comparison carry them, so they work between items hashed here (clusters, our own banks).
 - `pdq_crops`: the picture padded back to the frames it may have been cropped from, each with
   the bits it can trust (detectors/media/crops.py): what finds a cropped re-post in a hash list
-  made elsewhere, which holds only the original's PDQ. Not kept for low-quality pictures.
+  made elsewhere, which holds only the original's PDQ; for a trimmed picture, the trimmed
+  picture's hypotheses follow (a cropped picture with a caption bar added, `_crop_bases`). Not
+  kept for low-quality pictures.
 - `pdq_lookup`: the eight rotations/flips (PDQ's dihedral hashes) of the whole and trimmed
   picture, plus the alternates at fixed positions (`lookup_names`): what a lookup compares
   against other items' hashes, so a mirrored or rotated re-upload is still found.
@@ -281,11 +283,10 @@ def hash_picture(img, fp: Fingerprints | None = None, variants: bool = True) -> 
     whole, fp.pdq_quality = _pdq_dihedral(rgb)
     fp.pdq = whole[0]
     lookup = list(whole)
-    if fp.pdq_quality >= MIN_QUALITY:
-        fp.pdq_crops = crop_hashes(rgb).pack()
     gray = np.asarray(luma, dtype=np.float32)
     top, bottom, left, right = content_box(gray)
     h, w = gray.shape
+    inner = rgb
     if top or bottom or left or right:
         fp.trimmed = (top, bottom, left, right)
         inner = rgb[top:h - bottom, left:w - right]
@@ -293,6 +294,8 @@ def hash_picture(img, fp: Fingerprints | None = None, variants: bool = True) -> 
         if quality >= MIN_QUALITY:
             fp.pdq_alt.append(trimmed[0])
             lookup += trimmed
+    if fp.pdq_quality >= MIN_QUALITY:
+        fp.pdq_crops = b"".join(crop_hashes(part).pack() for part in _crop_bases(rgb, fp.trimmed))
     dy, dx = round(h * CENTRE_CROP), round(w * CENTRE_CROP)
     tail = [_pdq(rgb[dy:h - dy, dx:w - dx])]
     small = img if max(img.size) <= MASK_SIZE else img.resize(_fit(img.size, MASK_SIZE), Image.Resampling.BOX)
@@ -305,6 +308,22 @@ def hash_picture(img, fp: Fingerprints | None = None, variants: bool = True) -> 
     lookup += [value if quality >= MIN_QUALITY else fp.pdq for value, quality in tail]
     fp.pdq_lookup = lookup
     return fp
+
+
+def _crop_bases(rgb: np.ndarray, trimmed: tuple[int, int, int, int] | None) -> list[np.ndarray]:
+    """The pictures a crop is hypothesised from: the whole; trimmed (a border or caption bar is not
+    part of the original); and, when several sides were trimmed, each side alone (a dark or flat
+    edge of the photo itself is trimmed as a border too, and would cut the photo further)."""
+    bases = [rgb]
+    if trimmed:
+        h, w = rgb.shape[:2]
+        top, bottom, left, right = trimmed
+        bases.append(rgb[top:h - bottom, left:w - right])
+        sides = [i for i, cut in enumerate(trimmed) if cut]
+        for i in sides if len(sides) > 1 else []:
+            t, b, l, r = (trimmed[j] if j == i else 0 for j in range(4))
+            bases.append(rgb[t:h - b, l:w - r])
+    return bases
 
 
 def fingerprint_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS, max_video_seconds: float | None = None,

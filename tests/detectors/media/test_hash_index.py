@@ -35,6 +35,32 @@ def test_range_search_is_identical_to_brute_force(radius):
         assert np.array_equal(ids, bids) and np.array_equal(d, bd)
 
 
+def test_masked_search_finds_what_a_full_scan_finds_on_the_trusted_bits():
+    rng = np.random.default_rng(5)
+    bank = random_words(rng, 30_000)
+    index = PdqIndex(bank)
+    queries, masks = [], []
+    for i in range(12):
+        mask = np.full(4, np.uint64(0xFFFFFFFFFFFFFFFF))
+        for b in rng.choice(256, size=96, replace=False):  # 96 bits untrusted: random on the bank side
+            mask[b // 64] &= ~(np.uint64(1) << np.uint64(63 - b % 64))
+        noisy = bank[i * 100] ^ (rng.integers(0, 1 << 63, size=4, dtype=np.uint64) & ~mask)
+        queries.append(near(rng, noisy, 2 * i))  # 0..22 more bits flipped, some of them trusted
+        masks.append(mask)
+    as_bytes = lambda words: np.array(words).astype(">u8").view(np.uint8).reshape(-1, 32)  # noqa: E731
+    hits = index.search_masked(as_bytes(queries), as_bytes(masks), 31 / 256)
+    trusted = np.bitwise_count(np.array(masks)).sum(axis=1)
+    for q, (query, mask) in enumerate(zip(queries, masks)):
+        wrong = np.bitwise_count((bank ^ query) & mask).sum(axis=1)
+        expected = set(np.nonzero(wrong <= np.floor(31 / 256 * trusted[q]))[0].tolist())
+        got = {int(i) for i, owner in zip(hits.ids, hits.query) if owner == q}
+        assert got <= expected and q * 100 in expected
+        assert q * 100 in {int(i) for i in hits.ids}  # planted: found (by this query or a closer one)
+    for i, q, w in zip(hits.ids, hits.query, hits.wrong):  # every hit is true, with its exact count
+        assert w == np.bitwise_count((bank[i] ^ queries[q]) & masks[q]).sum()
+        assert w <= np.floor(31 / 256 * trusted[q])
+
+
 def test_clusters_are_connected_components():
     rng = np.random.default_rng(7)
     base = random_words(rng, 3)
