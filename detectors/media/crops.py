@@ -5,7 +5,8 @@ sides is 30-60 bits from it and is missed. Nothing can be added on the list's si
 side hypothesises the crop: "the original was this picture plus 8 % at the top", pads the picture
 back to that frame and hashes it (`HYPOTHESES`, 0-16 % per side in 4 % steps: every side alike,
 one side, top and bottom / left and right; and 20 or 24 % off both ends of one axis, a centre crop
-to another aspect ratio such as a square cut to 16:9: 44).
+to another aspect ratio such as a square cut to 16:9: 44). A logo or watermark added in a corner
+is the same problem (part of the original unknown): each corner painted over is 4 more variants.
 
 PDQ is linear up to its median threshold (luma, Jarosz box blur, 64x64 decimation, 16x16 DCT),
 so every hypothesis comes from one blur of the picture and one small matrix product: the padded
@@ -37,6 +38,10 @@ ASPECT_STEPS = (0.20, 0.24)  # ... and off both ends of one axis only (a centre 
 RELIABILITY = 2.0  # a bit is trusted when its margin exceeds this x the typical margin x sqrt(padding energy)
 MIN_RELIABLE_BITS = 96  # a hypothesis trusting fewer bits is not used
 RECORD = 64  # bytes per hypothesis: 32 of bits, 32 of mask
+# A logo or watermark in a corner (a box of this share of the width and height): the corner is
+# painted over by the mean of the band around it, and its bits are trusted as a crop's are.
+CORNER_W, CORNER_H = 0.2, 0.15
+CORNER_NAMES = {"tl": "top-left", "tr": "top-right", "bl": "bottom-left", "br": "bottom-right"}
 
 
 def _hypotheses(steps: tuple[float, ...], aspect: tuple[float, ...]) -> list[tuple[float, float, float, float]]:
@@ -50,6 +55,7 @@ def _hypotheses(steps: tuple[float, ...], aspect: tuple[float, ...]) -> list[tup
 
 
 HYPOTHESES = _hypotheses(STEPS, ASPECT_STEPS)
+VARIANTS = len(HYPOTHESES) + len(CORNER_NAMES)  # records per picture hashed: the crops, then the corners
 
 
 def _dct_rows() -> np.ndarray:
@@ -151,14 +157,36 @@ def coefficients(rgb: np.ndarray, hypotheses: list[tuple[float, float, float, fl
     return coefs, energy
 
 
+def corner_coefficients(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(4, 16, 16) coefficients with each corner box painted over on PDQ's 64x64 grid, and their energies."""
+    luma = blurred_luma(rgb)
+    h, w = luma.shape
+    grid = luma[((np.arange(64) + 0.5) * h / 64).astype(int)][:, ((np.arange(64) + 0.5) * w / 64).astype(int)]
+    bh, bw = round(64 * CORNER_H), round(64 * CORNER_W)
+    rh, rw = bh + bh // 2, bw + bw // 2  # the box and a band half its size around it
+    coefs, energy = [], []
+    for corner in CORNER_NAMES:
+        ys, ry = (slice(0, bh), slice(0, rh)) if corner[0] == "t" else (slice(64 - bh, 64), slice(64 - rh, 64))
+        xs, rx = (slice(0, bw), slice(0, rw)) if corner[1] == "l" else (slice(64 - bw, 64), slice(64 - rw, 64))
+        painted = grid.copy()
+        painted[ys, xs] = (grid[ry, rx].sum() - grid[ys, xs].sum()) / (rh * rw - bh * bw)
+        coefs.append(_DCT @ painted @ _DCT.T)
+        energy.append((_DCT[:, ys] ** 2).sum(axis=1)[:, None] * (_DCT[:, xs] ** 2).sum(axis=1)[None, :])
+    return np.stack(coefs), np.stack(energy)
+
+
 def _to_pdq_order(flags: np.ndarray) -> np.ndarray:
     """(n, 16, 16) booleans -> (n, 32) packed bytes in pdqhash's order (last coefficient first)."""
     return np.packbits(flags.reshape(len(flags), 256)[:, ::-1], axis=1)
 
 
-def crop_hashes(rgb: np.ndarray, hypotheses: list[tuple[float, float, float, float]] = HYPOTHESES) -> CropHashes:
-    """Every hypothesis' hash and the bits it can trust (a hypothesis trusting too few: empty mask)."""
-    coefs, energy = coefficients(rgb, hypotheses)
+def crop_hashes(rgb: np.ndarray) -> CropHashes:
+    """Every crop hypothesis' and covered corner's hash and the bits it can trust (`VARIANTS` records;
+    one trusting too few bits has an empty mask)."""
+    crops, crop_energy = coefficients(rgb)
+    corners, corner_energy = corner_coefficients(rgb)
+    coefs = np.concatenate([crops, corners])
+    energy = np.concatenate([crop_energy, corner_energy])
     flat = coefs.reshape(len(coefs), 256)
     median = np.median(flat, axis=1)[:, None, None]
     margin = np.abs(coefs - median)
@@ -177,9 +205,14 @@ def plain_hash(rgb: np.ndarray) -> str:
 def describe(index: int) -> str:
     """What hypothesis `index` says, for a reason: "original = this picture + about 8 % at the top".
 
-    Indexes past the hypotheses are the trimmed picture's (borders or a caption bar cut first).
+    Records come `VARIANTS` per picture hashed: the crop hypotheses, then the covered corners;
+    the records past the first picture's are the trimmed picture's (borders or a caption bar cut).
     """
-    trimmed, index = divmod(index, len(HYPOTHESES))
+    trimmed, index = divmod(index, VARIANTS)
+    picture = "this picture without its borders or caption bar" if trimmed else "this picture"
+    if index >= len(HYPOTHESES):
+        corner = list(CORNER_NAMES.values())[index - len(HYPOTHESES)]
+        return f"{picture} with its {corner} corner covered (a logo or watermark there)"
     top, bottom, left, right = HYPOTHESES[index]
 
     def pct(x: float) -> str:
@@ -200,5 +233,4 @@ def describe(index: int) -> str:
             parts += [f"{pct(left)} on the left"] if left else []
             parts += [f"{pct(right)} on the right"] if right else []
         where = " and ".join(parts)
-    picture = "this picture without its borders or caption bar" if trimmed else "this picture"
     return f"cropped: original = {picture} + about {where}"

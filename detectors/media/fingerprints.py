@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from detectors.media.crops import crop_hashes
+from detectors.media.crops import CORNER_H, CORNER_NAMES, CORNER_W, crop_hashes
 from tgsweep.config import Fingerprints as FingerprintSettings
 from tgsweep.config import Media, default
 
@@ -66,10 +66,7 @@ _TEXT_BUSY = 0.12  # ... and this share of neighbouring pixels switch (photo lin
 _PLAIN_SHARE = 0.2  # at least this share of a bar's lines are plain (margins, gaps between text lines)
 # Corner masks (logos, watermarks): box size as a share of width/height, and the size they are
 # hashed at (both sides of a comparison are masked the same way, so a small size is enough).
-CORNER_W, CORNER_H = 0.2, 0.15
-CORNERS = ("tl", "tr", "bl", "br")
-CORNER_NAMES = {"tl": "top-left corner masked", "tr": "top-right corner masked",
-                "bl": "bottom-left corner masked", "br": "bottom-right corner masked"}
+CORNERS = tuple(CORNER_NAMES)
 MASK_SIZE = 128
 
 
@@ -354,7 +351,7 @@ DIHEDRAL = ["whole", "rotated 90", "rotated 180", "rotated 270", "flipped vertic
             "transposed", "transversed"]
 
 
-ALTERNATES = ["centre crop", *CORNER_NAMES.values()]
+ALTERNATES = ["centre crop", *(f"{name} corner masked" for name in CORNER_NAMES.values())]
 
 
 def lookup_names(count: int) -> list[str]:

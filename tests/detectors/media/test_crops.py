@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from detectors.media.banks import BankMatcher, MatchSettings
-from detectors.media.crops import HYPOTHESES, CropHashes, crop_hashes, describe, plain_hash
+from detectors.media.crops import HYPOTHESES, VARIANTS, CropHashes, crop_hashes, describe, plain_hash
 from detectors.media.fingerprints import bits_to_hex, decode_for_hashing, fingerprint, hamming, reference_pdq
 
 IMAGES = Path(__file__).resolve().parents[2] / "fixtures" / "images"  # tests/fixtures/images (Kodak)
@@ -41,7 +41,7 @@ def test_the_unpadded_pipeline_is_pdq_bit_for_bit(name):
 
 
 def test_hypotheses_cover_every_side_one_side_and_each_axis_up_to_16_percent():
-    assert len(HYPOTHESES) == len(set(HYPOTHESES)) == 44
+    assert len(HYPOTHESES) == len(set(HYPOTHESES)) == 44 and VARIANTS == 48
     assert (0.08, 0.0, 0.0, 0.0) in HYPOTHESES and (0.0, 0.0, 0.0, 0.16) in HYPOTHESES
     assert (0.04, 0.04, 0.12, 0.12) in HYPOTHESES and (0.0, 0.0, 0.0, 0.0) not in HYPOTHESES
     assert describe(HYPOTHESES.index((0.08, 0.0, 0.0, 0.0))) == "cropped: original = this picture + about 8 % at the top"
@@ -53,7 +53,7 @@ def test_packing_round_trips_and_every_hypothesis_trusts_enough_bits_or_none():
     img, _, _ = decode_for_hashing((IMAGES / "kodim05.png").read_bytes())
     hashes = crop_hashes(np.asarray(img))
     again = CropHashes.unpack(hashes.pack())
-    assert again.bits.shape == (44, 32) and np.array_equal(again.bits, hashes.bits)
+    assert again.bits.shape == (48, 32) and np.array_equal(again.bits, hashes.bits)
     assert np.array_equal(again.masks, hashes.masks)
     trusted = np.unpackbits(hashes.masks, axis=1).sum(axis=1)
     assert all(t == 0 or t >= 96 for t in trusted) and (trusted > 0).sum() >= 30
