@@ -14,18 +14,23 @@ class BanksStore(Protocol):
         """(hash type, hash, label, line) hashes added to bank `name` (created if new); returns how many were new."""
 
     async def bank_rows(self) -> list[tuple[Any, dict[str, int]]]:
-        """Each bank (name, source, imported_at, hashes, matched files) with its hash count per type."""
+        """Each bank (name, source, imported_at, hashes, version, synced_at, etag, matched files) with its
+        hash count per type."""
 
     async def remove_bank(self, name: str) -> bool:
         """Delete a bank with its hashes and matches, and withdraw its bank_match alerts not yet delivered
         (they are never sent), in one transaction; False if there was none."""
 
     async def sync_bank(self, name: str, source: str | None, version: str,
-                        hashes: list[tuple[str, str, str | None, int | None]]) -> tuple[int, int, int]:
+                        hashes: list[tuple[str, str, str | None, int | None]],
+                        etag: str | None = None) -> tuple[int, int, int]:
         """Make bank `name` hold exactly these (hash type, hash, label, line) hashes, in one transaction:
         new ones added, labels updated, the rest withdrawn with their matches, and the undelivered
-        alerts of files left with no match in the bank withdrawn; the list's version (its SHA-256) and
-        the time kept. Returns (added, withdrawn hashes, withdrawn alerts)."""
+        alerts of files left with no match in the bank withdrawn; the list's version (its SHA-256), its
+        HTTP ETag and the time kept. Returns (added, withdrawn hashes, withdrawn alerts)."""
+
+    async def touch_bank(self, name: str, etag: str | None) -> None:
+        """The bank's list was read again and had not changed: record the time (and a new ETag)."""
 
     async def bank_hashes(self) -> list[tuple[str, str, str, str | None]]:
         """Every (bank, hash type, hash, label)."""

@@ -81,7 +81,9 @@ def test_every_setting_is_documented_in_the_configuration_page():
         model = Sink if section == "alerts" else field.annotation
         for key in model.model_fields:
             assert f"`{key}`" in page, f"docs/configuration.md does not document [{section}] {key}"
-    from tgsweep.config import Alerts
+    from tgsweep.config import Alerts, BankSource
+    for key in BankSource.model_fields:
+        assert f"`{key}`" in page, f"docs/configuration.md does not document [[media.bank_sources]] {key}"
     for key in Alerts.model_fields:
         assert f"`[alerts]` `{key}`" in page or key == "sinks", f"docs/configuration.md lacks [alerts] {key}"
 

@@ -93,7 +93,32 @@ class BankSource(_Section):
     """A hash list kept elsewhere, synced into a bank (`tgsweep media sync`, job `sync_banks`)."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")  # the bank
-    path: Path  # the list (CSV hash_type,hash[,label]), relative to the config file
+    path: Path | None = None  # the list, or a folder of lists (*.csv, *.txt), relative to the config file
+    url: str | None = None  # ... or an HTTPS URL serving it (http:// only to loopback)
+    token: SecretStr | None = None  # sent as `Authorization: Bearer` to url; write "${ENV_VAR}"
+    format: Literal["csv", "threatexchange"] = "csv"  # CSV hash_type,hash[,label]; or "signal_type signal" lines
+    max_bytes: int = Field(1024 * 1024 * 1024, gt=0)  # a larger download is refused
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        problem = url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        parts = urlsplit(value)
+        if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("a hash list is fetched over https:// (http:// only from this machine)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_place(self) -> "BankSource":
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give the list's path or its url (one of them)")
+        if self.token is not None and self.url is None:
+            raise ValueError("token is sent to url: give url")
+        return self
 
 
 class Media(_Section):
@@ -436,15 +461,15 @@ class Config(_Section):
         alerts = self.alerts.model_copy(update={"sinks": sinks})
         serve = self.serve.model_copy(update={"token_file": base / self.serve.token_file}) \
             if self.serve.token_file else self.serve
-        media = self.media.model_copy(update={"bank_sources": [s.model_copy(update={"path": base / s.path})
-                                                               for s in self.media.bank_sources]})
+        media = self.media.model_copy(update={"bank_sources": [
+            s.model_copy(update={"path": base / s.path}) if s.path is not None else s for s in self.media.bank_sources]})
         return self.model_copy(update={"storage": storage, "schedule": schedule, "alerts": alerts, "serve": serve,
                                        "media": media})
 
     def secrets(self) -> list[str]:
         """Every secret value this config holds, for tgsweep/redact.py (webhook URLs: their token-like parts)."""
         given = [self.telethon.api_hash, self.telethon.string_session, self.serve.token,
-                 *(s.secret for s in self.alerts.sinks)]
+                 *(s.secret for s in self.alerts.sinks), *(s.token for s in self.media.bank_sources)]
         values = [v.get_secret_value() for v in given if v is not None]
         for sink in self.alerts.sinks:
             if sink.secret is not None:

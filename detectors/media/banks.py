@@ -91,6 +91,24 @@ class ParsedList:
     duplicates: int = 0
 
 
+def _add(out: ParsedList, seen: set[tuple[str, str]], kind: str, value: str, label: str, line: int) -> None:
+    """One row of a list: checked, then kept (or counted as a duplicate, or reported with its line)."""
+    value = value.lower().removeprefix("0x")
+    if kind not in HASH_TYPES:
+        out.problems.append((line, f"hash_type {kind!r} is not one of {', '.join(HASH_TYPES)}"))
+    elif not value:
+        out.problems.append((line, "hash is empty"))
+    elif not _HEX.match(value):
+        out.problems.append((line, f"{kind} hash is not hexadecimal: {value[:80]!r}"))
+    elif len(value) != HASH_TYPES[kind]:
+        out.problems.append((line, f"{kind} hash has {len(value)} hex digits, expected {HASH_TYPES[kind]}"))
+    elif (kind, value) in seen:
+        out.duplicates += 1
+    else:
+        seen.add((kind, value))
+        out.hashes.append(BankHash(kind, value, label, line))
+
+
 def parse_hash_csv(text: str) -> ParsedList:
     """CSV `hash_type,hash[,label]` (header required, any column order, extra columns ignored)."""
     out = ParsedList()
@@ -109,28 +127,34 @@ def parse_hash_csv(text: str) -> ParsedList:
                 return out
             continue
         cells = dict(zip(header, (cell.strip() for cell in row)))
-        kind = cells.get("hash_type", "").lower()
-        value = cells.get("hash", "").lower().removeprefix("0x")
-        if kind not in HASH_TYPES:
-            out.problems.append((line, f"hash_type {kind!r} is not one of {', '.join(HASH_TYPES)}"))
-            continue
-        if not value:
-            out.problems.append((line, "hash is empty"))
-            continue
-        if not _HEX.match(value):
-            out.problems.append((line, f"{kind} hash is not hexadecimal: {value[:80]!r}"))
-            continue
-        if len(value) != HASH_TYPES[kind]:
-            out.problems.append((line, f"{kind} hash has {len(value)} hex digits, expected {HASH_TYPES[kind]}"))
-            continue
-        if (kind, value) in seen:
-            out.duplicates += 1
-            continue
-        seen.add((kind, value))
-        out.hashes.append(BankHash(kind, value, cells.get("label", "") or "", line))
+        _add(out, seen, cells.get("hash_type", "").lower(), cells.get("hash", ""), cells.get("label", "") or "", line)
     if header is None:
         out.problems.append((1, "empty file: expected a header hash_type,hash[,label]"))
     return out
+
+
+# ThreatExchange's signal type names (python-threatexchange, the file exchange HMA also reads) -> ours
+SIGNAL_TYPES = {"pdq": "pdq", "video_md5": "md5", "photo_md5": "md5", "md5": "md5", "sha256": "sha256"}
+
+
+def parse_signal_lines(text: str) -> ParsedList:
+    """ThreatExchange's file exchange format: one `signal_type signal` per line (`pdq <64 hex>`,
+    `video_md5 <32 hex>`); the rest of a line, if any, is its label. Blank and `#` lines skipped."""
+    out = ParsedList()
+    seen: set[tuple[str, str]] = set()
+    for line, raw in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        parts = raw.strip().split(None, 2)
+        if not parts or parts[0].startswith("#"):
+            continue
+        name = parts[0].lower()
+        if name not in SIGNAL_TYPES:
+            out.problems.append((line, f"signal type {parts[0]!r} is not one of {', '.join(SIGNAL_TYPES)}"))
+            continue
+        _add(out, seen, SIGNAL_TYPES[name], parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else "", line)
+    return out
+
+
+PARSERS = {"csv": parse_hash_csv, "threatexchange": parse_signal_lines}
 
 
 # -- matching ----------------------------------------------------------------------------------------
@@ -261,11 +285,12 @@ async def import_bank(store: BanksStore, name: str, parsed: ParsedList, source: 
     return await store.add_bank_hashes(name, source, [(h.hash_type, h.hash, h.label, h.line) for h in parsed.hashes])
 
 
-async def sync_bank(store: BanksStore, name: str, parsed: ParsedList, source: str | None, version: str) -> dict[str, int]:
+async def sync_bank(store: BanksStore, name: str, parsed: ParsedList, source: str | None, version: str,
+                    etag: str | None = None) -> dict[str, int]:
     """Make the bank equal to the list (a newer version of a list kept elsewhere): hashes it no longer
     holds stop matching, and their alerts not yet sent are withdrawn."""
     added, withdrawn, alerts = await store.sync_bank(
-        name, source, version, [(h.hash_type, h.hash, h.label, h.line) for h in parsed.hashes])
+        name, source, version, [(h.hash_type, h.hash, h.label, h.line) for h in parsed.hashes], etag)
     return {"added": added, "withdrawn": withdrawn, "alerts_withdrawn": alerts}
 
 

@@ -50,7 +50,7 @@ class BanksSQL(Database):
 
     async def bank_rows(self) -> list[tuple[Any, dict[str, int]]]:
         rows = await self.fetchall(
-            """SELECT b.name, b.source, b.imported_at, b.hashes, b.version, b.synced_at,
+            """SELECT b.name, b.source, b.imported_at, b.hashes, b.version, b.synced_at, b.etag,
                       (SELECT count(DISTINCT sha256) FROM bank_matches m WHERE m.bank = b.name) AS matched
                FROM hash_banks b ORDER BY b.name""")
         return [(row, {r[0]: r[1] for r in await self.fetchall(
@@ -66,13 +66,15 @@ class BanksSQL(Database):
             return cur.rowcount > 0
 
     async def sync_bank(self, name: str, source: str | None, version: str,
-                        hashes: list[tuple[str, str, str | None, int | None]]) -> tuple[int, int, int]:
+                        hashes: list[tuple[str, str, str | None, int | None]],
+                        etag: str | None = None) -> tuple[int, int, int]:
         keep = {(h[0], h[1]) for h in hashes}
         async with self.transaction() as db:
             await db.execute(
-                "INSERT INTO hash_banks(name, source, imported_at, version, synced_at) VALUES (?,?,?,?,?) "
+                "INSERT INTO hash_banks(name, source, imported_at, version, synced_at, etag) VALUES (?,?,?,?,?,?) "
                 "ON CONFLICT(name) DO UPDATE SET source=excluded.source, imported_at=excluded.imported_at, "
-                "version=excluded.version, synced_at=excluded.synced_at", (name, source, now(), version, now()))
+                "version=excluded.version, synced_at=excluded.synced_at, etag=excluded.etag",
+                (name, source, now(), version, now(), etag))
             held = {(r[0], r[1]) for r in await db.execute_fetchall(
                 "SELECT hash_type, hash FROM bank_hashes WHERE bank=?", (name,))}
             gone = sorted(held - keep)
@@ -90,6 +92,10 @@ class BanksSQL(Database):
             withdrawn = await _withdraw_alerts(db, name, f"hash withdrawn from bank {name} (version {version[:12]}): "
                                                "not sent", only_unmatched=True) if gone else 0
         return len(keep - held), len(gone), withdrawn
+
+    async def touch_bank(self, name: str, etag: str | None) -> None:
+        async with self.transaction() as db:
+            await db.execute("UPDATE hash_banks SET synced_at=?, etag=coalesce(?, etag) WHERE name=?", (now(), etag, name))
 
     async def bank_hashes(self) -> list[tuple[str, str, str, str | None]]:
         return [tuple(r) for r in await self.fetchall("SELECT bank, hash_type, hash, label FROM bank_hashes")]

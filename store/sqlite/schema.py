@@ -372,6 +372,7 @@ MIGRATIONS: list[str] = [
     -- 32 of the bits it trusts; what finds a cropped re-post in a list made elsewhere. Pictures hashed
     -- before whose file is kept are fingerprinted again by the next enrich; hash-only ones cannot be.
     ALTER TABLE media ADD COLUMN pdq_crops BLOB;
+    ALTER TABLE hash_banks ADD COLUMN etag TEXT;        -- the list's HTTP ETag at the last sync (If-None-Match)
     UPDATE media SET fingerprinted_at = NULL
         WHERE path IS NOT NULL AND pdq IS NOT NULL AND frames IS NULL AND fingerprint_error IS NULL;
     """,

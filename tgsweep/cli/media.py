@@ -1,4 +1,4 @@
-"""`tgsweep media hash|match|import-hashes|banks|remove-bank`."""
+"""`tgsweep media hash|match|import-hashes|sync|banks|remove-bank`."""
 from __future__ import annotations
 
 import argparse
@@ -73,17 +73,16 @@ def cmd_media_match(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _read_list(path: str) -> tuple[Any, str] | None:
+def _read_list(path: str, fmt: str = "csv") -> tuple[Any, str] | None:
     """A hash list file parsed, and its SHA-256 (the list's version); None (said why) if unreadable."""
-    from detectors.media.banks import parse_hash_csv
+    from tgsweep.bank_sources import parse_parts
 
     try:
         data = Path(path).read_bytes()
-        text = data.decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        err.print(f"{path}: cannot read: {exc}")
+    except OSError as exc:
+        err.print(f"{path}: cannot read: {exc.strerror or exc}")
         return None
-    parsed = parse_hash_csv(text)
+    parsed = parse_parts([(path, data)], fmt)
     for line, why in parsed.problems:
         err.print(f"{path}:{line}: {why}; skipped")
     return parsed, hashlib.sha256(data).hexdigest()
@@ -100,7 +99,7 @@ def cmd_media_import(args: argparse.Namespace) -> int:
     from store.alerts import alert_settings
 
     config = load_config(args.config)
-    read = _read_list(args.file)
+    read = _read_list(args.file, args.format)
     if read is None:
         return 2
     parsed, _ = read
@@ -126,41 +125,55 @@ def cmd_media_sync(args: argparse.Namespace) -> int:
     """One list into one bank (FILE --bank NAME), or every `[media] bank_sources` list (the job sync_banks)."""
     from detectors.media.banks import match_all_media, settings_from, sync_bank
     from store.alerts import alert_settings
+    from tgsweep.bank_sources import ListError, read_source
+    from tgsweep.config import BankSource
 
     config = load_config(args.config)
     if args.file and not args.bank:
         err.print("media sync FILE needs --bank NAME")
         return 2
-    sources = [(args.bank, Path(args.file))] if args.file else [(s.name, s.path) for s in config.media.bank_sources]
+    sources = [BankSource(name=args.bank, path=Path(args.file), format=args.format)] if args.file \
+        else config.media.bank_sources
     if not sources:
         err.print("no hash lists to sync: give FILE --bank NAME, or list them in [media] bank_sources")
         return 2
-    lists, failed = [], 0
-    for bank, path in sources:
-        read = _read_list(str(path))
-        if read is None or read[0].problems:  # a list read in part would withdraw the hashes of its bad rows
-            if read is not None:
-                err.print(f"{path}: {len(read[0].problems)} unreadable rows; bank {bank} not synced (fix the list, "
-                          "or `tgsweep media import-hashes` to add what can be read)")
-            failed += 1
-            continue
-        lists.append((bank, path, *read))
 
-    async def sync() -> tuple[list[dict], dict]:
+    async def sync() -> tuple[int, dict]:
         store = await open_store(config)
+        failed = changed = 0
         try:
-            done = [await sync_bank(store, bank, parsed, str(path.resolve()), version)
-                    for bank, path, parsed, version in lists]
-            matches = await match_all_media(store, settings_from(config), alert_settings(config)) if lists else {}
+            last = {row["name"]: row for row, _ in await store.bank_rows()}
+            for source in sources:
+                row = last.get(source.name)
+                try:
+                    read = await asyncio.to_thread(read_source, source, row and row["version"], row and row["etag"])
+                except ListError as exc:
+                    err.print(f"bank {source.name} not synced: {exc}")
+                    failed += 1
+                    continue
+                if read.parsed is None:
+                    await store.touch_bank(source.name, read.etag)
+                    out.print(f"bank {source.name}: {read.source} unchanged since the last sync")
+                    continue
+                for line, why in read.parsed.problems:
+                    err.print(f"{read.source}:{line}: {why}")
+                if read.parsed.problems:  # a list read in part would withdraw the hashes of its bad rows
+                    err.print(f"{read.source}: {len(read.parsed.problems)} unreadable rows; bank {source.name} not "
+                              "synced (fix the list, or `tgsweep media import-hashes` to add what can be read)")
+                    failed += 1
+                    continue
+                d = await sync_bank(store, source.name, read.parsed, read.source, read.version, read.etag)
+                changed += 1
+                out.print(f"bank {source.name} synced to version {read.version[:16]} from {read.source}: "
+                          f"{len(read.parsed.hashes)} hashes, {d['added']} new, {d['withdrawn']} withdrawn "
+                          f"({d['alerts_withdrawn']} alerts not yet sent withdrawn)")
+            matches = await match_all_media(store, settings_from(config), alert_settings(config)) if changed else {}
         finally:
             await store.close()
-        return done, matches
+        return failed, matches
 
-    done, matches = asyncio.run(sync())
-    for (bank, _, parsed, version), d in zip(lists, done):
-        out.print(f"bank {bank} synced to version {version[:16]}: {len(parsed.hashes)} hashes, {d['added']} new, "
-                  f"{d['withdrawn']} withdrawn ({d['alerts_withdrawn']} alerts not yet sent withdrawn)")
-    if lists:
+    failed, matches = asyncio.run(sync())
+    if matches:
         _print_matches(matches)
     return 1 if failed else 0
 
@@ -207,10 +220,14 @@ def register(sub: Any) -> None:
     q.set_defaults(func=cmd_media_match)
     q = media.add_parser("import-hashes", help="load a hash list: CSV hash_type,hash[,label]")
     q.add_argument("file", metavar="FILE")
+    q.add_argument("--format", choices=["csv", "threatexchange"], default="csv",
+                   help="CSV hash_type,hash[,label] (default) or ThreatExchange's `signal_type signal` lines")
     q.add_argument("--bank", required=True, metavar="NAME", help="bank to add the hashes to (created if new)")
     q.set_defaults(func=cmd_media_import)
     q = media.add_parser("sync", help="make a bank equal to a newer version of its list: add, update, withdraw")
-    q.add_argument("file", nargs="?", metavar="FILE", help="the list (default: every [media] bank_sources list)")
+    q.add_argument("file", nargs="?", metavar="FILE", help="the list, or a folder of lists (default: every [media] bank_sources list)")
+    q.add_argument("--format", choices=["csv", "threatexchange"], default="csv",
+                   help="FILE's format: CSV hash_type,hash[,label] (default) or ThreatExchange's `signal_type signal` lines")
     q.add_argument("--bank", metavar="NAME", help="the bank FILE is (created if new)")
     q.set_defaults(func=cmd_media_sync)
     q = media.add_parser("banks", help="the hash banks, with how many collected files match each")
