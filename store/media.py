@@ -18,7 +18,7 @@ class MediaStore(BanksStore, Protocol):
         """Files never fingerprinted (sha256, path, mime), oldest first."""
 
     async def fingerprinted_media(self) -> list[Any]:
-        """Fingerprinted files (sha256, pdq, pdq_quality, pdq_alt, pdq_lookup, cluster), oldest first."""
+        """Fingerprinted files (sha256, pdq, pdq_quality, pdq_alt, pdq_lookup, pdq_crops, path, cluster), oldest first."""
 
     async def media_appearances(self) -> list[tuple[str, str, int, str | None]]:
         """(sha256, channel, post id, post date) of every appearance of a file or a thumbnail."""

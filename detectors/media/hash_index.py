@@ -280,6 +280,29 @@ def near_duplicate_links(primary: Sequence[Sequence[str]], lookup: Sequence[Sequ
     return [Link(a, b, d) for (a, b), d in sorted(best.items())]
 
 
+def crop_candidates(primary: Sequence[Sequence[str]], crops: Sequence[bytes | None], max_share: float) -> list[Link]:
+    """Pairs (a < b) where a crop hypothesis of one is within `max_share` of a hash of the other, on the bits
+    it trusts (detectors/media/crops.py): one may be a crop of the other. Distance scaled to 256 bits."""
+    from detectors.media.crops import CropHashes
+
+    owners = [item for item, own in enumerate(primary) for _ in own]
+    if not owners:
+        return []
+    index = PdqIndex.from_hex([h for own in primary for h in own])
+    owner = np.asarray(owners, dtype=np.int64)
+    best: dict[tuple[int, int], int] = {}
+    for item, blob in enumerate(crops):
+        if not blob:
+            continue
+        hypotheses = CropHashes.unpack(blob)
+        hits = index.search_masked(hypotheses.bits, hypotheses.masks, max_share)
+        for other, dist in zip(owner[hits.ids].tolist(), hits.distance().tolist()):
+            if other != item:
+                key = (min(item, other), max(item, other))
+                best[key] = min(dist, best.get(key, 1 << 30))
+    return [Link(a, b, d) for (a, b), d in sorted(best.items())]
+
+
 def clusters(count: int, links: Iterable[Link]) -> list[int]:
     """Component root (the smallest item index in it) for each of `count` items."""
     uf = UnionFind(count)

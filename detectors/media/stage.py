@@ -8,7 +8,9 @@ Reads its input from the store and writes its output there, so it can be re-run 
    (`[media] keep = "none"`) the spider fingerprints the bytes as they arrive
    (`fingerprint_media`), before discarding them;
 2. repost clusters are rebuilt: connected components of files within the PDQ threshold
-   (`detectors.media.hash_index`), each with its earliest appearance as the origin candidate;
+   (`detectors.media.hash_index`), and of a file and a crop of it (a crop hypothesis close to
+   the other file, confirmed by keypoints on both kept files: `detectors.media.geometry`), each
+   with its earliest appearance as the origin candidate;
 3. every media file is matched against every bank (`detectors.media.banks`); a new match raises a
    `bank_match` alert in the same transaction (store/alerts.py), naming its cluster.
 """
@@ -22,9 +24,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from detectors.media.banks import match_all_media, settings_from
+from detectors.media.banks import MatchSettings, match_all_media, settings_from
 from detectors.media.fingerprints import DEFAULT_MAX_PIXELS, Fingerprints
-from detectors.media.hash_index import clusters, near_duplicate_links
+from detectors.media.geometry import confirm
+from detectors.media.hash_index import Link, clusters, crop_candidates, near_duplicate_links
 from detectors.media.video import DEFAULT_DEDUPE_DISTANCE, DEFAULT_MAX_SECONDS, fingerprint_any
 from detectors.media.workers import worker_pool
 from store.alerts import alert_settings
@@ -34,6 +37,7 @@ from store.records import now
 log = logging.getLogger(__name__)
 
 IMAGE_MIMES = ("image/",)
+MAX_CONFIRMATIONS = 2000  # crop candidates compared on their pixels per build (each about 30 ms)
 _BATCH = 64
 VIDEO_MIMES = ("video/",)
 VIDEO_KINDS = ("video", "round_video", "gif")
@@ -133,8 +137,50 @@ async def fingerprint_pending(store: MediaStore, media_dir: Path, max_pixels: in
     return dict(counts)
 
 
-async def build_clusters(store: MediaStore, threshold: int, min_quality: int) -> dict[str, int]:
-    """Rebuild repost clusters over every fingerprinted file; cluster ids survive re-runs."""
+async def crop_links(media: list[Any], primary: list[list[str]], links: list[Link], settings: MatchSettings,
+                     media_dir: Path | None) -> tuple[list[Link], Counter]:
+    """Links between a file and a crop of it: a crop hypothesis within `crop_review` of the other file's
+    hashes (crops.py), confirmed on the pixels of both kept files (geometry.py: keypoints agreeing under
+    one transform). Pairs already together, by PDQ or in the last build's clusters, are not compared
+    again; without both files (hash-only mode) a candidate is not linked: a false link would merge
+    the spread of unrelated pictures."""
+    counts: Counter = Counter(crop_links=0, crop_candidates_compared=0, crop_candidates_rejected=0,
+                              crop_candidates_unconfirmable=0)
+    if not settings.crop_matching or media_dir is None:
+        return [], counts
+    crops = [r["pdq_crops"] if primary[i] and (r["pdq_quality"] or 0) >= settings.crop_min_quality else None
+             for i, r in enumerate(media)]
+    candidates = await asyncio.to_thread(crop_candidates, primary, crops, settings.crop_review / 256)
+    joined = clusters(len(media), links)
+    kept: list[Link] = []
+    for link in candidates:
+        a, b = media[link.a], media[link.b]
+        if joined[link.a] == joined[link.b]:
+            continue
+        if a["cluster"] and a["cluster"] == b["cluster"]:  # confirmed in an earlier build
+            kept.append(link)
+        elif not (a["path"] and b["path"]):
+            counts["crop_candidates_unconfirmable"] += 1
+        elif counts["crop_candidates_compared"] < MAX_CONFIRMATIONS:
+            counts["crop_candidates_compared"] += 1
+            try:
+                pair = [(media_dir / r["path"]).read_bytes() for r in (a, b)]
+            except OSError:
+                counts["crop_candidates_unconfirmable"] += 1
+                continue
+            confirmed = await asyncio.to_thread(confirm, *pair)
+            if confirmed.same:
+                kept.append(link)
+            else:
+                counts["crop_candidates_rejected"] += 1
+    counts["crop_links"] = len(kept)
+    return kept, counts
+
+
+async def build_clusters(store: MediaStore, threshold: int, min_quality: int,
+                         settings: MatchSettings | None = None, media_dir: Path | None = None) -> dict[str, int]:
+    """Rebuild repost clusters over every fingerprinted file; cluster ids survive re-runs. With the
+    kept files' folder, a crop of a file joins its cluster too (`crop_links`)."""
     media = await store.fingerprinted_media()
     shas = [r["sha256"] for r in media]
     primary, lookup = [], []
@@ -143,6 +189,8 @@ async def build_clusters(store: MediaStore, threshold: int, min_quality: int) ->
         primary.append(([r["pdq"]] + json.loads(r["pdq_alt"] or "[]")) if usable else [])
         lookup.append((json.loads(r["pdq_lookup"] or "[]") or [r["pdq"]]) if usable else [])
     links = await asyncio.to_thread(near_duplicate_links, primary, lookup, threshold)
+    cropped, crop_counts = await crop_links(media, primary, links, settings or MatchSettings(), media_dir)
+    links += cropped
     roots = clusters(len(media), links)
     members: dict[int, list[int]] = defaultdict(list)
     for i, root in enumerate(roots):
@@ -177,7 +225,7 @@ async def build_clusters(store: MediaStore, threshold: int, min_quality: int) ->
         rows.append((cluster_id, origin_sha, origin[1], origin[2], origin[0] or None, len(idx), len(seen),
                      json.dumps(channels), worst.get(root), t))
     await store.replace_clusters(updates, rows)
-    return dict(counts)
+    return dict(counts) | dict(crop_counts)
 
 
 async def enrich_media(store: MediaStore, config: Any) -> dict[str, Any]:
@@ -190,7 +238,8 @@ async def enrich_media(store: MediaStore, config: Any) -> dict[str, Any]:
     counts |= await fingerprint_pending(store, Path(config.storage.media_dir), max_pixels,
                                         getattr(section, "workers", 0), video_limits(config))
     # Clusters first, so that a bank-match alert names the file's cluster (its graph node media:<cluster>).
-    clustered = await build_clusters(store, settings.pdq_threshold, settings.min_pdq_quality)
+    clustered = await build_clusters(store, settings.pdq_threshold, settings.min_pdq_quality, settings,
+                                     Path(config.storage.media_dir))
     matches = await match_all_media(store, settings, alert_settings(config))
     counts["bank_matches"] = {k: v for k, v in matches.items() if k not in ("media_matched", "alerts")}
     counts["media_matched"] = matches.get("media_matched", 0)

@@ -22,7 +22,7 @@ class MediaSQL(Database):
 
     async def fingerprinted_media(self) -> list[Any]:
         return await self.fetchall(
-            """SELECT sha256, pdq, pdq_quality, pdq_alt, pdq_lookup, cluster FROM media
+            """SELECT sha256, pdq, pdq_quality, pdq_alt, pdq_lookup, pdq_crops, path, cluster FROM media
                WHERE fingerprint_error IS NULL AND fingerprinted_at IS NOT NULL ORDER BY first_seen, sha256""")
 
     async def media_appearances(self) -> list[tuple[str, str, int, str | None]]:
