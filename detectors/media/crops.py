@@ -4,8 +4,9 @@ Hash lists made elsewhere hold one PDQ per original picture; a re-post cut a few
 sides is 30-60 bits from it and is missed. Nothing can be added on the list's side, so the query
 side hypothesises the crop: "the original was this picture plus 8 % at the top", pads the picture
 back to that frame and hashes it (`HYPOTHESES`, 0-16 % per side in 4 % steps: every side alike,
-one side, top and bottom / left and right; and 20 or 24 % off both ends of one axis, a centre crop
-to another aspect ratio such as a square cut to 16:9: 44). A logo or watermark added in a corner
+one side, top and bottom / left and right, two adjacent sides alike (a corner region kept); and 20
+or 24 % off both ends of one axis, a centre crop to another aspect ratio such as a square cut to
+16:9: 60). A logo or watermark added in a corner
 is the same problem (part of the original unknown): each corner painted over is 4 more variants.
 
 PDQ is linear up to its median threshold (luma, Jarosz box blur, 64x64 decimation, 16x16 DCT),
@@ -45,12 +46,14 @@ CORNER_NAMES = {"tl": "top-left", "tr": "top-right", "bl": "bottom-left", "br": 
 
 
 def _hypotheses(steps: tuple[float, ...], aspect: tuple[float, ...]) -> list[tuple[float, float, float, float]]:
-    """(top, bottom, left, right) shares cut away: every side alike, one side, each axis alike, one axis."""
+    """(top, bottom, left, right) shares cut away: every side alike, one side, each axis alike, one axis,
+    two adjacent sides alike."""
     cuts = steps[1:]
     out = [(s, s, s, s) for s in cuts]
     out += [side for s in cuts for side in ((s, 0.0, 0.0, 0.0), (0.0, s, 0.0, 0.0), (0.0, 0.0, s, 0.0), (0.0, 0.0, 0.0, s))]
     out += [(a, a, b, b) for a in steps for b in steps if a != b and (a, b) != (0.0, 0.0)]
     out += [pair for a in aspect for pair in ((a, a, 0.0, 0.0), (0.0, 0.0, a, a))]
+    out += [corner for s in cuts for corner in ((s, 0.0, s, 0.0), (s, 0.0, 0.0, s), (0.0, s, s, 0.0), (0.0, s, 0.0, s))]
     return out
 
 
