@@ -381,7 +381,7 @@ class Fingerprints(_Section):
     phash_match: int = Field(8, ge=0, le=32)
     min_pdq_quality: int = Field(50, ge=0, le=100)
     crop_matching: bool = True  # look for cropped re-posts of a bank's pictures (detectors/media/crops.py)
-    crop_match: int = Field(24, ge=0, le=128)  # crop hypothesis: automatic match at or under (trusted bits, per 256)
+    crop_match: int = Field(18, ge=0, le=128)  # crop hypothesis: automatic match at or under (trusted bits, per 256)
     crop_review: int = Field(31, ge=0, le=128)  # ... weak lead (for review) at or under
     crop_min_quality: int = Field(70, ge=0, le=100)  # pictures under this PDQ quality are never searched as crops
     workers: int = Field(0, ge=0)

@@ -4,10 +4,12 @@ Hash lists made elsewhere hold one PDQ per original picture; a re-post cut a few
 sides is 30-60 bits from it and is missed. Nothing can be added on the list's side, so the query
 side hypothesises the crop: "the original was this picture plus 8 % at the top", pads the picture
 back to that frame and hashes it (`HYPOTHESES`, 0-16 % per side in 4 % steps: every side alike,
-one side, top and bottom / left and right, two adjacent sides alike (a corner region kept); and 20
-or 24 % off both ends of one axis, a centre crop to another aspect ratio such as a square cut to
-16:9: 60). A logo or watermark added in a corner
-is the same problem (part of the original unknown): each corner painted over is 4 more variants.
+one side, top and bottom / left and right; and 20 or 24 % off both ends of one axis, a centre crop
+to another aspect ratio such as a square cut to 16:9: 44). Two adjacent sides (a corner region
+kept) were tried and left out: they brought unrelated pictures to 32 bits in
+benchmarks/bench_false_matches.py and tripled the extrapolated false matches. A logo or watermark
+added in a corner is the same problem (part of the original unknown): each corner painted over
+is 4 more variants (`VARIANTS` records per picture).
 
 PDQ is linear up to its median threshold (luma, Jarosz box blur, 64x64 decimation, 16x16 DCT),
 so every hypothesis comes from one blur of the picture and one small matrix product: the padded
@@ -19,14 +21,15 @@ PDQ (tests check it bit for bit against pdqhash).
 The fill is a guess, so each hypothesis also says which of its 256 bits to trust: a bit is
 reliable when its coefficient is further from the median than the padding could move it
 (`RELIABILITY` x the median coefficient margin x the share of the basis function's energy that
-lies in the padding). A crop is matched on the reliable bits only (`masked_distance`, scaled to
-256 bits), which is what finds an 8 %-per-side crop (plain PDQ: 0 of 24 Kodak photos; padded
+lies in the padding). A crop is matched on the reliable bits only (`PdqIndex.search_masked`,
+scaled to 256 bits), which is what finds an 8 %-per-side crop (plain PDQ: 0 of 24 Kodak photos; padded
 hashes compared on all bits: 8 of 24; on the reliable bits: 23 of 24 within 24 bits).
 Measured in benchmarks/bench_fingerprint_robustness.py (tuned on Kodak, held out on other
 photographs and off-grid crops) and benchmarks/bench_false_matches.py.
 
-A picture's hypotheses are kept as one bytes value (`pack`): for each, 32 bytes of hash bits and
-32 bytes of reliability mask, in `HYPOTHESES` order. Pure: arrays in, arrays out.
+A picture's variants are kept as one bytes value (`pack`): for each, 32 bytes of hash bits and
+32 bytes of reliability mask, the crops in `HYPOTHESES` order, then the corners. Pure: arrays
+in, arrays out.
 """
 from __future__ import annotations
 
@@ -46,14 +49,12 @@ CORNER_NAMES = {"tl": "top-left", "tr": "top-right", "bl": "bottom-left", "br": 
 
 
 def _hypotheses(steps: tuple[float, ...], aspect: tuple[float, ...]) -> list[tuple[float, float, float, float]]:
-    """(top, bottom, left, right) shares cut away: every side alike, one side, each axis alike, one axis,
-    two adjacent sides alike."""
+    """(top, bottom, left, right) shares cut away: every side alike, one side, each axis alike, one axis."""
     cuts = steps[1:]
     out = [(s, s, s, s) for s in cuts]
     out += [side for s in cuts for side in ((s, 0.0, 0.0, 0.0), (0.0, s, 0.0, 0.0), (0.0, 0.0, s, 0.0), (0.0, 0.0, 0.0, s))]
     out += [(a, a, b, b) for a in steps for b in steps if a != b and (a, b) != (0.0, 0.0)]
     out += [pair for a in aspect for pair in ((a, a, 0.0, 0.0), (0.0, 0.0, a, a))]
-    out += [corner for s in cuts for corner in ((s, 0.0, s, 0.0), (s, 0.0, 0.0, s), (0.0, s, s, 0.0), (0.0, s, 0.0, s))]
     return out
 
 
@@ -140,10 +141,10 @@ class CropHashes:
         return cls(rows[:, :32], rows[:, 32:])
 
 
-def coefficients(rgb: np.ndarray, hypotheses: list[tuple[float, float, float, float]] = HYPOTHESES
+def coefficients(luma: np.ndarray, hypotheses: list[tuple[float, float, float, float]] = HYPOTHESES
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 16, 16) DCT coefficients of every padded hypothesis and (n, 16, 16) padding energies."""
-    luma = blurred_luma(rgb)
+    """(n, 16, 16) DCT coefficients of every padded hypothesis and (n, 16, 16) padding energies,
+    from the picture's `blurred_luma`."""
     h, w = luma.shape
     row_keys = sorted({(t, b) for t, b, _, _ in hypotheses})
     col_keys = sorted({(left, right) for _, _, left, right in hypotheses})
@@ -160,9 +161,8 @@ def coefficients(rgb: np.ndarray, hypotheses: list[tuple[float, float, float, fl
     return coefs, energy
 
 
-def corner_coefficients(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def corner_coefficients(luma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(4, 16, 16) coefficients with each corner box painted over on PDQ's 64x64 grid, and their energies."""
-    luma = blurred_luma(rgb)
     h, w = luma.shape
     grid = luma[((np.arange(64) + 0.5) * h / 64).astype(int)][:, ((np.arange(64) + 0.5) * w / 64).astype(int)]
     bh, bw = round(64 * CORNER_H), round(64 * CORNER_W)
@@ -186,8 +186,9 @@ def _to_pdq_order(flags: np.ndarray) -> np.ndarray:
 def crop_hashes(rgb: np.ndarray) -> CropHashes:
     """Every crop hypothesis' and covered corner's hash and the bits it can trust (`VARIANTS` records;
     one trusting too few bits has an empty mask)."""
-    crops, crop_energy = coefficients(rgb)
-    corners, corner_energy = corner_coefficients(rgb)
+    luma = blurred_luma(rgb)
+    crops, crop_energy = coefficients(luma)
+    corners, corner_energy = corner_coefficients(luma)
     coefs = np.concatenate([crops, corners])
     energy = np.concatenate([crop_energy, corner_energy])
     flat = coefs.reshape(len(coefs), 256)
@@ -201,7 +202,7 @@ def crop_hashes(rgb: np.ndarray) -> CropHashes:
 
 def plain_hash(rgb: np.ndarray) -> str:
     """PDQ of the whole picture by this module's pipeline (equal to pdqhash's; for tests)."""
-    coefs, _ = coefficients(rgb, [(0.0, 0.0, 0.0, 0.0)])
+    coefs, _ = coefficients(blurred_luma(rgb), [(0.0, 0.0, 0.0, 0.0)])
     return _to_pdq_order(coefs > np.median(coefs))[0].tobytes().hex()
 
 
