@@ -34,6 +34,7 @@ in, arrays out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -73,17 +74,17 @@ _DCT = _dct_rows()
 
 
 def _box(values: np.ndarray, window: int, axis: int) -> np.ndarray:
-    """PDQ's box filter along `axis` (the reference's window placement, edges averaged over what is there)."""
+    """PDQ's box filter along `axis` (the reference's window placement, edges averaged over what is
+    there): OpenCV's unnormalised box sum, divided by how many pixels each window holds."""
+    import cv2
+
     n = values.shape[axis]
     half = (window + 2) // 2
     i = np.arange(n)
-    lo = np.maximum(0, i + half - window)
-    hi = np.minimum(n - 1, i + half - 1) + 1
-    sums = np.cumsum(values, axis=axis, dtype=np.float32)
-    sums = np.insert(sums, 0, 0.0, axis=axis)
-    shape = [1, 1]
-    shape[axis] = n
-    return (np.take(sums, hi, axis=axis) - np.take(sums, lo, axis=axis)) / (hi - lo).reshape(shape).astype(np.float32)
+    counts = (np.minimum(n - 1, i + half - 1) - np.maximum(0, i + half - window) + 1).astype(np.float32)
+    size, anchor = ((window, 1), (window - half, 0)) if axis == 1 else ((1, window), (0, window - half))
+    sums = cv2.boxFilter(values, -1, size, anchor=anchor, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    return sums / (counts[None, :] if axis == 1 else counts[:, None])
 
 
 def blurred_luma(rgb: np.ndarray) -> np.ndarray:
@@ -97,6 +98,7 @@ def blurred_luma(rgb: np.ndarray) -> np.ndarray:
     return luma
 
 
+@lru_cache(maxsize=4096)  # pictures come in a few sizes: an operator is built once per size and crop
 def _axis_operator(n: int, before: float, after: float) -> tuple[np.ndarray, np.ndarray]:
     """(16 x n operator, 16 padding energies) for one axis padded by shares `before`/`after` of the original.
 
@@ -122,6 +124,8 @@ def _axis_operator(n: int, before: float, after: float) -> tuple[np.ndarray, np.
         np.add.at(op.T, edges, (weights * (1.0 - fade)).T)
         op += (weights * fade).sum(axis=1, keepdims=True) / n
     energy = (_DCT[:, padded] ** 2).sum(axis=1) / (_DCT ** 2).sum(axis=1)
+    op.setflags(write=False)  # cached: shared by every picture of this size
+    energy.setflags(write=False)
     return op, energy
 
 
