@@ -14,6 +14,18 @@ class MediaStore(BanksStore, Protocol):
         """(pdq, pdq_quality, phash, pdq_alt, pdq_lookup, frames, pdq_crops, error, fingerprinted_at, sha256) rows,
         one transaction."""
 
+    async def media_without_crops(self, limit: int) -> list[Any]:
+        """Kept pictures fingerprinted before crop hypotheses existed (sha256, path), oldest first, at most `limit`."""
+
+    async def save_crops(self, rows: list[tuple[bytes, str]]) -> None:
+        """(pdq_crops, sha256) rows, one transaction (an empty value: computed, none)."""
+
+    async def pair_checks(self) -> dict[tuple[str, str], bool]:
+        """Every (sha256 a, sha256 b) pair compared on its pixels, a < b: the same source or not."""
+
+    async def save_pair_checks(self, rows: list[tuple[str, str, int, str, str]]) -> None:
+        """(a, b, same, reason, checked_at) rows, one transaction."""
+
     async def media_to_fingerprint(self) -> list[Any]:
         """Files never fingerprinted (sha256, path, mime), oldest first."""
 

@@ -81,7 +81,10 @@ def _download(source: BankSource, etag: str | None) -> tuple[list[tuple[str, byt
                 chunks.append(chunk)
             return [(where, b"".join(chunks))], response.headers.get("etag")
     except httpx.HTTPError as exc:
-        raise ListError(f"{where}: {type(exc).__name__}: {exc}") from None
+        said = str(exc)
+        if source.token is not None:  # never echo the request's headers
+            said = said.replace(source.token.get_secret_value(), "***")
+        raise ListError(f"{where}: {type(exc).__name__}: {said}") from None
 
 
 def read_source(source: BankSource, last_version: str | None = None, last_etag: str | None = None) -> ListRead:

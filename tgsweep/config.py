@@ -112,6 +112,18 @@ class BankSource(_Section):
             raise ValueError("a hash list is fetched over https:// (http:// only from this machine)")
         return value
 
+    @field_validator("token")
+    @classmethod
+    def _header_safe(cls, value: SecretStr | None) -> SecretStr | None:
+        """A token goes into an HTTP header: printable ASCII, no spaces (a stray newline from an
+        environment variable would otherwise end up in an error message)."""
+        if value is not None:
+            text = value.get_secret_value().strip()
+            if not text or not all(33 <= ord(c) <= 126 for c in text):
+                raise ValueError("must be printable ASCII without spaces")
+            return SecretStr(text)
+        return value
+
     @model_validator(mode="after")
     def _one_place(self) -> "BankSource":
         if (self.path is None) == (self.url is None):
@@ -475,6 +487,8 @@ class Config(_Section):
             if sink.secret is not None:
                 values.append(sink.secret.get_secret_value().removeprefix("whsec_"))  # the key's base64
             values += redact.url_secrets(sink.url) if sink.url else []
+        for source in self.media.bank_sources:
+            values += redact.url_secrets(source.url) if source.url else []
         return values
 
 

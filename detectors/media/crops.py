@@ -217,7 +217,7 @@ def describe(index: int) -> str:
     the records past the first picture's are the trimmed picture's (borders or a caption bar cut).
     """
     trimmed, index = divmod(index, VARIANTS)
-    picture = "this picture without its borders or caption bar" if trimmed else "this picture"
+    picture = "this picture without a border or caption bar" if trimmed else "this picture"
     if index >= len(HYPOTHESES):
         corner = list(CORNER_NAMES.values())[index - len(HYPOTHESES)]
         return f"{picture} with its {corner} corner covered (a logo or watermark there)"

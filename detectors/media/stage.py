@@ -26,7 +26,7 @@ from typing import Any
 
 from detectors.media.banks import MatchSettings, match_all_media, settings_from
 from detectors.media.fingerprints import DEFAULT_MAX_PIXELS, Fingerprints
-from detectors.media.geometry import confirm
+from detectors.media.geometry import Confirmation, confirm
 from detectors.media.hash_index import Link, clusters, crop_candidates, near_duplicate_links
 from detectors.media.video import DEFAULT_DEDUPE_DISTANCE, DEFAULT_MAX_SECONDS, fingerprint_any
 from detectors.media.workers import worker_pool
@@ -37,7 +37,8 @@ from store.records import now
 log = logging.getLogger(__name__)
 
 IMAGE_MIMES = ("image/",)
-MAX_CONFIRMATIONS = 2000  # crop candidates compared on their pixels per build (each about 30 ms)
+MAX_CONFIRMATIONS = 500  # crop candidates compared on their pixels per build (each about 30 ms)
+BACKFILL = 2000  # pictures given crop hypotheses per enrich after an upgrade (each about 25 ms)
 _BATCH = 64
 VIDEO_MIMES = ("video/",)
 VIDEO_KINDS = ("video", "round_video", "gif")
@@ -137,44 +138,74 @@ async def fingerprint_pending(store: MediaStore, media_dir: Path, max_pixels: in
     return dict(counts)
 
 
-async def crop_links(media: list[Any], primary: list[list[str]], links: list[Link], settings: MatchSettings,
+def confirm_files(path_a: Path, path_b: Path) -> Confirmation:
+    """Keypoints of two kept files (runs off the event loop); an unreadable file is a reason, not an error."""
+    try:
+        return confirm(path_a.read_bytes(), path_b.read_bytes())
+    except OSError as exc:
+        return Confirmation(False, 0, 0, f"not compared: {exc.strerror or exc}")
+
+
+async def crop_links(store: MediaStore, media: list[Any], links: list[Link], settings: MatchSettings,
                      media_dir: Path | None) -> tuple[list[Link], Counter]:
-    """Links between a file and a crop of it: a crop hypothesis within `crop_review` of the other file's
-    hashes (crops.py), confirmed on the pixels of both kept files (geometry.py: keypoints agreeing under
-    one transform). Pairs already together, by PDQ or in the last build's clusters, are not compared
-    again; without both files (hash-only mode) a candidate is not linked: a false link would merge
-    the spread of unrelated pictures."""
+    """Links between a picture and a crop of it: a crop hypothesis within `crop_review` of the other
+    picture's hashes (crops.py), confirmed on the pixels of both kept files (geometry.py: keypoints
+    agreeing under one transform). Each pair is compared once (`media_pair_checks`: the answer is
+    kept, newest files first, at most MAX_CONFIRMATIONS per build); without both files (hash-only
+    mode) a candidate is not linked: a false link would merge the spread of unrelated pictures."""
     counts: Counter = Counter(crop_links=0, crop_candidates_compared=0, crop_candidates_rejected=0,
                               crop_candidates_unconfirmable=0)
     if not settings.crop_matching or media_dir is None:
         return [], counts
-    crops = [r["pdq_crops"] if primary[i] and (r["pdq_quality"] or 0) >= settings.crop_min_quality else None
-             for i, r in enumerate(media)]
+    # pictures only (videos have no crop hypotheses and are not compared), of a quality worth searching
+    searched = [bool(r["pdq_crops"]) and (r["pdq_quality"] or 0) >= settings.crop_min_quality for r in media]
+    primary = [([r["pdq"]] + json.loads(r["pdq_alt"] or "[]")) if ok else [] for r, ok in zip(media, searched)]
+    crops = [r["pdq_crops"] if ok else None for r, ok in zip(media, searched)]
     candidates = await asyncio.to_thread(crop_candidates, primary, crops, settings.crop_review / 256)
     joined = clusters(len(media), links)
+    checked = await store.pair_checks()
     kept: list[Link] = []
-    for link in candidates:
+    new_checks = []
+    for link in sorted(candidates, key=lambda k: -k.b):  # the newest files first
         a, b = media[link.a], media[link.b]
         if joined[link.a] == joined[link.b]:
             continue
-        if a["cluster"] and a["cluster"] == b["cluster"]:  # confirmed in an earlier build
-            kept.append(link)
-        elif not (a["path"] and b["path"]):
-            counts["crop_candidates_unconfirmable"] += 1
-        elif counts["crop_candidates_compared"] < MAX_CONFIRMATIONS:
-            counts["crop_candidates_compared"] += 1
-            try:
-                pair = [(media_dir / r["path"]).read_bytes() for r in (a, b)]
-            except OSError:
-                counts["crop_candidates_unconfirmable"] += 1
-                continue
-            confirmed = await asyncio.to_thread(confirm, *pair)
-            if confirmed.same:
+        pair = tuple(sorted((a["sha256"], b["sha256"])))
+        if pair in checked:
+            if checked[pair]:
                 kept.append(link)
-            else:
-                counts["crop_candidates_rejected"] += 1
+            continue
+        if not (a["path"] and b["path"]):
+            counts["crop_candidates_unconfirmable"] += 1
+            continue
+        if counts["crop_candidates_compared"] >= MAX_CONFIRMATIONS:
+            continue
+        counts["crop_candidates_compared"] += 1
+        confirmed = await asyncio.to_thread(confirm_files, media_dir / a["path"], media_dir / b["path"])
+        if confirmed.reason.startswith("not compared"):
+            counts["crop_candidates_unconfirmable"] += 1
+            continue
+        new_checks.append((*pair, int(confirmed.same), confirmed.reason, now()))
+        if confirmed.same:
+            kept.append(link)
+        else:
+            counts["crop_candidates_rejected"] += 1
+    await store.save_pair_checks(new_checks)
     counts["crop_links"] = len(kept)
     return kept, counts
+
+
+async def backfill_crops(store: MediaStore, media_dir: Path, max_pixels: int, limit: int = BACKFILL) -> int:
+    """Crop hypotheses for kept pictures fingerprinted before they existed (only that column is written;
+    a file that cannot be read now is left for the next run, its other hashes untouched)."""
+    rows = await store.media_without_crops(limit)
+    done = []
+    for row in rows:
+        fp = await asyncio.to_thread(fingerprint_path, str(media_dir / row["path"]), max_pixels)
+        if fp.error is None and fp.sha256 == row["sha256"]:
+            done.append((fp.pdq_crops or b"", row["sha256"]))
+    await store.save_crops(done)
+    return len(done)
 
 
 async def build_clusters(store: MediaStore, threshold: int, min_quality: int,
@@ -189,7 +220,7 @@ async def build_clusters(store: MediaStore, threshold: int, min_quality: int,
         primary.append(([r["pdq"]] + json.loads(r["pdq_alt"] or "[]")) if usable else [])
         lookup.append((json.loads(r["pdq_lookup"] or "[]") or [r["pdq"]]) if usable else [])
     links = await asyncio.to_thread(near_duplicate_links, primary, lookup, threshold)
-    cropped, crop_counts = await crop_links(media, primary, links, settings or MatchSettings(), media_dir)
+    cropped, crop_counts = await crop_links(store, media, links, settings or MatchSettings(), media_dir)
     links += cropped
     roots = clusters(len(media), links)
     members: dict[int, list[int]] = defaultdict(list)
@@ -237,6 +268,7 @@ async def enrich_media(store: MediaStore, config: Any) -> dict[str, Any]:
     counts: dict[str, Any] = {}
     counts |= await fingerprint_pending(store, Path(config.storage.media_dir), max_pixels,
                                         getattr(section, "workers", 0), video_limits(config))
+    counts["crops_backfilled"] = await backfill_crops(store, Path(config.storage.media_dir), max_pixels)
     # Clusters first, so that a bank-match alert names the file's cluster (its graph node media:<cluster>).
     clustered = await build_clusters(store, settings.pdq_threshold, settings.min_pdq_quality, settings,
                                      Path(config.storage.media_dir))

@@ -16,6 +16,22 @@ class MediaSQL(Database):
                      fingerprint_error=?,
                      fingerprinted_at=? WHERE sha256=?""", rows)
 
+    async def media_without_crops(self, limit: int) -> list[Any]:
+        return await self.fetchall(
+            """SELECT sha256, path FROM media WHERE pdq_crops IS NULL AND path IS NOT NULL AND pdq IS NOT NULL
+                 AND frames IS NULL AND fingerprint_error IS NULL ORDER BY first_seen, sha256 LIMIT ?""", (limit,))
+
+    async def save_crops(self, rows: list[tuple[bytes, str]]) -> None:
+        async with self.transaction() as db:
+            await db.executemany("UPDATE media SET pdq_crops=? WHERE sha256=?", rows)
+
+    async def pair_checks(self) -> dict[tuple[str, str], bool]:
+        return {(r[0], r[1]): bool(r[2]) for r in await self.fetchall("SELECT a, b, same FROM media_pair_checks")}
+
+    async def save_pair_checks(self, rows: list[tuple[str, str, int, str, str]]) -> None:
+        async with self.transaction() as db:
+            await db.executemany("INSERT OR REPLACE INTO media_pair_checks VALUES (?,?,?,?,?)", rows)
+
     async def media_to_fingerprint(self) -> list[Any]:
         return await self.fetchall(
             "SELECT sha256, path, mime FROM media WHERE fingerprinted_at IS NULL ORDER BY first_seen, sha256")

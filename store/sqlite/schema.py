@@ -370,10 +370,18 @@ MIGRATIONS: list[str] = [
     """
     -- crop hypotheses of a picture (detectors/media/crops.py): per hypothesis 32 bytes of PDQ bits and
     -- 32 of the bits it trusts; what finds a cropped re-post in a list made elsewhere. Pictures hashed
-    -- before whose file is kept are fingerprinted again by the next enrich; hash-only ones cannot be.
+    -- before whose file is kept get theirs from the next enrich (`media_without_crops`); hash-only
+    -- ones cannot. An empty value: computed, none (a low-quality picture).
     ALTER TABLE media ADD COLUMN pdq_crops BLOB;
     ALTER TABLE hash_banks ADD COLUMN etag TEXT;        -- the list's HTTP ETag at the last sync (If-None-Match)
-    UPDATE media SET fingerprinted_at = NULL
-        WHERE path IS NOT NULL AND pdq IS NOT NULL AND frames IS NULL AND fingerprint_error IS NULL;
+    -- a file and a crop candidate of it compared on their pixels (detectors/media/geometry.py), once
+    CREATE TABLE media_pair_checks (
+        a           TEXT NOT NULL,          -- sha256, the smaller of the two
+        b           TEXT NOT NULL,
+        same        INTEGER NOT NULL,       -- 1: the same source (a repost-cluster link), 0: not
+        reason      TEXT NOT NULL,          -- "312 of 340 keypoint matches agree with one transform (scale 0.60)"
+        checked_at  TEXT NOT NULL,
+        PRIMARY KEY (a, b)
+    );
     """,
 ]

@@ -123,6 +123,29 @@ def test_a_folder_is_one_list_made_of_its_files(sweeps, tmp_path):
     assert "1 withdrawn" in done.stdout and sweeps.rows(config, "SELECT hash FROM bank_hashes") == [(PDQ_A,)]
 
 
+def test_an_emptied_list_is_refused_unless_asked_for(sweeps, tmp_path):
+    config = sweeps.write_config(tmp_path, "http://127.0.0.1:9", [])
+    listed = tmp_path / "list.txt"
+    listed.write_text(f"pdq {PDQ_A}\n", encoding="utf-8")
+    configure(config, '[[media.bank_sources]]\nname = "case"\npath = "list.txt"\nformat = "threatexchange"\n')
+    assert sweeps.cli(config, "media", "sync").returncode == 0
+    listed.write_text("", encoding="utf-8")  # a truncated download, an emptied export
+    done = sweeps.cli(config, "media", "sync")
+    assert done.returncode == 1 and "the list is empty" in done.stderr
+    assert sweeps.rows(config, "SELECT hash FROM bank_hashes") == [(PDQ_A,)]
+    done = sweeps.cli(config, "media", "sync", "--allow-empty")
+    assert done.returncode == 0 and sweeps.rows(config, "SELECT count(*) FROM bank_hashes") == [(0,)]
+
+
+def test_a_token_that_cannot_go_in_a_header_is_refused_at_load_and_never_echoed(sweeps, tmp_path, monkeypatch):
+    config = sweeps.write_config(tmp_path, "http://127.0.0.1:9", [])
+    monkeypatch.setenv("LIST_TOKEN", "two words")
+    configure(config, '[[media.bank_sources]]\nname = "x"\nurl = "https://lists.example.org/a.csv"\n'
+                      'token = "${LIST_TOKEN}"\n')
+    done = sweeps.cli(config, "media", "sync")
+    assert done.returncode == 2 and "printable ASCII" in done.stderr and "two words" not in done.stderr
+
+
 def test_a_list_url_must_be_https_unless_it_is_this_machine(sweeps, tmp_path):
     config = sweeps.write_config(tmp_path, "http://127.0.0.1:9", [])
     configure(config, '[[media.bank_sources]]\nname = "x"\nurl = "http://lists.example.org/a.csv"\n')

@@ -157,6 +157,12 @@ def cmd_media_sync(args: argparse.Namespace) -> int:
                     continue
                 for line, why in read.parsed.problems:
                     err.print(f"{read.source}:{line}: {why}")
+                if not read.parsed.hashes and row and row["hashes"] and not args.allow_empty:
+                    err.print(f"{read.source}: the list is empty; bank {source.name} ({row['hashes']} hashes) not "
+                              "synced (an empty download withdraws everything: if the list really was emptied, "
+                              "`tgsweep media sync --allow-empty` or `tgsweep media remove-bank`)")
+                    failed += 1
+                    continue
                 if read.parsed.problems:  # a list read in part would withdraw the hashes of its bad rows
                     err.print(f"{read.source}: {len(read.parsed.problems)} unreadable rows; bank {source.name} not "
                               "synced (fix the list, or `tgsweep media import-hashes` to add what can be read)")
@@ -229,6 +235,8 @@ def register(sub: Any) -> None:
     q.add_argument("--format", choices=["csv", "threatexchange"], default="csv",
                    help="FILE's format: CSV hash_type,hash[,label] (default) or ThreatExchange's `signal_type signal` lines")
     q.add_argument("--bank", metavar="NAME", help="the bank FILE is (created if new)")
+    q.add_argument("--allow-empty", action="store_true",
+                   help="sync a list that has become empty (otherwise refused: it would withdraw every hash)")
     q.set_defaults(func=cmd_media_sync)
     q = media.add_parser("banks", help="the hash banks, with how many collected files match each")
     q.add_argument("--json", action="store_true", help="one JSON object per line")

@@ -48,7 +48,7 @@ def test_hypotheses_cover_every_side_one_side_and_each_axis_up_to_16_percent():
     assert describe(HYPOTHESES.index((0.04, 0.04, 0.12, 0.12))) == (
         "cropped: original = this picture + about 4 % at the top and bottom and 12 % on the left and right")
     assert describe(VARIANTS + len(HYPOTHESES) + 3) == (  # the trimmed picture's last covered corner
-        "this picture without its borders or caption bar with its bottom-right corner covered (a logo or watermark there)")
+        "this picture without a border or caption bar with its bottom-right corner covered (a logo or watermark there)")
 
 
 def test_packing_round_trips_and_every_hypothesis_trusts_enough_bits_or_none():

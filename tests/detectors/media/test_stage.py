@@ -10,7 +10,7 @@ from PIL import Image
 from crawler.media import inspect_media, write_media
 from detectors.media.banks import MatchSettings
 from detectors.media.geometry import confirm
-from detectors.media.stage import build_clusters, fingerprint_pending
+from detectors.media.stage import backfill_crops, build_clusters, fingerprint_pending
 from store.sqlite import Store
 
 IMAGES = Path(__file__).resolve().parents[2] / "fixtures" / "images"  # tests/fixtures/images (Kodak)
@@ -41,7 +41,7 @@ def test_keypoints_tell_a_recropped_copy_from_a_different_photo():
     assert not confirm(original, b"not a picture").same
 
 
-async def clustered(tmp_path: Path, keep_files: bool) -> tuple[dict, dict[str, str | None]]:
+async def clustered(tmp_path: Path, keep_files: bool, builds: int = 1) -> tuple[dict, dict[str, str | None]]:
     store = await Store.open(tmp_path / "db.sqlite")
     media_dir = tmp_path / "media"
     files = {"original": jpeg(Image.open(IMAGES / "kodim05.png")), "re-post": recrop("kodim05.png"),
@@ -56,7 +56,8 @@ async def clustered(tmp_path: Path, keep_files: bool) -> tuple[dict, dict[str, s
         if not keep_files:  # as hash-only mode leaves it: hashes, no files
             async with store.transaction() as db:
                 await db.execute("UPDATE media SET path = NULL")
-        counts = await build_clusters(store, 31, 50, MatchSettings(), media_dir)
+        for _ in range(builds):
+            counts = await build_clusters(store, 31, 50, MatchSettings(), media_dir)
         import hashlib
 
         by_sha = {r["sha256"]: r["cluster"] for r in await store.fetchall("SELECT sha256, cluster FROM media")}
@@ -76,3 +77,31 @@ async def test_without_the_files_a_crop_candidate_is_not_linked(tmp_path):
     counts, cluster = await clustered(tmp_path, keep_files=False)
     assert len({cluster["original"], cluster["re-post"], cluster["unrelated"]}) == 3
     assert counts["crop_links"] == 0 and counts["crop_candidates_unconfirmable"] == 1
+
+
+async def test_a_pair_is_compared_once_and_its_answer_kept(tmp_path):
+    counts, cluster = await clustered(tmp_path, keep_files=True, builds=2)
+    assert cluster["original"] == cluster["re-post"]  # still linked on the second build
+    assert counts["crop_links"] == 1 and counts["crop_candidates_compared"] == 0  # from media_pair_checks
+    store = await Store.open(tmp_path / "db.sqlite")
+    try:
+        (same, reason), = await store.fetchall("SELECT same, reason FROM media_pair_checks")
+        assert same == 1 and "agree with one transform" in reason
+    finally:
+        await store.close()
+
+
+async def test_pictures_hashed_before_crop_hypotheses_get_them_and_a_missing_file_changes_nothing(tmp_path):
+    await clustered(tmp_path, keep_files=True)
+    store = await Store.open(tmp_path / "db.sqlite")
+    try:
+        rows = await store.fetchall("SELECT sha256, path, pdq FROM media ORDER BY sha256")
+        async with store.transaction() as db:  # as a store from before the upgrade
+            await db.execute("UPDATE media SET pdq_crops = NULL")
+        (tmp_path / "media" / rows[0]["path"]).unlink()
+        assert await backfill_crops(store, tmp_path / "media", 10**8) == 2
+        after = await store.fetchall("SELECT sha256, pdq, length(pdq_crops) AS n FROM media ORDER BY sha256")
+        assert [r["pdq"] for r in after] == [r["pdq"] for r in rows]  # no hash lost
+        assert after[0]["n"] is None and all(r["n"] and r["n"] % 64 == 0 for r in after[1:])
+    finally:
+        await store.close()
