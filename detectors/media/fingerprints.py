@@ -263,10 +263,11 @@ def fingerprint(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, variants: boo
     return fp
 
 
-def hash_picture(img, fp: Fingerprints | None = None, variants: bool = True) -> Fingerprints:
+def hash_picture(img, fp: Fingerprints | None = None, variants: bool = True, crops: bool = True) -> Fingerprints:
     """The perceptual hashes of a decoded RGB picture (at most WORK_SIZE px), into `fp`.
 
-    Shared by pictures and video keyframes (detectors/media/video.py); raises on failure.
+    Shared by pictures and video keyframes (detectors/media/video.py; `crops=False`: keyframes are not
+    looked up as crops); raises on failure.
     """
     from PIL import Image
 
@@ -291,7 +292,7 @@ def hash_picture(img, fp: Fingerprints | None = None, variants: bool = True) -> 
         if quality >= MIN_QUALITY:
             fp.pdq_alt.append(trimmed[0])
             lookup += trimmed
-    if fp.pdq_quality >= MIN_QUALITY:
+    if crops and fp.pdq_quality >= MIN_QUALITY:
         fp.pdq_crops = b"".join(crop_hashes(part).pack() for part in _crop_bases(rgb, fp.trimmed))
     dy, dx = round(h * CENTRE_CROP), round(w * CENTRE_CROP)
     tail = [_pdq(rgb[dy:h - dy, dx:w - dx])]

@@ -107,7 +107,7 @@ def fingerprint_video(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, max_sec
             if last is not None and hamming(quick, last) <= dedupe_distance:
                 continue  # the same scene as the last keyframe
             last = quick
-            kept.append(hash_picture(img))
+            kept.append(hash_picture(img, crops=False))  # no crop hypotheses for keyframes (not matched as crops)
             times.append(round(t, 3))
     except FingerprintError as exc:
         fp.error = str(exc)
