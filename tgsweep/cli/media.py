@@ -157,15 +157,15 @@ def cmd_media_sync(args: argparse.Namespace) -> int:
                     continue
                 for line, why in read.parsed.problems:
                     err.print(f"{read.source}:{line}: {why}")
-                if not read.parsed.hashes and row and row["hashes"] and not args.allow_empty:
-                    err.print(f"{read.source}: the list is empty; bank {source.name} ({row['hashes']} hashes) not "
-                              "synced (an empty download withdraws everything: if the list really was emptied, "
-                              "`tgsweep media sync --allow-empty` or `tgsweep media remove-bank`)")
-                    failed += 1
-                    continue
                 if read.parsed.problems:  # a list read in part would withdraw the hashes of its bad rows
                     err.print(f"{read.source}: {len(read.parsed.problems)} unreadable rows; bank {source.name} not "
                               "synced (fix the list, or `tgsweep media import-hashes` to add what can be read)")
+                    failed += 1
+                    continue
+                if not read.parsed.hashes and row and row["hashes"] and not args.allow_empty:
+                    err.print(f"{read.source}: the list is empty; bank {source.name} not synced: it holds {row['hashes']} "
+                              "hashes and an empty list withdraws them all (if the list really was emptied: "
+                              "`tgsweep media sync --allow-empty`, or `tgsweep media remove-bank`)")
                     failed += 1
                     continue
                 d = await sync_bank(store, source.name, read.parsed, read.source, read.version, read.etag)
