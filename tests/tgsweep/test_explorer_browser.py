@@ -162,3 +162,47 @@ def test_a_big_graph_opens_as_an_overview_and_answers_clicks(tmp_path, browser):
         page.wait_for_selector(f'#details-body[data-node="{target}"]', timeout=15_000)
         page.screenshot(path=str(ARTIFACTS / "explorer_overview.png"))
         assert not errors, errors
+
+
+def test_the_login_form_works_in_a_browser_when_bound_beyond_loopback(tmp_path_factory, browser):
+    """Bound beyond loopback the explorer needs its token; the login form must work in a real browser
+    (it once sent `Origin: null` under `Referrer-Policy: no-referrer` and was refused for any token)."""
+    config = demo_copy(tmp_path_factory)
+    port = _free_port()
+    token = "browser-login-token-7f3a"
+    log = (config.parent / "serve-login.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "tgsweep.cli", "--config", str(config), "serve", "--host",
+                                "0.0.0.0", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                               cwd=config.parent, env=Sweeps.env() | {"TGSWEEP_TOKEN": token})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/login", timeout=2) as answer:
+                    assert answer.status == 200
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("tgsweep serve did not start: " + (config.parent / "serve-login.log").read_text())
+                time.sleep(0.2)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(f"{base}/")
+        assert page.url.endswith("/login")  # sent to the form
+        page.fill("input[name=token]", "not-the-token")
+        page.click("button[type=submit], input[type=submit]")
+        assert "wrong token" in page.inner_text("body")
+        page.goto(f"{base}/login")
+        page.fill("input[name=token]", token)
+        page.click("button[type=submit], input[type=submit]")
+        page.wait_for_function("() => window.explorer && window.explorer.ready", timeout=30_000)
+        assert page.url.rstrip("/").endswith(str(port)) or "#" in page.url
+        assert token not in page.url
+        page.close()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

@@ -144,7 +144,9 @@ def create_app(config: Config, settings: ServeSettings | None = None, prewarm: b
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: under no-referrer a browser posts the login form with `Origin: null`,
+        # which the cross-site check above refuses; same-origin still sends nothing to other sites
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Content-Security-Policy",
                                     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
                                     "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
