@@ -128,6 +128,8 @@ def test_channel_page_data(client, demo):
     known = [m for m in c["media"]["items"] if m["post"] == "faceswap_hub/14"]
     assert known and known[0]["bank_matches"][0]["bank"] == "demo_case"
     assert known[0]["cluster_files"] == 3 and known[0]["cluster_channels"] == 3
+    cluster = client.get(f"/api/clusters/{known[0]['cluster']}").json()  # its summary counts, then lists, files
+    assert cluster["file_count"] == 3 and len(cluster["files"]) == 3 and cluster["channels"]
     assert known[0]["preview"] == f"/api/media/{known[0]['sha256']}/image"  # blurred by default: no unblur flag
     esc = db.execute("SELECT reasons FROM escalations WHERE subject='channel:faceswap_hub'").fetchone()
     assert esc and c["escalation"]["reasons"] == json.loads(esc[0]) and c["escalation"]["reasons"]

@@ -164,6 +164,24 @@ def test_a_big_graph_opens_as_an_overview_and_answers_clicks(tmp_path, browser):
         assert not errors, errors
 
 
+def test_bot_and_cluster_pages_link_posts_and_count_files(server, browser):
+    base, config = server
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{base}/#/bot/{BOT}")
+    page.wait_for_selector("#page-bot table", timeout=15_000)
+    links = page.eval_on_selector_all("#page-bot a[href^='https://t.me/']", "as => as.map(a => a.href)")
+    posts = [u for u in links if u.rstrip("/").split("/")[-1].isdigit()]
+    assert posts, links  # the promoting posts are links to t.me, not text
+    db = sqlite3.connect(config.parent / "tgsweep.db", timeout=30)
+    cluster = db.execute("SELECT id, files FROM media_clusters ORDER BY appearances DESC LIMIT 1").fetchone()
+    page.goto(f"{base}/#/cluster/{cluster[0]}")
+    page.wait_for_selector("#page-cluster table", timeout=15_000)
+    text = page.inner_text("#page-cluster")
+    assert "[object Object]" not in text and f"{cluster[1]} file(s)" in text
+    assert page.eval_on_selector_all("#page-cluster a[href^='#/channel/']", "as => as.length") > 0
+    page.close()
+
+
 def test_the_login_form_works_in_a_browser_when_bound_beyond_loopback(tmp_path_factory, browser):
     """Bound beyond loopback the explorer needs its token; the login form must work in a real browser
     (it once sent `Origin: null` under `Referrer-Policy: no-referrer` and was refused for any token)."""

@@ -275,6 +275,7 @@ async def cluster_detail(store: ExplorerReadModel, cluster: str, images: bool) -
         return None
     out = dict(row)
     out["channels"] = _json_list(out["channels"])
+    out["file_count"] = out.pop("files")  # how many; `files` below lists them (at most MAX_ROWS)
     files = await store.cluster_file_rows(cluster, MAX_ROWS)
     matches = await _bank_matches(store, [f["sha256"] for f in files])
     out["files"] = [{"sha256": f["sha256"], "mime": f["mime"], "bank_matches": matches.get(f["sha256"], []),

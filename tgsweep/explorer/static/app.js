@@ -15,7 +15,7 @@ function el(tag, attrs, ...children) {
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {  // nested lists of nodes (a link and a space per item)
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -642,7 +642,7 @@ async function botsPage() {
 function clusterSummary(c) {
   return el("div", {},
     el("h3", {}, `media cluster ${c.id}`),
-    el("p", {}, `${c.files} file(s), ${c.appearances} post(s) in ${c.channels.length} channel(s); origin candidate ${fmt(c.origin_channel)}/${fmt(c.origin_post)} (${day(c.origin_date)})`),
+    el("p", {}, `${c.file_count} file(s), ${c.appearances} post(s) in ${c.channels.length} channel(s); origin candidate ${fmt(c.origin_channel)}/${fmt(c.origin_post)} (${day(c.origin_date)})`),
     el("p", {}, c.channels.map((ch) => [nodeLink(`channel:${ch}`, `@${ch}`), " "])),
     el("h4", {}, "Escalation"), escalationBlock(c.escalation),
     el("p", {}, el("a", { href: `#/cluster/${encodeURIComponent(c.id)}` }, "open the cluster page →")));
