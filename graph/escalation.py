@@ -163,7 +163,7 @@ def _channel(graph: nx.MultiDiGraph, node: str, w: Weights, pct: dict[str, float
             reasons.append(f"automation score {auto_score:.2f}" + (f": {'; '.join(auto_reasons[:2])}"
                                                                     if auto_reasons else ""))
         if pct.get(node, 0.0) >= 0.75:
-            reasons.append(f"central in the graph (PageRank above {pct[node]:.0%} of channels)")
+            reasons.append(f"central in the graph (PageRank higher than {pct[node]:.0%} of the other channels)")
     else:
         reasons.append("no known content, no suspect bot promoted, no mirrors: not escalated")
         if mentioned:

@@ -179,6 +179,14 @@ def test_bot_and_cluster_pages_link_posts_and_count_files(server, browser):
     text = page.inner_text("#page-cluster")
     assert "[object Object]" not in text and f"{cluster[1]} file(s)" in text
     assert page.eval_on_selector_all("#page-cluster a[href^='#/channel/']", "as => as.length") > 0
+
+    # evidence pointing both ways: the bot page says so instead of "mirror of" and "replaced by" the same bot
+    with db:
+        db.execute("INSERT INTO bot_mirrors VALUES ('swapface_magic_bot', 'swapface_magic2_bot', 'notice', "
+                   "'a post announcing the old name as the new one', '2026-12-03T00:00:00+00:00')")
+    page.goto(f"{base}/#/bot/swapface_magic_bot")
+    page.wait_for_selector("#page-bot table", timeout=15_000)
+    assert "mirror of each other: which replaced which is unclear" in page.inner_text("#page-bot")
     page.close()
 
 

@@ -604,6 +604,15 @@ function botSummary(b, inPanel) {
     inPanel ? el("p", {}, el("a", { href: `#/bot/${encodeURIComponent(b.username)}` }, "open the bot page →")) : null);
 }
 
+function mirrorRows(b) {
+  // Evidence can point both ways (each announced as the other's replacement): say so rather than
+  // show the same bot as both "mirror of" and "replaced by".
+  const both = new Set(b.mirror_of.map((m) => m.bot).filter((x) => b.mirrored_by.some((m) => m.bot === x)));
+  const row = (relation, m) => [both.has(m.bot) ? el("strong", { class: "flag" }, "mirror of each other: which replaced which is unclear") : relation,
+    nodeLink(`bot:${m.bot}`, `@${m.bot}`), m.kind, m.evidence];
+  return [...b.mirror_of.map((m) => row("mirror of", m)), ...b.mirrored_by.map((m) => row("replaced by", m))];
+}
+
 async function botPage(username) {
   const b = await api(`/api/bots/${encodeURIComponent(username)}`);
   const p = b.profile;
@@ -618,9 +627,7 @@ async function botPage(username) {
     el("h3", {}, "Analyst decisions (newest first; the newest applies)"),
     table(["label", "note", "by", "at"], b.overrides.map((o) => [labelSpan(o.label), o.note || "–", o.by, o.at])),
     el("h3", {}, "Mirrors"),
-    table(["relation", "bot", "kind", "evidence"], [
-      ...b.mirror_of.map((m) => ["mirror of", nodeLink(`bot:${m.bot}`, `@${m.bot}`), m.kind, m.evidence]),
-      ...b.mirrored_by.map((m) => ["replaced by", nodeLink(`bot:${m.bot}`, `@${m.bot}`), m.kind, m.evidence])]),
+    table(["relation", "bot", "kind", "evidence"], mirrorRows(b)),
     el("h3", {}, "Who promotes it"),
     table(["channel", "posts", "how", "referral codes", "first", "last", "posts"], b.promoted_by.map((r) => [
       nodeLink(`channel:${r.channel}`, `@${r.channel}`), r.posts, r.how.join(", "),
