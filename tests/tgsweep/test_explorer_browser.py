@@ -112,6 +112,8 @@ def test_click_a_bot_in_the_graph_and_confirm_it(server, browser):
     page.click("#btn-confirm")
     page.wait_for_function("() => document.querySelector('#details').innerText.includes("
                            "'analyst: deepfake_generator by browser-test')", timeout=15_000)
+    message = page.inner_text("#decision-message")  # still there after the panel re-rendered
+    assert "labelled deepfake_generator by browser-test" in message and "next graph build" in message
     page.screenshot(path=str(ARTIFACTS / "explorer_bot_confirmed.png"))
 
     db = sqlite3.connect(config.parent / "tgsweep.db", timeout=30)

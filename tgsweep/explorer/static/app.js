@@ -569,11 +569,16 @@ async function channelPage(username) {
 function decisionForm(b, onDone) {
   const note = el("textarea", { id: "decision-note", placeholder: "why (kept with the decision; required)" });
   const message = el("p", { class: "muted", id: "decision-message" });
+  // the page re-renders after a decision: the message is kept for the bot's next rendering
+  const kept = explorer.flash && explorer.flash.username === b.username ? explorer.flash.text : "";
+  if (kept) message.textContent = kept;
   const decide = async (decision) => {
     if (!note.value.trim()) { message.textContent = "write a note first: why?"; return; }
     try {
       const done = await post(`/api/bots/${encodeURIComponent(b.username)}/override`, { decision, note: note.value });
-      message.textContent = `@${done.username} labelled ${done.label} by ${done.by} at ${done.at}`;
+      message.textContent = `@${done.username} labelled ${done.label} by ${done.by} at ${done.at}. ` +
+        "Saved now; escalations and alerts follow at the next graph build (the scheduled job rebuild_graph, or `tgsweep graph build`).";
+      explorer.flash = { username: done.username, text: message.textContent };
       const colour = nodeColour({ kind: "bot", label: done.label });
       const node = explorer.cy && explorer.cy.getElementById(`bot:${done.username}`);
       if (node && node.nonempty()) node.data({ label: done.label, colour });
