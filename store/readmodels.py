@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from store.audit import AuditLog
 from store.automation import AutomationStore
 from store.bots import BotsStore
 from store.deliveries import DeliveriesStore
 from store.graph import GraphSource
 
 
-class ExplorerReadModel(GraphSource, BotsStore, AutomationStore, DeliveriesStore, Protocol):
-    """What the explorer's pages read (and the bot decisions and alert retries they make)."""
+class ExplorerReadModel(GraphSource, BotsStore, AutomationStore, DeliveriesStore, AuditLog, Protocol):
+    """What the explorer's pages read (and the bot decisions, alert retries, notes and audit entries they make)."""
 
     async def escalation_row(self, subject: str) -> Any:
         """A node's escalations row, if scored."""

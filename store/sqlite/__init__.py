@@ -6,6 +6,7 @@ Protocols beside this package.
 """
 from typing import TYPE_CHECKING
 
+from store.sqlite.audit import AuditSQL
 from store.sqlite.automation import AutomationSQL
 from store.sqlite.banks import BanksSQL
 from store.sqlite.bots import BotsSQL
@@ -22,7 +23,7 @@ from store.sqlite.telethon import TelethonSQL
 
 
 class Store(TelethonSQL, TakedownsSQL, CollectionSQL, BotsSQL, AutomationSQL, MediaSQL, BanksSQL, GraphSQL,
-            EscalationsSQL, EvidenceSQL, DeliveriesSQL, ReadModelsSQL, StatusSQL):
+            EscalationsSQL, EvidenceSQL, DeliveriesSQL, ReadModelsSQL, StatusSQL, AuditSQL):
     """All reads and writes of the database. Open with `await Store.open(path)`."""
 
 
@@ -30,6 +31,7 @@ __all__ = ["Store"]
 
 
 if TYPE_CHECKING:  # mypy checks here that the Store implements every interface of store/
+    from store.audit import AuditLog
     from store.automation import AutomationStore
     from store.banks import BanksStore
     from store.bots import BotsStore
@@ -44,7 +46,8 @@ if TYPE_CHECKING:  # mypy checks here that the Store implements every interface 
     from store.takedowns import TakedownsStore
     from store.telethon import TelethonStateStore
 
-    def _implements(store: Store) -> tuple[AutomationStore, BanksStore, BotsStore, CollectionStore, DeliveriesStore,
-                                           EscalationsStore, EvidenceStore, ExportsStore, GraphSource, MediaStore,
-                                           ExplorerReadModel, StatusReadModel, TakedownsStore, TelethonStateStore]:
-        return (store, store, store, store, store, store, store, store, store, store, store, store, store, store)
+    def _implements(store: Store) -> tuple[AuditLog, AutomationStore, BanksStore, BotsStore, CollectionStore,
+                                           DeliveriesStore, EscalationsStore, EvidenceStore, ExportsStore, GraphSource,
+                                           MediaStore, ExplorerReadModel, StatusReadModel, TakedownsStore,
+                                           TelethonStateStore]:
+        return (store, store, store, store, store, store, store, store, store, store, store, store, store, store, store)

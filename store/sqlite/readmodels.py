@@ -119,4 +119,4 @@ class ReadModelsSQL(Database):
         return await self.scalar("PRAGMA data_version")
 
     async def kept_media(self, sha256: str) -> Any:
-        return await self.fetchone("SELECT path, mime FROM media WHERE sha256=?", (sha256,))
+        return await self.fetchone("SELECT path, mime, cluster FROM media WHERE sha256=?", (sha256,))

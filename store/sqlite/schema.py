@@ -383,5 +383,15 @@ MIGRATIONS: list[str] = [
         checked_at  TEXT NOT NULL,
         PRIMARY KEY (a, b)
     );
+    -- case notes and the record of who revealed, decided or exported what (store/audit.py); append-only
+    CREATE TABLE audit_log (
+        id          INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        who         TEXT NOT NULL,
+        action      TEXT NOT NULL,          -- note, reveal, decision, export
+        subject     TEXT NOT NULL,          -- a node id (bot:x, channel:x, media:<cluster>) or file:<sha256>
+        detail      TEXT NOT NULL           -- JSON: the note and its tags, the label, the format...
+    );
+    CREATE INDEX audit_log_subject ON audit_log(subject, id);
     """,
 ]

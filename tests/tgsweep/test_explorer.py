@@ -183,6 +183,30 @@ def test_override_is_stored_like_the_cli(client, demo):
                        headers={"Content-Type": "text/plain"})  # what a cross-site form could send
     assert form.status_code == 422
     assert db.execute("SELECT count(*) FROM bot_overrides WHERE username='photogen_pro_bot'").fetchone()[0] == 2
+    decisions = client.get("/api/audit", params={"subject": "bot:photogen_pro_bot"}).json()
+    assert [(e["action"], e["detail"]["label"], e["who"]) for e in decisions] == [
+        ("decision", "benign", "analyst-ana"), ("decision", "deepfake_generator", "analyst-ana")]
+
+
+def test_case_notes_and_the_audit_trail_are_kept_per_subject(client, demo):
+    note = client.post("/api/notes", json={"subject": "channel:faceswap_hub", "note": "shares the school photos",
+                                           "tags": ["School", "urgent", " ", "urgent"]})
+    assert note.status_code == 200, note.text
+    entries = client.get("/api/audit", params={"subject": "channel:faceswap_hub"}).json()
+    assert entries[0]["action"] == "note" and entries[0]["who"] == "analyst-ana" and entries[0]["at"]
+    assert entries[0]["detail"] == {"note": "shares the school photos", "tags": ["school", "urgent"]}
+    assert client.post("/api/notes", json={"subject": "table:x", "note": "x"}).status_code == 422
+    assert client.post("/api/notes", json={"subject": "bot:x", "note": ""}).status_code == 422
+
+    db = _db(demo)
+    sha, cluster = db.execute("SELECT m.sha256, m.cluster FROM media_items i JOIN media m ON m.sha256 = i.sha256 "
+                              "WHERE i.channel='faceswap_hub' AND i.post_id=14").fetchone()
+    before = len(client.get("/api/audit", params={"subject": f"media:{cluster}"}).json())
+    client.get(f"/api/media/{sha}/image")  # a blurred preview is not a reveal
+    assert len(client.get("/api/audit", params={"subject": f"media:{cluster}"}).json()) == before
+    client.get(f"/api/media/{sha}/image", params={"unblur": 1})
+    reveal = client.get("/api/audit", params={"subject": f"media:{cluster}"}).json()[0]
+    assert (reveal["action"], reveal["who"], reveal["detail"]["sha256"]) == ("reveal", "analyst-ana", sha)
 
 
 def _edge_energy(picture: Image.Image) -> float:

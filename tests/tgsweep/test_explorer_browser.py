@@ -182,6 +182,22 @@ def test_bot_and_cluster_pages_link_posts_and_count_files(server, browser):
     assert "[object Object]" not in text and f"{cluster[1]} file(s)" in text
     assert page.eval_on_selector_all("#page-cluster a[href^='#/channel/']", "as => as.length") > 0
 
+    # reveal one picture (recorded with who and when), re-blur it, and leave a case note with tags
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#page-cluster button.unblur")
+    page.wait_for_function("() => document.querySelector('#page-cluster .preview img').src.includes('unblur=1')")
+    page.click("#page-cluster button.unblur")  # now "Re-blur"
+    assert not page.eval_on_selector("#page-cluster .preview img", "img => img.src").endswith("unblur=1")
+    page.fill("#case-note", "the same picture as in the victim's request")
+    page.fill("#case-tags", "victim-request, urgent")
+    page.click("#btn-note")
+    page.wait_for_function("() => (document.querySelector('#page-cluster .case-log') || {innerText: ''}).innerText"
+                           ".includes('victim-request')",
+                           timeout=15_000)
+    trail = page.inner_text("#page-cluster .case-log")
+    assert "reveal" in trail and "note" in trail and "browser-test" in trail
+    page.screenshot(path=str(ARTIFACTS / "explorer_cluster_case_log.png"), full_page=True)
+
     # evidence pointing both ways: the bot page says so instead of "mirror of" and "replaced by" the same bot
     with db:
         db.execute("INSERT INTO bot_mirrors VALUES ('swapface_magic_bot', 'swapface_magic2_bot', 'notice', "

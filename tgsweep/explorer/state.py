@@ -107,6 +107,14 @@ class OverrideIn(BaseModel):
     note: str = Field(min_length=1, max_length=2000, description="why; kept with the decision")
 
 
+class NoteIn(BaseModel):
+    """A case note on a subject (a graph node, or file:<sha256>), with tags."""
+
+    subject: str = Field(pattern=r"^(channel|bot|media|file):[A-Za-z0-9_]{1,64}$")
+    note: str = Field(min_length=1, max_length=4000)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+
 class RetryIn(BaseModel):
     ids: list[str] | None = Field(None, description="alert ids; null retries every undelivered alert")
 

@@ -13,6 +13,7 @@ from tgsweep.explorer import data
 from tgsweep.explorer.state import (
     HASH_ONLY,
     INLINE_TYPES,
+    NoteIn,
     OverrideIn,
     _blur_file,
     _check_name,
@@ -66,6 +67,7 @@ async def override(request: Request, username: str, body: OverrideIn) -> dict[st
     if await data.bot_detail(store, username) is None:
         raise HTTPException(404, f"no bot {username} in the store")
     done = await set_override(store, username, label, body.note.strip(), ctx.settings.who, alert_settings(ctx.config))
+    await store.record_audit(ctx.settings.who, "decision", f"bot:{username}", {"label": label, "note": body.note.strip()})
     log.info("explorer: @%s labelled %s by %s", done["username"], label, done["by"])
     return done | {"bot": await data.bot_detail(store, username)}
 
@@ -99,7 +101,9 @@ async def image(request: Request, sha256: str,
         raise HTTPException(404, "the bytes of this file are not kept (hash-only when it was collected, or "
                                  "removed); hashes only")
     headers = {"Cache-Control": "no-store"}
-    if unblur:
+    if unblur:  # recorded in the store, under the repost cluster when the file has one
+        subject = f"media:{row['cluster']}" if row["cluster"] else f"file:{sha256}"
+        await store_of(request).record_audit(ctx.settings.who, "reveal", subject, {"sha256": sha256})
         log.info("explorer: media %s shown unblurred to %s", sha256, ctx.settings.who)
         # Raster pictures inline; anything else (an SVG could carry script) only as a download.
         mime = row["mime"] if row["mime"] in INLINE_TYPES else "application/octet-stream"
@@ -128,3 +132,18 @@ async def cluster(request: Request, cluster: str) -> dict[str, Any]:
     if found is None:
         raise HTTPException(404, f"no cluster {cluster} in the store")
     return found
+
+
+@router.post("/api/notes", summary="a case note with tags on a subject (recorded with who and when)")
+async def add_note(request: Request, body: NoteIn) -> dict[str, Any]:
+    ctx = state(request)
+    tags = sorted({t.strip().lower() for t in body.tags if t.strip()})
+    entry = await store_of(request).record_audit(ctx.settings.who, "note", body.subject,
+                                                 {"note": body.note.strip(), "tags": tags})
+    return {"id": entry, "subject": body.subject, "who": ctx.settings.who}
+
+
+@router.get("/api/audit", summary="a subject's case notes and the record of reveals, decisions and exports")
+async def audit(request: Request, subject: str = Query(pattern=r"^(channel|bot|media|file):[A-Za-z0-9_]{1,64}$"),
+                limit: int = Query(200, ge=1, le=5000)) -> list[dict[str, Any]]:
+    return await store_of(request).audit_entries(subject, limit)

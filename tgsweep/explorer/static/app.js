@@ -516,11 +516,20 @@ function mediaPreview(item) {
     return el("span", { class: "muted" }, explorer.info && explorer.info.hash_only ? "hash-only: no image" : "no preview");
   }
   const img = el("img", { src: item.preview, alt: "blurred preview", loading: "lazy", title: "blurred preview" });
+  // unblurring is recorded in the store (who, when); re-blur puts the blurred preview back
   const button = el("button", { type: "button", class: "unblur", onclick: () => {
-    if (!confirm("Show this one picture unblurred? It may be harmful material.")) return;
+    if (img.dataset.revealed) {
+      img.src = item.preview;
+      img.title = "blurred preview";
+      delete img.dataset.revealed;
+      button.textContent = "Unblur this one";
+      return;
+    }
+    if (!confirm("Show this one picture unblurred? It may be harmful material. The reveal is recorded with your name.")) return;
     img.src = item.preview + "?unblur=1";
     img.title = "unblurred on request";
-    button.remove();
+    img.dataset.revealed = "1";
+    button.textContent = "Re-blur";
   } }, "Unblur this one");
   return el("div", { class: "preview" }, img, el("br"), button);
 }
@@ -563,6 +572,7 @@ async function channelPage(username) {
       el("div", { class: "hash" }, `sha256 ${m.sha256}`, m.pdq ? el("br") : null, m.pdq ? `pdq ${m.pdq}` : null),
       m.cluster ? el("span", {}, nodeLink(`media:${m.cluster}`, m.cluster), ` · ${fmt(m.cluster_files)} files, ${fmt(m.cluster_appearances)} posts, ${m.cluster_channels} channels`) : "–",
       matchesCell(m.bank_matches)])),
+    await caseLog(`channel:${c.username}`),
   ];
 }
 
@@ -638,6 +648,7 @@ async function botPage(username) {
       nodeLink(`channel:${r.channel}`, `@${r.channel}`), r.posts, r.how.join(", "),
       r.referral_codes.length ? el("code", {}, r.referral_codes.join(", ")) : "–", day(r.first), day(r.last),
       el("span", {}, r.post_urls.slice(-5).map((u) => [tme(u, u.split("/").pop()), " "]))])),
+    await caseLog(b.node),
   ];
 }
 
@@ -663,7 +674,35 @@ function clusterSummary(c) {
 async function clusterPage(id) {
   const c = await api(`/api/clusters/${encodeURIComponent(id)}`);
   return [clusterSummary(c), el("h3", {}, "Files (previews blurred)"),
-    table(["preview", "sha256", "bank matches"], c.files.map((f) => [mediaPreview(f), el("span", { class: "hash" }, f.sha256), matchesCell(f.bank_matches)]))];
+    table(["preview", "sha256", "bank matches"], c.files.map((f) => [mediaPreview(f), el("span", { class: "hash" }, f.sha256), matchesCell(f.bank_matches)])),
+    await caseLog(c.node)];
+}
+
+function entryText(e) {
+  const d = e.detail || {};
+  if (e.action === "note") return [d.note || "", d.tags && d.tags.length ? el("span", { class: "muted" }, ` [${d.tags.join(", ")}]`) : ""];
+  if (e.action === "reveal") return `showed ${String(d.sha256 || "").slice(0, 16)}… unblurred`;
+  if (e.action === "decision") return `labelled ${d.label}: ${d.note || ""}`;
+  return JSON.stringify(d);
+}
+
+async function caseLog(subject) {
+  // Case notes and the store's record of who revealed, decided or exported what about this subject.
+  const entries = await api(`/api/audit?subject=${encodeURIComponent(subject)}`);
+  const note = el("textarea", { id: "case-note", placeholder: "a case note (kept with your name and the time; never changed)" });
+  const tags = el("input", { id: "case-tags", placeholder: "tags, comma-separated (e.g. school, minor, urgent)" });
+  const message = el("p", { class: "muted", id: "case-message" });
+  const save = async () => {
+    if (!note.value.trim()) { message.textContent = "write the note first"; return; }
+    try {
+      await post("/api/notes", { subject, note: note.value, tags: tags.value.split(",") });
+      route();
+    } catch (error) { message.textContent = error.message; }
+  };
+  return el("div", { class: "case-log" }, el("h3", {}, "Case notes and audit trail"),
+    el("label", {}, "note ", note), el("label", {}, " tags ", tags),
+    el("button", { type: "button", id: "btn-note", onclick: save }, "Add note"), message,
+    table(["at", "who", "what", "detail"], entries.map((e) => [e.at, e.who, e.action, entryText(e)])));
 }
 
 function stateCell(a) {
