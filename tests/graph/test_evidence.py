@@ -198,6 +198,9 @@ def test_export_is_deterministic_and_the_cli_verifies_it(tmp_path):
     second = sweeps.cli(config.source, "evidence", "export", "channel:alpha", "-o", "two.zip")
     one, two = (tmp_path / "one.zip").read_bytes(), (tmp_path / "two.zip").read_bytes()
     assert one == two and f"sha256 {hashlib.sha256(one).hexdigest()}" in second.stdout
+    exports = sweeps.rows(config.source, "SELECT action, subject, detail FROM audit_log ORDER BY id")
+    assert [(a, s) for a, s, _ in exports] == [("export", "channel:alpha")] * 2  # who and when, per export
+    assert hashlib.sha256(one).hexdigest() in exports[0][2]
     assert sweeps.cli(config.source, "evidence", "verify", "one.zip").returncode == 0
     # an altered capture, re-zipped with the original manifest
     with zipfile.ZipFile(tmp_path / "bad.zip", "w", zipfile.ZIP_STORED) as bad:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ def cmd_evidence_export(args: argparse.Namespace) -> int:
     target = Path(args.output)
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = write_bundle(evidence, target)  # via FILE.partial: never a half-written bundle under the final name
+    who = config.serve.analyst or getpass.getuser()  # the export is kept in the subject's audit trail
+    with_store(config, lambda store: store.record_audit(who, "export", evidence.subject, {
+        "format": "zip", "file": str(target.resolve()), "sha256": digest}))
     included = sum(1 for m in evidence.media if m.get("content") is not None and not evidence.hash_only)
     out.print(f"{evidence.subject}: {len(evidence.posts)} posts, {len(evidence.captures)} raw captures, "
               f"{len(evidence.media)} media ({included} files"
