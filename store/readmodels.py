@@ -22,6 +22,16 @@ class ExplorerReadModel(GraphSource, BotsStore, AutomationStore, DeliveriesStore
     async def channel_post_count(self, username: str) -> int:
         """How many posts of the channel are stored."""
 
+    async def channel_posts_page(self, username: str, offset: int, limit: int) -> tuple[int, list[Any]]:
+        """(total, page) of the channel's posts, newest first: id, date, text, views, edited, forward source,
+        `bots` (comma-separated bots it references), `forwards` (posts that forwarded it)."""
+
+    async def bot_posts_page(self, username: str, offset: int, limit: int) -> tuple[int, list[Any]]:
+        """(total, page) of the posts referencing the bot, newest first, with the same fields."""
+
+    async def bot_activity(self, username: str) -> list[Any]:
+        """(day, posts) of the posts referencing the bot, by day."""
+
     async def channel_activity(self, username: str) -> list[Any]:
         """(day, posts) of the channel, by day."""
 

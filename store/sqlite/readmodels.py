@@ -6,6 +6,13 @@ from typing import Any
 from store.sqlite.database import Database
 
 
+_POST_PAGE = """SELECT p.channel, p.id, p.date, p.text, p.views, p.edited, p.forwarded_channel, p.forwarded_post,
+       (SELECT group_concat(DISTINCT r.bot) FROM bot_refs r WHERE r.channel = p.channel AND r.post_id = p.id) AS bots,
+       (SELECT count(*) FROM channel_refs f WHERE f.target = p.channel AND f.target_post = p.id AND f.how = 'forward')
+           AS forwards
+FROM posts p"""  # a page of posts: what the explorer's post tables show
+
+
 class ReadModelsSQL(Database):
     """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
@@ -52,6 +59,28 @@ class ReadModelsSQL(Database):
                       b.label, b.score FROM bot_refs r LEFT JOIN posts p ON p.channel = r.channel AND p.id = r.post_id
                LEFT JOIN bots b ON b.username = r.bot WHERE r.channel=? GROUP BY r.bot ORDER BY posts DESC, r.bot""",
             (username,))
+
+    async def channel_posts_page(self, username: str, offset: int, limit: int) -> tuple[int, list[Any]]:
+        total = await self.scalar("SELECT count(*) FROM posts WHERE channel=?", (username,))
+        rows = await self.fetchall(
+            _POST_PAGE + """ WHERE p.channel=? ORDER BY p.id DESC LIMIT ? OFFSET ?""", (username, limit, offset))
+        return total, rows
+
+    async def bot_posts_page(self, username: str, offset: int, limit: int) -> tuple[int, list[Any]]:
+        total = await self.scalar("SELECT count(*) FROM (SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot=?)",
+                                  (username,))
+        rows = await self.fetchall(
+            _POST_PAGE + """ JOIN (SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot=?) b
+                 ON p.channel = b.channel AND p.id = b.post_id
+               ORDER BY p.date DESC, p.channel, p.id DESC LIMIT ? OFFSET ?""", (username, limit, offset))
+        return total, rows
+
+    async def bot_activity(self, username: str) -> list[Any]:
+        return await self.fetchall(
+            """SELECT substr(p.date, 1, 10) AS day, count(*) FROM posts p
+               JOIN (SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot=?) b
+                 ON p.channel = b.channel AND p.id = b.post_id
+               WHERE p.date IS NOT NULL GROUP BY day ORDER BY day""", (username,))
 
     async def channel_media_page(self, username: str, limit: int) -> tuple[int, list[Any]]:
         total = await self.scalar("SELECT count(*) FROM media_items WHERE channel=? AND sha256 IS NOT NULL",

@@ -139,6 +139,26 @@ def test_channel_page_data(client, demo):
     assert client.get("/api/channels/bad%20name").status_code == 422
 
 
+def test_posts_of_a_channel_and_of_a_bot_paged_newest_first(client, demo):
+    db = _db(demo)
+    total = db.execute("SELECT count(*) FROM posts WHERE channel='faceswap_hub'").fetchone()[0]
+    first = client.get("/api/channels/faceswap_hub/posts", params={"limit": 10}).json()
+    assert first["total"] == total and len(first["posts"]) == min(10, total)
+    ids = [p["id"] for p in first["posts"]]
+    assert ids == sorted(ids, reverse=True)
+    top = first["posts"][0]
+    text = db.execute("SELECT text FROM posts WHERE channel='faceswap_hub' AND id=?", (top["id"],)).fetchone()[0]
+    assert top["text"] == text and top["url"] == f"https://t.me/faceswap_hub/{top['id']}"
+    second = client.get("/api/channels/faceswap_hub/posts", params={"limit": 10, "offset": 10}).json()
+    assert not {p["id"] for p in second["posts"]} & set(ids)
+    referencing = {tuple(r) for r in db.execute("SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot='morphme_ai_bot'")}
+    bot = client.get("/api/bots/morphme_ai_bot/posts", params={"limit": 500}).json()
+    assert bot["total"] == len(referencing) and {(p["channel"], p["id"]) for p in bot["posts"]} == referencing
+    assert all("morphme_ai_bot" in p["bots"] for p in bot["posts"])
+    assert sum(a["posts"] for a in client.get("/api/bots/morphme_ai_bot").json()["activity"]) == len(referencing)
+    assert client.get("/api/channels/bad%20name/posts").status_code == 422
+
+
 def test_bot_page_data(client, demo):
     db = _db(demo)
     b = client.get("/api/bots/swapface_magic2_bot").json()

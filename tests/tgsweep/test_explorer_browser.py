@@ -174,7 +174,19 @@ def test_bot_and_cluster_pages_link_posts_and_count_files(server, browser):
     links = page.eval_on_selector_all("#page-bot a[href^='https://t.me/']", "as => as.map(a => a.href)")
     posts = [u for u in links if u.rstrip("/").split("/")[-1].isdigit()]
     assert posts, links  # the promoting posts are links to t.me, not text
+    assert "Posts that reference it" in page.inner_text("#page-bot .posts")
+
     db = sqlite3.connect(config.parent / "tgsweep.db", timeout=30)
+    # the channel's posts: their text, a t.me link each, a page at a time
+    newest = db.execute("SELECT id, text FROM posts WHERE channel='faceswap_hub' AND text != '' ORDER BY id DESC").fetchone()
+    page.goto(f"{base}/#/channel/faceswap_hub")
+    page.wait_for_selector("#page-channel .posts table", timeout=15_000)
+    assert newest[1][:40] in page.inner_text("#page-channel .posts")
+    assert page.eval_on_selector_all(f"#page-channel .posts a[href='https://t.me/faceswap_hub/{newest[0]}']",
+                                     "as => as.length") == 1
+    if page.query_selector("#page-channel .posts button.older"):
+        page.click("#page-channel .posts button.older")
+        page.wait_for_selector("#page-channel .posts[data-offset='50']", timeout=15_000)
     cluster = db.execute("SELECT id, files FROM media_clusters ORDER BY appearances DESC LIMIT 1").fetchone()
     page.goto(f"{base}/#/cluster/{cluster[0]}")
     page.wait_for_selector("#page-cluster table", timeout=15_000)

@@ -198,6 +198,26 @@ async def _bank_matches(store: ExplorerReadModel, shas: list[str]) -> dict[str, 
 
 # -- a bot ---------------------------------------------------------------------------------------------------
 
+POSTS_PAGE = 50  # posts per page on channel and bot pages
+
+
+def _post(row: Any) -> dict[str, Any]:
+    """One post as the pages show it, with its t.me link."""
+    return {"channel": row["channel"], "id": row["id"], "url": f"https://t.me/{row['channel']}/{row['id']}",
+            "date": row["date"], "text": row["text"], "views": row["views"], "edited": bool(row["edited"]),
+            "forwarded_from": f"{row['forwarded_channel']}/{row['forwarded_post']}" if row["forwarded_channel"]
+            else None, "forwards": row["forwards"], "bots": sorted(filter(None, (row["bots"] or "").split(",")))}
+
+
+async def posts_page(store: ExplorerReadModel, kind: str, username: str, offset: int,
+                     limit: int = POSTS_PAGE) -> dict[str, Any]:
+    """A page of a channel's posts, or of the posts that reference a bot, newest first."""
+    username = username.lstrip("@").lower()
+    page = store.channel_posts_page if kind == "channel" else store.bot_posts_page
+    total, rows = await page(username, offset, limit)
+    return {"total": total, "offset": offset, "limit": limit, "posts": [_post(r) for r in rows]}
+
+
 async def bot_detail(store: ExplorerReadModel, username: str) -> dict[str, Any] | None:
     """Everything the bot page shows; None if the store has never seen the bot."""
     username = username.lstrip("@").lower()
@@ -221,6 +241,7 @@ async def bot_detail(store: ExplorerReadModel, username: str) -> dict[str, Any] 
     confirmed = bot["confirmed"]
     return {
         "username": username, "node": f"bot:{username}",
+        "activity": [{"day": day, "posts": n} for day, n in await store.bot_activity(username)],
         "profile": {"title": bot["title"], "description": bot["description"],
                     "confirmed": None if confirmed is None else bool(confirmed),
                     "about": profile.get("about") or "", "commands": profile.get("commands") or [],

@@ -39,6 +39,20 @@ async def channel(request: Request, username: str) -> dict[str, Any]:
     return found
 
 
+@router.get("/api/channels/{username}/posts", summary="a page of the channel's posts, newest first")
+async def channel_posts(request: Request, username: str, offset: int = Query(0, ge=0),
+                        limit: int = Query(data.POSTS_PAGE, ge=1, le=500)) -> dict[str, Any]:
+    _check_name(username)
+    return await data.posts_page(store_of(request), "channel", username, offset, limit)
+
+
+@router.get("/api/bots/{username}/posts", summary="a page of the posts that reference the bot, newest first")
+async def bot_posts(request: Request, username: str, offset: int = Query(0, ge=0),
+                    limit: int = Query(data.POSTS_PAGE, ge=1, le=500)) -> dict[str, Any]:
+    _check_name(username)
+    return await data.posts_page(store_of(request), "bot", username, offset, limit)
+
+
 @router.get("/api/bots", summary="every bot with its verdicts (as `tgsweep bots list --json`)")
 async def bots(request: Request) -> list[dict[str, Any]]:
     return await data.list_bot_rows(store_of(request))

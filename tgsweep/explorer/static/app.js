@@ -572,8 +572,28 @@ async function channelPage(username) {
       el("div", { class: "hash" }, `sha256 ${m.sha256}`, m.pdq ? el("br") : null, m.pdq ? `pdq ${m.pdq}` : null),
       m.cluster ? el("span", {}, nodeLink(`media:${m.cluster}`, m.cluster), ` · ${fmt(m.cluster_files)} files, ${fmt(m.cluster_appearances)} posts, ${m.cluster_channels} channels`) : "–",
       matchesCell(m.bank_matches)])),
+    await postsSection("channels", c.username),
     await caseLog(`channel:${c.username}`),
   ];
+}
+
+async function postsSection(kind, name, offset = 0) {
+  // The posts themselves (text as text, never HTML), newest first, a page at a time, each linked to t.me.
+  const page = await api(`/api/${kind}/${encodeURIComponent(name)}/posts?offset=${offset}`);
+  const box = el("div", { class: "posts", "data-offset": String(offset) });
+  const go = async (to) => box.replaceWith(await postsSection(kind, name, to));
+  const last = Math.min(page.offset + page.posts.length, page.total);
+  box.append(el("h3", {}, kind === "bots" ? `Posts that reference it (${page.total})` : `Posts (${page.total})`),
+    el("p", { class: "muted" }, page.total ? `${page.offset + 1}-${last} of ${page.total}, newest first ` : "none collected ",
+      page.offset > 0 ? el("button", { type: "button", class: "newer", onclick: () => go(Math.max(0, page.offset - page.limit)) }, "← newer") : null,
+      last < page.total ? el("button", { type: "button", class: "older", onclick: () => go(page.offset + page.limit) }, "older →") : null),
+    table(["post", "date", "text", "views", "forwards", "bots"], page.posts.map((p) => [
+      tme(p.url, `${p.channel}/${p.id}`), day(p.date),
+      el("div", { class: "post-text" }, p.text || el("span", { class: "muted" }, "(no text)"),
+        p.forwarded_from ? el("div", { class: "muted" }, `forwarded from ${p.forwarded_from}`) : null,
+        p.edited ? el("div", { class: "muted" }, "edited") : null),
+      fmt(p.views), fmt(p.forwards), p.bots.length ? p.bots.map((b) => [nodeLink(`bot:${b}`, `@${b}`), " "]) : "–"])));
+  return box;
 }
 
 function decisionForm(b, onDone) {
@@ -643,11 +663,13 @@ async function botPage(username) {
     table(["label", "note", "by", "at"], b.overrides.map((o) => [labelSpan(o.label), o.note || "–", o.by, o.at])),
     el("h3", {}, "Mirrors"),
     table(["relation", "bot", "kind", "evidence"], mirrorRows(b)),
+    el("h3", {}, "Timeline"), b.activity.length ? activityChart(b.activity) : el("p", { class: "muted" }, "no dated posts"),
     el("h3", {}, "Who promotes it"),
     table(["channel", "posts", "how", "referral codes", "first", "last", "posts"], b.promoted_by.map((r) => [
       nodeLink(`channel:${r.channel}`, `@${r.channel}`), r.posts, r.how.join(", "),
       r.referral_codes.length ? el("code", {}, r.referral_codes.join(", ")) : "–", day(r.first), day(r.last),
       el("span", {}, r.post_urls.slice(-5).map((u) => [tme(u, u.split("/").pop()), " "]))])),
+    await postsSection("bots", b.username),
     await caseLog(b.node),
   ];
 }
