@@ -82,6 +82,27 @@ class ReadModelsSQL(Database):
                  ON p.channel = b.channel AND p.id = b.post_id
                WHERE p.date IS NOT NULL GROUP BY day ORDER BY day""", (username,))
 
+    async def search(self, text: str, limit: int) -> dict[str, list[Any]]:
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        prefix = text.lower() + "%" if all(c in "0123456789abcdef" for c in text.lower()) and len(text) >= 6 else None
+        return {
+            "channels": await self.fetchall(
+                """SELECT username, title FROM channels WHERE username LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\'
+                   ORDER BY username LIMIT ?""", (like, like, limit)),
+            "bots": await self.fetchall(
+                """SELECT username, title, label FROM bots WHERE username LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\'
+                   ORDER BY username LIMIT ?""", (like, like, limit)),
+            "clusters": await self.fetchall(
+                """SELECT DISTINCT m.cluster, b.bank, b.label, m.sha256 FROM bank_matches b JOIN media m ON m.sha256 = b.sha256
+                   WHERE m.cluster IS NOT NULL AND (b.label LIKE ? ESCAPE '\\' OR b.bank LIKE ? ESCAPE '\\')
+                   UNION SELECT DISTINCT cluster, NULL, NULL, sha256 FROM media WHERE cluster IS NOT NULL
+                   AND ? IS NOT NULL AND (sha256 LIKE ? OR md5 LIKE ? OR pdq LIKE ?) LIMIT ?""",
+                (like, like, prefix, prefix, prefix, prefix, limit)),
+            "posts": await self.fetchall(
+                """SELECT channel, id, date, text FROM posts WHERE text LIKE ? ESCAPE '\\'
+                   ORDER BY date DESC LIMIT ?""", (like, limit)),
+        }
+
     async def channel_media_page(self, username: str, limit: int) -> tuple[int, list[Any]]:
         total = await self.scalar("SELECT count(*) FROM media_items WHERE channel=? AND sha256 IS NOT NULL",
                                      (username,))

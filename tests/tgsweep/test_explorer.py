@@ -159,6 +159,26 @@ def test_posts_of_a_channel_and_of_a_bot_paged_newest_first(client, demo):
     assert client.get("/api/channels/bad%20name/posts").status_code == 422
 
 
+def test_search_finds_channels_bots_known_content_hashes_and_post_text(client, demo):
+    db = _db(demo)
+    hit = client.get("/api/search", params={"q": "photo magic"}).json()  # faceswap_hub's title, any case
+    assert "channel:faceswap_hub" in {c["node"] for c in hit["channels"]}
+    assert "bot:morphme_ai_bot" in {b["node"] for b in client.get("/api/search", params={"q": "morphme"}).json()["bots"]}
+    sha, cluster, label = db.execute("SELECT m.sha256, m.cluster, b.label FROM bank_matches b "
+                                     "JOIN media m ON m.sha256 = b.sha256 LIMIT 1").fetchone()
+    by_label = client.get("/api/search", params={"q": label[:12]}).json()["clusters"]
+    assert cluster in {c["cluster"] for c in by_label} and any(c["banks"] for c in by_label)
+    by_hash = client.get("/api/search", params={"q": sha[:10]}).json()["clusters"]
+    assert [c["cluster"] for c in by_hash] == [cluster]
+    channel, post_id, text = db.execute("SELECT channel, id, text FROM posts WHERE length(text) > 30 LIMIT 1").fetchone()
+    words = text.split()[:3]
+    posts = client.get("/api/search", params={"q": " ".join(words)}).json()["posts"]
+    assert f"https://t.me/{channel}/{post_id}" in {p["url"] for p in posts}
+    nothing = client.get("/api/search", params={"q": "100%_no_such"}).json()  # LIKE wildcards are literal
+    assert not (nothing["channels"] or nothing["bots"] or nothing["clusters"] or nothing["posts"])
+    assert client.get("/api/search", params={"q": "x"}).status_code == 422
+
+
 def test_bot_page_data(client, demo):
     db = _db(demo)
     b = client.get("/api/bots/swapface_magic2_bot").json()

@@ -220,6 +220,23 @@ def test_bot_and_cluster_pages_link_posts_and_count_files(server, browser):
     page.close()
 
 
+def test_search_from_the_keyboard(server, browser):
+    base, _ = server
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{base}/#/bots")
+    page.wait_for_selector("#page-bots table", timeout=15_000)
+    page.keyboard.press("/")
+    assert page.evaluate("() => document.activeElement.id") == "search"
+    page.keyboard.type("morphme")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#page-search table", timeout=15_000)
+    page.click(f"#page-search a[href='#/bot/{BOT}']")
+    page.wait_for_selector("#page-bot", timeout=15_000)
+    assert f"@{BOT}" in page.inner_text("#page-bot h3")
+    page.screenshot(path=str(ARTIFACTS / "explorer_search_to_bot.png"))
+    page.close()
+
+
 def test_the_login_form_works_in_a_browser_when_bound_beyond_loopback(tmp_path_factory, browser):
     """Bound beyond loopback the explorer needs its token; the login form must work in a real browser
     (it once sent `Origin: null` under `Referrer-Policy: no-referrer` and was refused for any token)."""

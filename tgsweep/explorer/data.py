@@ -218,6 +218,27 @@ async def posts_page(store: ExplorerReadModel, kind: str, username: str, offset:
     return {"total": total, "offset": offset, "limit": limit, "posts": [_post(r) for r in rows]}
 
 
+async def search(store: ExplorerReadModel, text: str, limit: int = 20) -> dict[str, Any]:
+    """What matches `text`: channels and bots (name or title), repost clusters (bank, label or a hash
+    prefix), posts (their text); each hit with the node or t.me link it opens."""
+    found = await store.search(text.strip(), limit)
+    clusters: dict[str, dict[str, Any]] = {}
+    for r in found["clusters"]:
+        hit = clusters.setdefault(r["cluster"], {"node": f"media:{r['cluster']}", "cluster": r["cluster"], "banks": []})
+        if r["bank"]:
+            hit["banks"].append(f"{r['bank']}: {r['label'] or ''}".rstrip(": "))
+    return {
+        "query": text,
+        "channels": [{"node": f"channel:{r['username']}", "username": r["username"], "title": r["title"]}
+                     for r in found["channels"]],
+        "bots": [{"node": f"bot:{r['username']}", "username": r["username"], "title": r["title"], "label": r["label"]}
+                 for r in found["bots"]],
+        "clusters": [c | {"banks": sorted(set(c["banks"]))} for c in clusters.values()],
+        "posts": [{"channel": r["channel"], "id": r["id"], "date": r["date"], "text": r["text"],
+                   "url": f"https://t.me/{r['channel']}/{r['id']}"} for r in found["posts"]],
+    }
+
+
 async def bot_detail(store: ExplorerReadModel, username: str) -> dict[str, Any] | None:
     """Everything the bot page shows; None if the store has never seen the bot."""
     username = username.lstrip("@").lower()

@@ -161,3 +161,9 @@ async def add_note(request: Request, body: NoteIn) -> dict[str, Any]:
 async def audit(request: Request, subject: str = Query(pattern=r"^(channel|bot|media|file):[A-Za-z0-9_]{1,64}$"),
                 limit: int = Query(200, ge=1, le=5000)) -> list[dict[str, Any]]:
     return await store_of(request).audit_entries(subject, limit)
+
+
+@router.get("/api/search", summary="channels, bots, repost clusters (bank, label, hash prefix) and posts matching q")
+async def search(request: Request, q: str = Query(min_length=2, max_length=200),
+                 limit: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
+    return await data.search(store_of(request), q, limit)

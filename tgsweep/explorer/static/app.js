@@ -83,7 +83,7 @@ async function route() {
   graphView.hidden = true;
   page.hidden = false;
   page.replaceChildren(el("section", { class: "page" }, el("p", { class: "muted" }, "loading…")));
-  const render = { channel: channelPage, bot: botPage, bots: botsPage, alerts: alertsPage, cluster: clusterPage }[view];
+  const render = { channel: channelPage, bot: botPage, bots: botsPage, alerts: alertsPage, cluster: clusterPage, search: searchPage }[view];
   try {
     page.replaceChildren(el("section", { class: "page", id: `page-${view}` }, await (render ? render(arg) : notFound(view))));
   } catch (error) {
@@ -700,6 +700,36 @@ async function clusterPage(id) {
     await caseLog(c.node)];
 }
 
+async function searchPage(text) {
+  const found = await api(`/api/search?q=${encodeURIComponent(text)}`);
+  const box = document.getElementById("search");
+  if (box && box.value !== text) box.value = text;
+  const total = found.channels.length + found.bots.length + found.clusters.length + found.posts.length;
+  return [el("h2", {}, `Search: ${text}`),
+    total ? null : el("p", { class: "muted" }, "nothing found: try part of a name, a bank or label, 6+ hex digits of a hash, or words of a post"),
+    el("h3", {}, `Channels (${found.channels.length})`),
+    table(["channel", "title"], found.channels.map((c) => [nodeLink(c.node, `@${c.username}`), fmt(c.title)])),
+    el("h3", {}, `Bots (${found.bots.length})`),
+    table(["bot", "title", "verdict"], found.bots.map((b) => [nodeLink(b.node, `@${b.username}`), fmt(b.title), labelSpan(b.label)])),
+    el("h3", {}, `Known content and repost clusters (${found.clusters.length})`),
+    table(["cluster", "banks"], found.clusters.map((c) => [nodeLink(c.node, c.cluster), c.banks.join("; ") || "hash prefix"])),
+    el("h3", {}, `Posts (${found.posts.length})`),
+    table(["post", "date", "text"], found.posts.map((p) => [tme(p.url, `${p.channel}/${p.id}`), day(p.date),
+      el("div", { class: "post-text" }, p.text)]))];
+}
+
+function setupSearch() {
+  const box = document.getElementById("search");
+  document.getElementById("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (box.value.trim().length >= 2) location.hash = `#/search/${encodeURIComponent(box.value.trim())}`;
+  });
+  document.addEventListener("keydown", (event) => {  // "/" focuses the search box, as on most sites
+    const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName);
+    if (event.key === "/" && !typing) { event.preventDefault(); box.focus(); box.select(); }
+  });
+}
+
 function entryText(e) {
   const d = e.detail || {};
   if (e.action === "note") return [d.note || "", d.tags && d.tags.length ? el("span", { class: "muted" }, ` [${d.tags.join(", ")}]`) : ""];
@@ -763,6 +793,7 @@ document.getElementById("filters").addEventListener("submit", (event) => {
   loadGraph();
 });
 window.addEventListener("hashchange", route);
+setupSearch();
 api("/api/info").then((info) => {
   explorer.info = info;
   document.getElementById("whoami").textContent = `analyst ${info.analyst}` + (info.hash_only ? " · hash-only mode" : "");
