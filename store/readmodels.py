@@ -32,6 +32,10 @@ class ExplorerReadModel(GraphSource, BotsStore, AutomationStore, DeliveriesStore
     async def bot_activity(self, username: str) -> list[Any]:
         """(day, posts) of the posts referencing the bot, by day."""
 
+    async def known_content_rows(self, bank: str | None, limit: int) -> list[Any]:
+        """Bank matches grouped by (bank, label, repost cluster): best tier (`tier_rank` 0 near-certain, 1 match,
+        2 weak lead), files, a sample file, the cluster's origin, channels and appearances; best first."""
+
     async def search(self, text: str, limit: int) -> dict[str, list[Any]]:
         """Channels and bots by name or title, repost clusters by bank or label (or a hash prefix of 6+ hex
         digits: SHA-256, MD5 or PDQ), posts by text; at most `limit` of each."""

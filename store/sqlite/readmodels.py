@@ -82,6 +82,20 @@ class ReadModelsSQL(Database):
                  ON p.channel = b.channel AND p.id = b.post_id
                WHERE p.date IS NOT NULL GROUP BY day ORDER BY day""", (username,))
 
+    async def known_content_rows(self, bank: str | None, limit: int) -> list[Any]:
+        return await self.fetchall(
+            """SELECT b.bank, b.label, m.cluster,
+                      min(CASE b.tier WHEN 'near-certain' THEN 0 WHEN 'match' THEN 1 ELSE 2 END) AS tier_rank,
+                      count(DISTINCT b.sha256) AS files, min(b.sha256) AS sample_sha256,
+                      max(m.path IS NOT NULL AND m.mime LIKE 'image/%') AS sample_kept,
+                      min(b.distance) AS distance,
+                      c.origin_channel, c.origin_post, c.origin_date, c.channels, c.appearances
+               FROM bank_matches b JOIN media m ON m.sha256 = b.sha256
+               LEFT JOIN media_clusters c ON c.id = m.cluster
+               WHERE ? IS NULL OR b.bank = ?
+               GROUP BY b.bank, b.label, m.cluster
+               ORDER BY tier_rank, coalesce(c.appearances, 0) DESC, b.bank, b.label LIMIT ?""", (bank, bank, limit))
+
     async def search(self, text: str, limit: int) -> dict[str, list[Any]]:
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         prefix = text.lower() + "%" if all(c in "0123456789abcdef" for c in text.lower()) and len(text) >= 6 else None

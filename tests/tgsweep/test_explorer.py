@@ -179,6 +179,21 @@ def test_search_finds_channels_bots_known_content_hashes_and_post_text(client, d
     assert client.get("/api/search", params={"q": "x"}).status_code == 422
 
 
+def test_known_content_by_bank_label_and_cluster(client, demo):
+    db = _db(demo)
+    known = client.get("/api/known").json()
+    banked = {tuple(r) for r in db.execute("SELECT DISTINCT b.bank, b.label, m.cluster FROM bank_matches b "
+                                            "JOIN media m ON m.sha256 = b.sha256")}
+    assert {(k["bank"], k["label"], k["cluster"]) for k in known} == banked
+    top = known[0]
+    cluster = db.execute("SELECT origin_channel, origin_post, channels FROM media_clusters WHERE id=?",
+                         (top["cluster"],)).fetchone()
+    assert (top["first"]["channel"], top["first"]["post"]) == (cluster[0], cluster[1])
+    assert top["channels"] == json.loads(cluster[2]) and top["tier"] in ("near-certain", "match", "weak lead")
+    assert top["preview"] == f"/api/media/{top['sha256']}/image"  # blurred: no unblur flag
+    assert client.get("/api/known", params={"bank": "no_such_bank"}).json() == []
+
+
 def test_bot_page_data(client, demo):
     db = _db(demo)
     b = client.get("/api/bots/swapface_magic2_bot").json()

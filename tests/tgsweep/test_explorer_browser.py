@@ -234,6 +234,15 @@ def test_search_from_the_keyboard(server, browser):
     page.wait_for_selector("#page-bot", timeout=15_000)
     assert f"@{BOT}" in page.inner_text("#page-bot h3")
     page.screenshot(path=str(ARTIFACTS / "explorer_search_to_bot.png"))
+
+    # known content: which channels posted a banked picture, blurred, one click from the header
+    page.click("#nav-known")
+    page.wait_for_selector("#page-known table", timeout=15_000)
+    known = page.inner_text("#page-known")
+    assert "demo_case" in known and "@faceswap_hub" in known
+    sources = page.eval_on_selector_all("#page-known .preview img", "imgs => imgs.map(i => i.getAttribute('src'))")
+    assert sources and all(s.endswith("/image") for s in sources)
+    page.screenshot(path=str(ARTIFACTS / "explorer_known_content.png"), full_page=True)
     page.close()
 
 

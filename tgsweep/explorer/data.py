@@ -218,6 +218,25 @@ async def posts_page(store: ExplorerReadModel, kind: str, username: str, offset:
     return {"total": total, "offset": offset, "limit": limit, "posts": [_post(r) for r in rows]}
 
 
+TIER_NAMES = ("near-certain", "match", "weak lead")
+
+
+async def known_content(store: ExplorerReadModel, bank: str | None, images: bool, limit: int = MAX_ROWS) -> list[dict[str, Any]]:
+    """Known content found: each (bank, label, repost cluster) with its best tier, who posted it and where it
+    appeared first; a blurred preview of one of its files (none in hash-only mode)."""
+    out = []
+    for r in await store.known_content_rows(bank, limit):
+        sample = r["sample_sha256"]
+        out.append({
+            "bank": r["bank"], "label": r["label"], "tier": TIER_NAMES[r["tier_rank"]], "distance": r["distance"],
+            "cluster": r["cluster"], "node": f"media:{r['cluster']}" if r["cluster"] else None, "files": r["files"],
+            "channels": _json_list(r["channels"]), "appearances": r["appearances"],
+            "first": {"channel": r["origin_channel"], "post": r["origin_post"], "date": r["origin_date"],
+                      "url": f"https://t.me/{r['origin_channel']}/{r['origin_post']}" if r["origin_channel"] else None},
+            "sha256": sample, "preview": f"/api/media/{sample}/image" if images and r["sample_kept"] else None})
+    return out
+
+
 async def search(store: ExplorerReadModel, text: str, limit: int = 20) -> dict[str, Any]:
     """What matches `text`: channels and bots (name or title), repost clusters (bank, label or a hash
     prefix), posts (their text); each hit with the node or t.me link it opens."""

@@ -167,3 +167,10 @@ async def audit(request: Request, subject: str = Query(pattern=r"^(channel|bot|m
 async def search(request: Request, q: str = Query(min_length=2, max_length=200),
                  limit: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
     return await data.search(store_of(request), q, limit)
+
+
+@router.get("/api/known", summary="known content found: bank matches by bank, label and repost cluster")
+async def known(request: Request, bank: str | None = Query(None, max_length=64),
+                limit: int = Query(data.MAX_ROWS, ge=1, le=5000)) -> list[dict[str, Any]]:
+    ctx = state(request)
+    return await data.known_content(store_of(request), bank, images=not ctx.hash_only, limit=limit)

@@ -83,7 +83,7 @@ async function route() {
   graphView.hidden = true;
   page.hidden = false;
   page.replaceChildren(el("section", { class: "page" }, el("p", { class: "muted" }, "loading…")));
-  const render = { channel: channelPage, bot: botPage, bots: botsPage, alerts: alertsPage, cluster: clusterPage, search: searchPage }[view];
+  const render = { channel: channelPage, bot: botPage, bots: botsPage, alerts: alertsPage, cluster: clusterPage, search: searchPage, known: knownPage }[view];
   try {
     page.replaceChildren(el("section", { class: "page", id: `page-${view}` }, await (render ? render(arg) : notFound(view))));
   } catch (error) {
@@ -698,6 +698,18 @@ async function clusterPage(id) {
   return [clusterSummary(c), el("h3", {}, "Files (previews blurred)"),
     table(["preview", "sha256", "bank matches"], c.files.map((f) => [mediaPreview(f), el("span", { class: "hash" }, f.sha256), matchesCell(f.bank_matches)])),
     await caseLog(c.node)];
+}
+
+async function knownPage() {
+  // Known content: what the banks found, hash-first and blurred; who posted it and where it appeared first.
+  const rows = await api("/api/known");
+  return [el("h2", {}, `Known content (${rows.length})`),
+    rows.length ? null : el("p", { class: "muted" }, "no bank match yet: import a hash list (tgsweep media import-hashes FILE --bank NAME) or sync one (tgsweep media sync)"),
+    table(["preview", "bank", "label", "tier", "cluster", "files", "channels that posted it", "first appearance"], rows.map((k) => [
+      mediaPreview(k), k.bank, fmt(k.label), el("span", { class: `tier tier-${k.tier.replace(" ", "-")}` }, `${k.tier} (${k.distance})`),
+      k.node ? nodeLink(k.node, k.cluster) : el("span", { class: "hash" }, k.sha256.slice(0, 16)), k.files,
+      k.channels.length ? k.channels.map((c) => [nodeLink(`channel:${c}`, `@${c}`), " "]) : "–",
+      k.first.url ? el("span", {}, tme(k.first.url, `${k.first.channel}/${k.first.post}`), ` ${day(k.first.date)}`) : "–"]))];
 }
 
 async function searchPage(text) {
