@@ -32,6 +32,11 @@ class ExplorerReadModel(GraphSource, BotsStore, AutomationStore, DeliveriesStore
     async def bot_activity(self, username: str) -> list[Any]:
         """(day, posts) of the posts referencing the bot, by day."""
 
+    async def queue_page(self, kind: str | None, min_score: float, community: int | None, since: str | None,
+                         sort: str, offset: int, limit: int) -> tuple[int, list[Any]]:
+        """(total, page) of scored subjects (escalations) filtered by kind, minimum score, community and escalated
+        since; sorted by `score`, `escalated` or `pagerank`; with the bot's label, bank matches and last review."""
+
     async def known_content_rows(self, bank: str | None, limit: int) -> list[Any]:
         """Bank matches grouped by (bank, label, repost cluster): best tier (`tier_rank` 0 near-certain, 1 match,
         2 weak lead), files, a sample file, the cluster's origin, channels and appearances; best first."""

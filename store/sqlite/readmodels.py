@@ -82,6 +82,26 @@ class ReadModelsSQL(Database):
                  ON p.channel = b.channel AND p.id = b.post_id
                WHERE p.date IS NOT NULL GROUP BY day ORDER BY day""", (username,))
 
+    async def queue_page(self, kind: str | None, min_score: float, community: int | None, since: str | None,
+                         sort: str, offset: int, limit: int) -> tuple[int, list[Any]]:
+        where = """WHERE e.score >= ? AND (? IS NULL OR e.kind = ?) AND (? IS NULL OR e.community = ?)
+                   AND (? IS NULL OR e.escalated_at >= ?)"""
+        params = (min_score, kind, kind, community, community, since, since)
+        total = await self.scalar(f"SELECT count(*) FROM escalations e {where}", params)
+        order = {"score": "e.score DESC", "escalated": "e.escalated_at DESC", "pagerank": "e.pagerank DESC"}[sort]
+        rows = await self.fetchall(
+            f"""SELECT e.subject, e.kind, e.score, e.reasons, e.pagerank, e.community, e.escalated_at, e.computed_at,
+                       b.label AS bot_label,
+                       (SELECT count(*) FROM bank_matches bm JOIN media m ON m.sha256 = bm.sha256
+                          WHERE e.kind = 'media' AND m.cluster = substr(e.subject, 7)) AS media_bank_matches,
+                       (SELECT count(DISTINCT i.sha256) FROM media_items i JOIN bank_matches bm ON bm.sha256 = i.sha256
+                          WHERE e.kind = 'channel' AND i.channel = substr(e.subject, 9)) AS channel_banked_files,
+                       (SELECT max(a.at) FROM audit_log a WHERE a.subject = e.subject AND a.action = 'reviewed')
+                          AS reviewed_at
+                FROM escalations e LEFT JOIN bots b ON e.kind = 'bot' AND b.username = substr(e.subject, 5)
+                {where} ORDER BY {order}, e.subject LIMIT ? OFFSET ?""", (*params, limit, offset))
+        return total, rows
+
     async def known_content_rows(self, bank: str | None, limit: int) -> list[Any]:
         return await self.fetchall(
             """SELECT b.bank, b.label, m.cluster,

@@ -194,6 +194,25 @@ def test_known_content_by_bank_label_and_cluster(client, demo):
     assert client.get("/api/known", params={"bank": "no_such_bank"}).json() == []
 
 
+def test_the_queue_ranks_filters_and_pages_scored_subjects(client, demo):
+    db = _db(demo)
+    scored = db.execute("SELECT subject, score FROM escalations ORDER BY score DESC, subject").fetchall()
+    page = client.get("/api/queue", params={"limit": 5}).json()
+    assert page["total"] == len(scored) and [i["subject"] for i in page["items"]] == [s for s, _ in scored[:5]]
+    assert page["items"][0]["reasons"] and len(page["items"][0]["reasons"]) <= 3
+    nxt = client.get("/api/queue", params={"limit": 5, "offset": 5}).json()
+    assert [i["subject"] for i in nxt["items"]] == [s for s, _ in scored[5:10]]
+    bots = client.get("/api/queue", params={"kind": "bot", "min_score": 0.5}).json()["items"]
+    assert bots and all(i["kind"] == "bot" and i["score"] >= 0.5 and i["label"] for i in bots)
+    media = client.get("/api/queue", params={"kind": "media", "min_score": 0.5}).json()["items"]
+    assert media and all(i["bank_matches"] >= 1 for i in media)
+    done = client.post("/api/reviewed", json={"subject": page["items"][0]["subject"], "note": "seen"})
+    assert done.status_code == 200
+    again = client.get("/api/queue", params={"limit": 1}).json()["items"][0]
+    assert again["reviewed_at"]
+    assert client.get("/api/queue", params={"sort": "random"}).status_code == 422
+
+
 def test_bot_page_data(client, demo):
     db = _db(demo)
     b = client.get("/api/bots/swapface_magic2_bot").json()

@@ -219,6 +219,25 @@ async def posts_page(store: ExplorerReadModel, kind: str, username: str, offset:
 
 
 TIER_NAMES = ("near-certain", "match", "weak lead")
+QUEUE_SORTS = ("score", "escalated", "pagerank")
+
+
+async def queue(store: ExplorerReadModel, kind: str | None = None, min_score: float = 0.0, community: int | None = None,
+                since: str | None = None, sort: str = "score", offset: int = 0, limit: int = POSTS_PAGE) -> dict[str, Any]:
+    """The analyst's queue: scored subjects, most escalated first, with their top reasons, since when, bank
+    matches, the last review, and the links they open."""
+    total, rows = await store.queue_page(kind, min_score, community, since, sort, offset, limit)
+    items = []
+    for r in rows:
+        name = r["subject"].split(":", 1)[1]
+        items.append({
+            "subject": r["subject"], "kind": r["kind"], "name": name, "score": r["score"],
+            "reasons": _json_list(r["reasons"])[:3], "pagerank": r["pagerank"], "community": r["community"],
+            "escalated_at": r["escalated_at"], "computed_at": r["computed_at"], "label": r["bot_label"],
+            "bank_matches": (r["media_bank_matches"] if r["kind"] == "media" else r["channel_banked_files"]) or 0,
+            "reviewed_at": r["reviewed_at"],
+            "tme": f"https://t.me/{'s/' if r['kind'] == 'channel' else ''}{name}" if r["kind"] in ("channel", "bot") else None})
+    return {"total": total, "offset": offset, "limit": limit, "items": items}
 
 
 async def known_content(store: ExplorerReadModel, bank: str | None, images: bool, limit: int = MAX_ROWS) -> list[dict[str, Any]]:

@@ -174,3 +174,18 @@ async def known(request: Request, bank: str | None = Query(None, max_length=64),
                 limit: int = Query(data.MAX_ROWS, ge=1, le=5000)) -> list[dict[str, Any]]:
     ctx = state(request)
     return await data.known_content(store_of(request), bank, images=not ctx.hash_only, limit=limit)
+
+
+@router.get("/api/queue", summary="the queue: scored subjects, most escalated first, filtered and paged")
+async def queue(request: Request, kind: str | None = Query(None, pattern="^(channel|bot|media)$"),
+                min_score: float = Query(0.0, ge=0, le=1), community: int | None = Query(None),
+                since: str | None = Query(None, max_length=40), sort: str = Query("score", pattern="^(score|escalated|pagerank)$"),
+                offset: int = Query(0, ge=0), limit: int = Query(data.POSTS_PAGE, ge=1, le=500)) -> dict[str, Any]:
+    return await data.queue(store_of(request), kind, min_score, community, since, sort, offset, limit)
+
+
+@router.post("/api/reviewed", summary="mark a subject reviewed, with a note (kept in its audit trail)")
+async def reviewed(request: Request, body: NoteIn) -> dict[str, Any]:
+    ctx = state(request)
+    entry = await store_of(request).record_audit(ctx.settings.who, "reviewed", body.subject, {"note": body.note.strip()})
+    return {"id": entry, "subject": body.subject, "who": ctx.settings.who}

@@ -67,9 +67,10 @@ function notes(list) {
 // -- routing --------------------------------------------------------------------------------------
 
 async function route() {
-  const hash = location.hash || "#/graph";
+  const [hash, query] = (location.hash || "#/queue").split("?");  // filters ride in the URL: a view can be sent
   const [, view, ...rest] = hash.split("/");
   const arg = decodeURIComponent(rest.join("/"));
+  const params = new URLSearchParams(query || "");
   document.querySelectorAll("header nav a").forEach((a) => a.classList.toggle("active", a.getAttribute("href") === `#/${view}`));
   const graphView = document.getElementById("view-graph");
   const page = document.getElementById("view-page");
@@ -83,9 +84,9 @@ async function route() {
   graphView.hidden = true;
   page.hidden = false;
   page.replaceChildren(el("section", { class: "page" }, el("p", { class: "muted" }, "loading…")));
-  const render = { channel: channelPage, bot: botPage, bots: botsPage, alerts: alertsPage, cluster: clusterPage, search: searchPage, known: knownPage }[view];
+  const render = { channel: channelPage, bot: botPage, bots: botsPage, alerts: alertsPage, cluster: clusterPage, search: searchPage, known: knownPage, queue: queuePage }[view];
   try {
-    page.replaceChildren(el("section", { class: "page", id: `page-${view}` }, await (render ? render(arg) : notFound(view))));
+    page.replaceChildren(el("section", { class: "page", id: `page-${view}` }, await (render ? render(arg, params) : notFound(view))));
   } catch (error) {
     page.replaceChildren(el("section", { class: "page" }, el("p", { class: "error" }, error.message)));
   }
@@ -698,6 +699,58 @@ async function clusterPage(id) {
   return [clusterSummary(c), el("h3", {}, "Files (previews blurred)"),
     table(["preview", "sha256", "bank matches"], c.files.map((f) => [mediaPreview(f), el("span", { class: "hash" }, f.sha256), matchesCell(f.bank_matches)])),
     await caseLog(c.node)];
+}
+
+async function queuePage(_, params) {
+  // The landing view: what to look at first and why. Filters and paging are in the URL.
+  const want = new URLSearchParams(params);
+  const data = await api(`/api/queue?${want.toString()}`);
+  const lastVisit = localStorage.getItem("tgsweep.lastVisit") || "";
+  localStorage.setItem("tgsweep.lastVisit", new Date().toISOString());
+  const fresh = data.items.filter((i) => lastVisit && i.escalated_at && i.escalated_at > lastVisit).length;
+  const goTo = (changes) => {
+    const next = new URLSearchParams(want);
+    for (const [k, v] of Object.entries(changes)) { if (v === "" || v === null) next.delete(k); else next.set(k, v); }
+    location.hash = `#/queue?${next.toString()}`;
+  };
+  const kind = el("select", { id: "queue-kind" }, ["", "channel", "bot", "media"].map((k) => el("option", { value: k, selected: (want.get("kind") || "") === k }, k || "every kind")));
+  const min = el("input", { id: "queue-min", type: "number", min: "0", max: "1", step: "0.05", value: want.get("min_score") || "0" });
+  const sort = el("select", { id: "queue-sort" }, ["score", "escalated", "pagerank"].map((k) => el("option", { value: k, selected: (want.get("sort") || "score") === k }, `by ${k}`)));
+  const filters = el("form", { class: "queue-filters", onsubmit: (event) => { event.preventDefault(); goTo({ kind: kind.value, min_score: min.value, sort: sort.value, offset: "" }); } },
+    el("label", {}, "kind ", kind), el("label", {}, " escalation at least ", min), el("label", {}, " sorted ", sort), el("button", { type: "submit" }, "Apply"));
+  const message = el("p", { class: "muted", id: "queue-message" });
+  const act = async (item, what) => {
+    const note = prompt(what === "reviewed" ? `Why is ${item.subject} reviewed? (kept in its audit trail)` : `Why ${what} @${item.name}? (kept with the decision)`);
+    if (!note || !note.trim()) return;
+    try {
+      if (what === "reviewed") await post("/api/reviewed", { subject: item.subject, note });
+      else await post(`/api/bots/${encodeURIComponent(item.name)}/override`, { decision: what, note });
+      explorer.flash = { username: item.name, text: "" };
+      message.textContent = `${item.subject}: ${what === "reviewed" ? "marked reviewed" : `${what}ed`}. Escalations and alerts follow at the next graph build (the job rebuild_graph, or \`tgsweep graph build\`).`;
+      localStorage.setItem("tgsweep.queueMessage", message.textContent);
+      route();
+    } catch (error) { message.textContent = error.message; }
+  };
+  const kept = localStorage.getItem("tgsweep.queueMessage");
+  if (kept) { message.textContent = kept; localStorage.removeItem("tgsweep.queueMessage"); }
+  const last = Math.min(data.offset + data.items.length, data.total);
+  return [el("h2", {}, `Queue (${data.total})`),
+    el("p", { class: "muted" }, lastVisit ? `${fresh} escalated since your last visit (${lastVisit.slice(0, 16).replace("T", " ")})` : "first visit from this browser"),
+    filters, message,
+    data.total ? null : el("p", { class: "muted" }, "nothing scored yet: sweep some channels, then `tgsweep graph build`"),
+    table(["escalation", "subject", "why (top reasons)", "since", "bank matches", "reviewed", ""], data.items.map((i) => [
+      el("strong", {}, score(i.score)),
+      el("div", {}, nodeLink(`${i.subject}`, i.kind === "media" ? `media ${i.name}` : `@${i.name}`), " ", el("span", { class: "muted" }, i.kind),
+        i.label ? [" ", labelSpan(i.label)] : null, i.tme ? [el("br"), tme(i.tme, "t.me")] : null,
+        lastVisit && i.escalated_at && i.escalated_at > lastVisit ? [" ", el("span", { class: "flag" }, "new")] : null),
+      reasonsList(i.reasons), day(i.escalated_at), i.bank_matches || "–", i.reviewed_at ? day(i.reviewed_at) : "–",
+      el("div", { class: "queue-actions" },
+        el("button", { type: "button", class: "reviewed", onclick: () => act(i, "reviewed") }, "Mark reviewed"),
+        i.kind === "bot" ? [el("button", { type: "button", class: "confirm", onclick: () => act(i, "confirm") }, "Confirm"),
+          el("button", { type: "button", class: "reject", onclick: () => act(i, "reject") }, "Reject")] : null)])),
+    el("p", { class: "muted" }, data.total ? `${data.offset + 1}-${last} of ${data.total} ` : "",
+      data.offset > 0 ? el("button", { type: "button", onclick: () => goTo({ offset: String(Math.max(0, data.offset - data.limit)) }) }, "← previous") : null,
+      last < data.total ? el("button", { type: "button", class: "older", onclick: () => goTo({ offset: String(data.offset + data.limit) }) }, "next →") : null)];
 }
 
 async function knownPage() {
