@@ -213,6 +213,18 @@ def test_the_queue_ranks_filters_and_pages_scored_subjects(client, demo):
     assert client.get("/api/queue", params={"sort": "random"}).status_code == 422
 
 
+def test_an_evidence_bundle_from_the_page_verifies_and_is_recorded(client, demo):
+    from graph.evidence.bundle import verify_bundle
+
+    got = client.get("/api/evidence", params={"subject": "channel:faceswap_hub"})
+    assert got.status_code == 200 and got.headers["content-type"] == "application/zip"
+    assert hashlib.sha256(got.content).hexdigest() == got.headers["x-bundle-sha256"]
+    assert verify_bundle(got.content) == []  # the file re-reads: every member matches its manifest
+    export = client.get("/api/audit", params={"subject": "channel:faceswap_hub"}).json()[0]
+    assert export["action"] == "export" and export["detail"]["sha256"] == got.headers["x-bundle-sha256"]
+    assert client.get("/api/evidence", params={"subject": "channel:no_such_channel"}).status_code == 404
+
+
 def test_bot_page_data(client, demo):
     db = _db(demo)
     b = client.get("/api/bots/swapface_magic2_bot").json()

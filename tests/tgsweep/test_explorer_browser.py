@@ -187,6 +187,18 @@ def test_bot_and_cluster_pages_link_posts_and_count_files(server, browser):
     if page.query_selector("#page-channel .posts button.older"):
         page.click("#page-channel .posts button.older")
         page.wait_for_selector("#page-channel .posts[data-offset='50']", timeout=15_000)
+    with page.expect_download() as got:  # the subject's evidence bundle, from its page
+        page.click("#page-channel #evidence-link")
+    from graph.evidence.bundle import verify_bundle
+    assert verify_bundle(Path(got.value.path()).read_bytes()) == []
+
+    page.goto(f"{base}/#/bots")  # any table, as CSV
+    page.wait_for_selector("#page-bots table", timeout=15_000)
+    with page.expect_download() as got:
+        page.click("#page-bots .export-csv")
+    lines = Path(got.value.path()).read_text().splitlines()
+    shown = page.eval_on_selector_all("#page-bots tbody tr", "rows => rows.length")
+    assert lines[0].startswith("bot,verdict,score") and len(lines) == shown + 1
     cluster = db.execute("SELECT id, files FROM media_clusters ORDER BY appearances DESC LIMIT 1").fetchone()
     page.goto(f"{base}/#/cluster/{cluster[0]}")
     page.wait_for_selector("#page-cluster table", timeout=15_000)

@@ -189,3 +189,32 @@ async def reviewed(request: Request, body: NoteIn) -> dict[str, Any]:
     ctx = state(request)
     entry = await store_of(request).record_audit(ctx.settings.who, "reviewed", body.subject, {"note": body.note.strip()})
     return {"id": entry, "subject": body.subject, "who": ctx.settings.who}
+
+
+@router.get("/api/evidence", summary="an evidence bundle (ZIP) of a subject, as `tgsweep evidence export` writes it",
+            responses={200: {"content": {"application/zip": {}}}, 404: {"description": "no such subject"}})
+async def evidence(request: Request, subject: str = Query(pattern=r"^(channel|bot|media):[A-Za-z0-9_]{1,64}$")) -> Response:
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from starlette.background import BackgroundTask
+    from starlette.responses import FileResponse
+
+    from graph.evidence.bundle import write_bundle
+    from graph.evidence.gather import SubjectError, gather_evidence
+
+    ctx = state(request)
+    store = store_of(request)
+    try:
+        gathered = await gather_evidence(store, ctx.config, subject)
+    except SubjectError as exc:
+        raise HTTPException(404, str(exc)) from None
+    folder = Path(tempfile.mkdtemp(prefix="tgsweep-evidence-"))
+    target = folder / f"evidence-{subject.replace(':', '-')}.zip"
+    digest = await run_in_threadpool(write_bundle, gathered, target)
+    await store.record_audit(ctx.settings.who, "export", gathered.subject, {"format": "zip", "sha256": digest,
+                                                                           "from": "explorer"})
+    return FileResponse(target, media_type="application/zip", filename=target.name,
+                        headers={"X-Bundle-SHA256": digest, "Cache-Control": "no-store"},
+                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))

@@ -51,8 +51,30 @@ const labelSpan = (label) => el("span", { class: `label-${label || "unknown"}` }
 
 function table(headers, rows) {
   if (!rows.length) return el("p", { class: "muted" }, "none");
-  return el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))),
-    el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c) => el("td", {}, c))))));
+  return el("div", { class: "table" }, exportLinks(headers, rows),
+    el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))),
+      el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c) => el("td", {}, c)))))));
+}
+
+function exportLinks(headers, rows) {
+  // Any table as CSV or JSON, as shown (a paged table: this page). A cell starting with = + - @ is
+  // prefixed with ' in the CSV: post texts are written by the people investigated, and a spreadsheet
+  // would run them as formulas.
+  const text = (c) => (c === null || c === undefined || c === false ? "" : c instanceof Node ? c.textContent
+    : Array.isArray(c) ? c.flat(Infinity).map(text).join("") : String(c)).trim();
+  const data = rows.map((r) => r.map(text));
+  const names = headers.map((h, i) => h || `column ${i + 1}`);
+  const cell = (v) => { const safe = /^[=+\-@]/.test(v) ? `'${v}` : v; return /[",\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe; };
+  const csv = [names, ...data].map((r) => r.map(cell).join(",")).join("\n") + "\n";
+  const json = JSON.stringify(data.map((r) => Object.fromEntries(names.map((h, i) => [h, r[i]]))), null, 1);
+  const save = (body, type, ext) => (event) => {
+    event.preventDefault();
+    const a = el("a", { href: URL.createObjectURL(new Blob([body], { type })), download: `tgsweep-${location.hash.slice(2).split(/[/?]/)[0] || "table"}.${ext}` });
+    document.body.append(a); a.click(); a.remove();
+  };
+  return el("div", { class: "exports muted" }, "export this table: ",
+    el("a", { href: "#", class: "export-csv", onclick: save(csv, "text/csv", "csv") }, "CSV"), " · ",
+    el("a", { href: "#", class: "export-json", onclick: save(json, "application/json", "json") }, "JSON"));
 }
 
 function reasonsList(reasons) {
@@ -800,12 +822,17 @@ function entryText(e) {
   if (e.action === "note") return [d.note || "", d.tags && d.tags.length ? el("span", { class: "muted" }, ` [${d.tags.join(", ")}]`) : ""];
   if (e.action === "reveal") return `showed ${String(d.sha256 || "").slice(0, 16)}… unblurred`;
   if (e.action === "decision") return `labelled ${d.label}: ${d.note || ""}`;
+  if (e.action === "reviewed") return `reviewed: ${d.note || ""}`;
+  if (e.action === "export") return `evidence bundle (${d.format}), sha256 ${String(d.sha256 || "").slice(0, 16)}…` + (d.from ? ` from the ${d.from}` : "");
   return JSON.stringify(d);
 }
 
 async function caseLog(subject) {
   // Case notes and the store's record of who revealed, decided or exported what about this subject.
   const entries = await api(`/api/audit?subject=${encodeURIComponent(subject)}`);
+  const bundle = subject.startsWith("file:") ? null : el("p", {}, el("a", { href: `/api/evidence?subject=${encodeURIComponent(subject)}`,
+    download: "", id: "evidence-link" }, "Download the evidence bundle (ZIP, as tgsweep evidence export)"),
+    el("span", { class: "muted" }, " · recorded in this trail"));
   const note = el("textarea", { id: "case-note", placeholder: "a case note (kept with your name and the time; never changed)" });
   const tags = el("input", { id: "case-tags", placeholder: "tags, comma-separated (e.g. school, minor, urgent)" });
   const message = el("p", { class: "muted", id: "case-message" });
@@ -816,7 +843,7 @@ async function caseLog(subject) {
       route();
     } catch (error) { message.textContent = error.message; }
   };
-  return el("div", { class: "case-log" }, el("h3", {}, "Case notes and audit trail"),
+  return el("div", { class: "case-log" }, el("h3", {}, "Case notes and audit trail"), bundle,
     el("label", {}, "note ", note), el("label", {}, " tags ", tags),
     el("button", { type: "button", id: "btn-note", onclick: save }, "Add note"), message,
     table(["at", "who", "what", "detail"], entries.map((e) => [e.at, e.who, e.action, entryText(e)])));
