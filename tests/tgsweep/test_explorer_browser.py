@@ -268,6 +268,25 @@ def test_the_queue_lands_first_with_reasons_filters_in_the_url_and_decisions(ser
     page.close()
 
 
+@pytest.mark.parametrize("width, height", [(390, 844), (1440, 900)])
+def test_phone_and_desktop_layouts_do_not_overflow(server, browser, width, height):
+    base, _ = server
+    page = browser.new_page(viewport={"width": width, "height": height})
+    for view, ready in (("#/queue", "#page-queue table"), ("#/channel/faceswap_hub", "#page-channel .posts table"),
+                        ("#/alerts", "#page-alerts table"), ("#/bots", "#page-bots table")):
+        page.goto(f"{base}/{view}")
+        page.wait_for_selector(ready, timeout=15_000)
+        wide = page.evaluate("() => document.documentElement.scrollWidth")
+        assert wide <= width, f"{view} is {wide} px wide in a {width} px window"
+        page.screenshot(path=str(ARTIFACTS / f"explorer_{width}_{view[2:].replace('/', '_')}.png"), full_page=True)
+    page.goto(f"{base}/#/graph")
+    page.wait_for_function("() => window.explorer && window.explorer.ready", timeout=30_000)
+    graph = page.eval_on_selector("#cy-wrap", "e => e.getBoundingClientRect().width")
+    assert graph >= 0.6 * width - 400 and graph >= 300  # not a sliver beside the details
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    page.close()
+
+
 def test_search_from_the_keyboard(server, browser):
     base, _ = server
     page = browser.new_page(viewport={"width": 1440, "height": 900})
