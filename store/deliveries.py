@@ -34,8 +34,13 @@ class DeliveriesStore(Protocol):
         each alert's overall state refreshed, and the sink paused until `pause_after()` if it names a
         time; returns (alert id, delivery state, alert state)."""
 
-    async def alert_rows(self) -> tuple[list[Any], list[Any]]:
-        """Every alert (newest first) and every delivery row (by sink)."""
+    async def alert_rows(self, state: str | None = None, offset: int = 0,
+                         limit: int | None = None) -> tuple[list[Any], list[Any]]:
+        """Alerts, newest first (in `state` if given; a page of `limit` from `offset` if given), and their
+        delivery rows (by sink)."""
+
+    async def alert_count(self, state: str | None = None) -> int:
+        """How many alerts there are (in `state` if given)."""
 
     async def retry_deliveries(self, at: str, ids: list[str] | None = None) -> int:
         """Dead and waiting deliveries (of these alerts, or all) due again at `at` with a fresh window;

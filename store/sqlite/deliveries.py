@@ -76,14 +76,24 @@ class DeliveriesSQL(Database):
                     "AND next_attempt_at < ?", (paused_until, sink, paused_until))
         return done
 
-    async def alert_rows(self) -> tuple[list[Any], list[Any]]:
+    async def alert_rows(self, state: str | None = None, offset: int = 0,
+                         limit: int | None = None) -> tuple[list[Any], list[Any]]:
         alerts = await self.fetchall(
             "SELECT id, type, subject, severity, created_at, payload, state, attempts, next_attempt_at, last_error, "
-            "delivered_at FROM alerts ORDER BY created_at DESC, id")
+            "delivered_at FROM alerts WHERE ? IS NULL OR state = ? ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            (state, state, -1 if limit is None else limit, offset))
+        ids = [a["id"] for a in alerts]
         deliveries = await self.fetchall(
             "SELECT alert_id, sink, state, attempts, next_attempt_at, last_status, last_error, delivered_at "
-            "FROM alert_deliveries ORDER BY sink")
+            "FROM alert_deliveries ORDER BY sink") if limit is None else [r for chunk in range(0, len(ids), 500)
+            for r in await self.fetchall(
+                "SELECT alert_id, sink, state, attempts, next_attempt_at, last_status, last_error, delivered_at "
+                f"FROM alert_deliveries WHERE alert_id IN ({','.join('?' * len(ids[chunk:chunk + 500]))}) ORDER BY sink",
+                ids[chunk:chunk + 500])]
         return alerts, deliveries
+
+    async def alert_count(self, state: str | None = None) -> int:
+        return await self.scalar("SELECT count(*) FROM alerts WHERE ? IS NULL OR state = ?", (state, state))
 
     async def retry_deliveries(self, at: str, ids: list[str] | None = None) -> int:
         where, params = "state IN ('pending', 'dead')", []

@@ -384,6 +384,15 @@ def test_alerts_with_delivery_state_and_retry(client, demo):
     again = {a["id"]: a for a in client.get("/api/alerts").json()["alerts"]}[alert["id"]]
     assert again["state"] == "pending" and {s["state"] for s in again["sinks"]} == {"pending"}
 
+    # a page at a time, newest first; filtered by state
+    ordered = [r[0] for r in db.execute("SELECT id FROM alerts ORDER BY created_at DESC, id")]
+    page = client.get("/api/alerts", params={"limit": 2, "offset": 1}).json()
+    assert page["total"] == len(ordered) and [a["id"] for a in page["alerts"]] == ordered[1:3]
+    assert all(a["sinks"] for a in page["alerts"])
+    pending = client.get("/api/alerts", params={"state": "pending"}).json()
+    assert pending["total"] == 1 and [a["id"] for a in pending["alerts"]] == [alert["id"]]
+    assert client.get("/api/alerts", params={"state": "lost"}).status_code == 422
+
 
 def test_openapi_and_pages(client):
     paths = client.get("/openapi.json").json()["paths"]

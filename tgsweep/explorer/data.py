@@ -368,11 +368,12 @@ async def cluster_detail(store: ExplorerReadModel, cluster: str, images: bool) -
 
 # -- alerts ----------------------------------------------------------------------------------------------------
 
-async def alerts(store: ExplorerReadModel) -> tuple[list[dict[str, Any]], list[str]]:
-    """Alerts with their delivery state (graph.alerts.delivery.list_alerts, interface 6)."""
+async def alerts(store: ExplorerReadModel, state: str | None = None, offset: int = 0,
+                 limit: int = 100) -> tuple[list[dict[str, Any]], list[str], int]:
+    """A page of alerts with their delivery state (graph.alerts.delivery.list_alerts, interface 6), and the total."""
     from graph.alerts.delivery import list_alerts
 
-    return await list_alerts(store), []
+    return await list_alerts(store, state, offset, limit), [], await store.alert_count(state)
 
 
 async def retry(store: ExplorerReadModel, ids: list[str] | None) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from tgsweep.explorer import data
 from tgsweep.explorer.state import RetryIn, store_of
@@ -14,10 +14,11 @@ log = logging.getLogger("tgsweep.explorer")
 router = APIRouter()
 
 
-@router.get("/api/alerts", summary="alerts with their delivery state")
-async def alerts(request: Request) -> dict[str, Any]:
-    rows, notes = await data.alerts(store_of(request))
-    return {"alerts": rows, "notes": notes}
+@router.get("/api/alerts", summary="a page of alerts with their delivery state, newest first")
+async def alerts(request: Request, state: str | None = Query(None, pattern="^(pending|delivered|dead|withdrawn)$"),
+                 offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+    rows, notes, total = await data.alerts(store_of(request), state, offset, limit)
+    return {"alerts": rows, "notes": notes, "total": total, "offset": offset, "limit": limit}
 
 
 @router.post("/api/alerts/retry", summary="queue alerts for another delivery attempt")

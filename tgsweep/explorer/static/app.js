@@ -858,8 +858,21 @@ function stateCell(a) {
       (s.state !== "delivered" && s.next_attempt_at ? `, next ${s.next_attempt_at}` : ""))));
 }
 
-async function alertsPage() {
-  const data = await api("/api/alerts");
+async function alertsPage(_, params) {
+  // A page of alerts at a time (a backlog of thousands opens at once); the state filter and the page are in the URL.
+  const want = new URLSearchParams(params);
+  const data = await api(`/api/alerts?${want.toString()}`);
+  const goTo = (changes) => {
+    const next = new URLSearchParams(want);
+    for (const [k, v] of Object.entries(changes)) { if (v === "" || v === null) next.delete(k); else next.set(k, v); }
+    location.hash = `#/alerts?${next.toString()}`;
+  };
+  const stateFilter = el("select", { id: "alerts-state", onchange: (event) => goTo({ state: event.target.value, offset: "" }) },
+    ["", "pending", "delivered", "dead", "withdrawn"].map((k) => el("option", { value: k, selected: (want.get("state") || "") === k }, k || "every state")));
+  const last = Math.min(data.offset + data.alerts.length, data.total);
+  const pager = el("p", { class: "muted" }, data.total ? `${data.offset + 1}-${last} of ${data.total}, newest first ` : "",
+    data.offset > 0 ? el("button", { type: "button", onclick: () => goTo({ offset: String(Math.max(0, data.offset - data.limit)) }) }, "← newer") : null,
+    last < data.total ? el("button", { type: "button", class: "older", onclick: () => goTo({ offset: String(data.offset + data.limit) }) }, "older →") : null);
   const message = el("p", { class: "muted", id: "retry-message" });
   const retry = async (ids) => {
     try {
@@ -870,8 +883,9 @@ async function alertsPage() {
       message.textContent = error.message;
     }
   };
-  return [el("h2", {}, `Alerts (${data.alerts.length})`), ...notes(data.notes),
-    el("button", { type: "button", id: "retry-all", onclick: () => retry(null) }, "Retry every undelivered alert"), message,
+  return [el("h2", {}, `Alerts (${data.total})`), ...notes(data.notes),
+    el("p", {}, el("label", {}, "state ", stateFilter), " ",
+      el("button", { type: "button", id: "retry-all", onclick: () => retry(null) }, "Retry every undelivered alert")), message, pager,
     table(["created", "type", "severity", "subject", "state", "attempts", "last error", "next attempt", ""], data.alerts.map((a) => [
       day(a.created_at), a.type, a.severity, nodeLink(a.subject), stateCell(a), fmt(a.attempts), fmt(a.last_error),
       fmt(a.next_attempt_at), el("button", { type: "button", class: "retry", onclick: () => retry([a.id]) }, "Retry")]))];
