@@ -110,6 +110,24 @@ def test_graph_filters(client, demo):
     assert client.get("/api/graph", params={"kind": "planet"}).status_code == 422
 
 
+def test_graph_opens_on_the_escalated_neighbourhood_or_a_nodes_ego_network(client, demo):
+    import networkx as nx
+
+    everything = client.get("/api/graph").json()
+    graph = nx.MultiDiGraph([(e["source"], e["target"]) for e in everything["edges"]])
+    graph.add_nodes_from(n["id"] for n in everything["nodes"])
+    undirected = graph.to_undirected()
+    escalated = {n["id"] for n in everything["nodes"] if n["escalation"] >= 0.6}
+    near = set(escalated) | {m for n in escalated for m in undirected.neighbors(n)}
+    focused = {n["id"] for n in client.get("/api/graph", params={"focus": "escalated"}).json()["nodes"]}
+    assert escalated and focused == near and len(focused) < len(everything["nodes"])
+    ego = {n["id"] for n in client.get("/api/graph", params={"focus": "bot:morphme_ai_bot", "hops": 1}).json()["nodes"]}
+    assert ego == {"bot:morphme_ai_bot", *undirected.neighbors("bot:morphme_ai_bot")}
+    two = {n["id"] for n in client.get("/api/graph", params={"focus": "bot:morphme_ai_bot", "hops": 2}).json()["nodes"]}
+    assert ego < two == set(nx.ego_graph(undirected, "bot:morphme_ai_bot", radius=2))
+    assert client.get("/api/graph", params={"focus": "bot:nobody"}).json()["nodes"] == []
+
+
 def test_channel_page_data(client, demo):
     db = _db(demo)
     c = client.get("/api/channels/faceswap_hub").json()

@@ -93,8 +93,14 @@ def test_click_a_bot_in_the_graph_and_confirm_it(server, browser):
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
 
-    page.goto(f"{base}/#/graph")
+    page.goto(f"{base}/#/graph")  # opens on the escalated subjects and their neighbours
     page.wait_for_function("() => window.explorer && window.explorer.ready", timeout=30_000)
+    focused = page.evaluate("() => explorer.cy.nodes().length")
+    assert "focus=escalated" in page.url  # the view is in the URL
+    page.goto(f"{base}/#/graph?focus=all")  # everything, from a URL alone
+    page.reload()
+    page.wait_for_function("() => window.explorer && window.explorer.ready", timeout=30_000)
+    assert page.input_value("#f-focus") == "all" and page.evaluate("() => explorer.cy.nodes().length") > focused
     shown = page.evaluate("() => explorer.cy.nodes().map(n => n.id())")
     assert f"bot:{BOT}" in shown and "channel:faceswap_hub" in shown
     page.screenshot(path=str(ARTIFACTS / "explorer_graph.png"))
@@ -150,7 +156,7 @@ def test_a_big_graph_opens_as_an_overview_and_answers_clicks(tmp_path, browser):
         page = browser.new_page(viewport={"width": 1200, "height": 800})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{base}/#/graph")
+        page.goto(f"{base}/#/graph?focus=all")  # the whole world, not the escalated neighbourhood
         page.wait_for_function("() => window.explorer && window.explorer.ready", timeout=60_000)
         assert page.evaluate("() => explorer.overview") is True
         assert page.evaluate("() => explorer.edgeLayer.nodes.length") == len(

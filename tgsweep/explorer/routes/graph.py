@@ -37,6 +37,9 @@ async def graph(request: Request,
                 until: str | None = Query(None, description="ISO date: active on or before"),
                 limit: int | None = Query(None, ge=1, description="nodes at most (default [serve] max_nodes)"),
                 compact: bool = Query(False, description="leave out first_seen/last_seen (the page's request)"),
+                focus: str | None = Query(None, max_length=200, description="escalated (the escalated subjects "
+                                          "and their neighbourhood) or a node id (its ego network)"),
+                hops: int = Query(1, ge=0, le=4, description="how far from the focus"),
                 ) -> Response:
     ctx = state(request)
     kinds = [k for part in kind or [] for k in part.split(",") if k]
@@ -45,14 +48,16 @@ async def graph(request: Request,
         raise HTTPException(422, f"unknown kind {', '.join(unknown)} (expected {', '.join(data.KINDS)})")
     built = await ctx.cache.get(store_of(request))
     cap = min(limit or ctx.settings.max_nodes, ctx.settings.max_nodes)
-    key = (min_escalation, community, tuple(sorted(kinds)), since, until, cap, compact)
+    key = (min_escalation, community, tuple(sorted(kinds)), since, until, cap, compact, focus, hops)
+    threshold = ctx.config.graph.escalation_threshold
 
     graph_now, positions, communities, version = built.graph, built.positions, built.communities, built.version
 
     def make() -> bytes:
         payload = data.graph_payload(graph_now, positions, communities,
                                      min_escalation=min_escalation, community=community, kinds=kinds or None,
-                                     since=since, until=until, max_nodes=cap, compact=compact)
+                                     since=since, until=until, max_nodes=cap, compact=compact, focus=focus,
+                                     hops=hops, threshold=threshold)
         payload["notes"] = built.notes
         # Serialised here, not by FastAPI's encoder: it takes seconds on 60,000 dicts, json.dumps a tenth.
         return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()

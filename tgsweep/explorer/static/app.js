@@ -99,7 +99,7 @@ async function route() {
   if (view === "graph" || !view) {
     graphView.hidden = false;
     page.hidden = true;
-    if (!explorer.cy) await loadGraph();
+    if (!explorer.cy) { applyGraphUrl(params); await loadGraph(); }
     else explorer.cy.resize();
     return;
   }
@@ -341,7 +341,35 @@ function filterParams() {
   const until = document.getElementById("f-until").value;
   if (since) params.set("since", since);
   if (until) params.set("until", until);
+  const focus = document.getElementById("f-focus").value;
+  if (focus === "escalated") params.set("focus", "escalated");
+  else if (focus === "selected" && explorer.selected) params.set("focus", explorer.selected);
+  if (focus !== "all") params.set("hops", document.getElementById("f-hops").value || "1");
   return params;
+}
+
+function graphUrlState(params) {
+  // The graph's filters in the address bar (#/graph?...), so a view can be bookmarked and sent.
+  const shown = new URLSearchParams(params);
+  shown.delete("compact");
+  if (!shown.has("focus")) shown.set("focus", "all");
+  const next = `#/graph?${shown.toString()}`;
+  if (location.hash !== next) history.replaceState(null, "", next);
+}
+
+function applyGraphUrl(params) {
+  // The other way: a bookmarked #/graph?... fills the form before the first load.
+  const focus = params.get("focus");
+  const box = document.getElementById("f-focus");
+  if (focus === "all") box.value = "all";
+  else if (focus && focus !== "escalated") { box.value = "selected"; explorer.selected = focus; }
+  else box.value = "escalated";
+  if (params.get("hops")) document.getElementById("f-hops").value = params.get("hops");
+  if (params.get("min_escalation")) document.getElementById("f-esc").value = params.get("min_escalation");
+  if (params.get("since")) document.getElementById("f-since").value = params.get("since");
+  if (params.get("until")) document.getElementById("f-until").value = params.get("until");
+  const kinds = (params.get("kind") || "").split(",").filter(Boolean);
+  if (kinds.length) document.querySelectorAll("#f-kinds input").forEach((b) => { b.checked = kinds.includes(b.value); });
 }
 
 function warmUp() {
@@ -366,7 +394,9 @@ async function loadGraph() {
   status.textContent = "loading the graph…";
   let data;
   try {
-    const answer = api("/api/graph?" + filterParams().toString());
+    const wanted = filterParams();
+    graphUrlState(wanted);
+    const answer = api("/api/graph?" + wanted.toString());
     warmUp();  // while the server answers: cytoscape's code gets compiled on a small graph
     data = await answer;
   } catch (error) {
@@ -459,6 +489,7 @@ explorer.nodeScreenPosition = (id) => {  // for tests: where to click a node
 };
 
 async function showDetails(id) {
+  explorer.selected = id;  // "show: around the selected node" expands from here
   const panel = document.getElementById("details");
   panel.replaceChildren(el("p", { class: "muted" }, `loading ${id}…`));
   const [kind, name] = [id.split(":")[0], id.slice(id.indexOf(":") + 1)];
