@@ -127,6 +127,11 @@ def test_graph_opens_on_the_escalated_neighbourhood_or_a_nodes_ego_network(clien
     assert ego < two == set(nx.ego_graph(undirected, "bot:morphme_ai_bot", radius=2))
     assert client.get("/api/graph", params={"focus": "bot:nobody"}).json()["nodes"] == []
 
+    gexf = client.get("/api/graph", params={"focus": "escalated", "format": "gexf"})
+    assert gexf.status_code == 200 and "attachment" in gexf.headers["content-disposition"]
+    reread = nx.read_gexf(io.BytesIO(gexf.content))  # the view as Gephi would open it
+    assert set(reread.nodes) == focused and reread.number_of_edges() > 0
+
 
 def test_channel_page_data(client, demo):
     db = _db(demo)

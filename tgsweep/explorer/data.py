@@ -133,6 +133,21 @@ def graph_payload(graph: nx.MultiDiGraph, positions: dict[str, tuple[float, floa
                                   key=lambda item: -item[1])[:200]}
 
 
+def view_gexf(payload: dict[str, Any]) -> tuple[bytes, int]:
+    """A graph view (graph_payload's answer) as GEXF bytes, and its node count."""
+    import io
+
+    view = nx.MultiDiGraph()
+    for n in payload["nodes"]:
+        view.add_node(n["id"], **{k: v for k, v in n.items() if k != "id" and v is not None})
+    for e in payload["edges"]:
+        view.add_edge(e["source"], e["target"], key=e["kind"], **{k: v for k, v in e.items()
+                                                                  if k not in ("source", "target") and v is not None})
+    out = io.BytesIO()
+    nx.write_gexf(view, out)
+    return out.getvalue(), view.number_of_nodes()
+
+
 # -- escalation and automation ----------------------------------------------------------------------------
 
 async def escalation_of(store: ExplorerReadModel, subject: str) -> dict[str, Any] | None:

@@ -40,6 +40,7 @@ async def graph(request: Request,
                 focus: str | None = Query(None, max_length=200, description="escalated (the escalated subjects "
                                           "and their neighbourhood) or a node id (its ego network)"),
                 hops: int = Query(1, ge=0, le=4, description="how far from the focus"),
+                format: str = Query("json", pattern="^(json|gexf)$", description="gexf: this view as a GEXF file"),
                 ) -> Response:
     ctx = state(request)
     kinds = [k for part in kind or [] for k in part.split(",") if k]
@@ -63,4 +64,10 @@ async def graph(request: Request,
         return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
     body = built.payloads.get(key) or await run_in_threadpool(built.answer, key, make, version)
+    if format == "gexf":  # the view as the analyst sees it, for Gephi
+        gexf = await run_in_threadpool(data.view_gexf, json.loads(body))
+        await store_of(request).record_audit(ctx.settings.who, "export", focus or "graph", {
+            "format": "gexf", "nodes": gexf[1], "query": str(request.url.query)})
+        return Response(gexf[0], media_type="application/gexf+xml",
+                        headers={"Content-Disposition": 'attachment; filename="tgsweep-view.gexf"'})
     return Response(body, media_type="application/json")

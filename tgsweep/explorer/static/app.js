@@ -396,6 +396,10 @@ async function loadGraph() {
   try {
     const wanted = filterParams();
     graphUrlState(wanted);
+    const gexf = new URLSearchParams(wanted);
+    gexf.set("format", "gexf");
+    gexf.delete("compact");
+    document.getElementById("gexf-link").setAttribute("href", `/api/graph?${gexf.toString()}`);
     const answer = api("/api/graph?" + wanted.toString());
     warmUp();  // while the server answers: cytoscape's code gets compiled on a small graph
     data = await answer;
