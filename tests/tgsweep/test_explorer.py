@@ -127,6 +127,17 @@ def test_graph_opens_on_the_escalated_neighbourhood_or_a_nodes_ego_network(clien
     assert ego < two == set(nx.ego_graph(undirected, "bot:morphme_ai_bot", radius=2))
     assert client.get("/api/graph", params={"focus": "bot:nobody"}).json()["nodes"] == []
 
+    # an edge's details, and a path between two nodes
+    e = next(e for e in everything["edges"] if e["kind"] == "promotes")
+    details = client.get("/api/edge", params={"source": e["source"], "target": e["target"]}).json()["edges"]
+    promotes = next(d for d in details if d["kind"] == "promotes" and d["source"] == e["source"])
+    assert promotes["count"] == e["count"] and promotes["posts"] and promotes["posts"][0]["url"].startswith("https://t.me/")
+    far = max(nx.single_source_shortest_path_length(undirected, "bot:morphme_ai_bot").items(), key=lambda kv: kv[1])
+    route = client.get("/api/path", params={"source": "bot:morphme_ai_bot", "target": far[0]}).json()
+    assert route["nodes"][0] == "bot:morphme_ai_bot" and route["nodes"][-1] == far[0]
+    assert len(route["nodes"]) == far[1] + 1 and route["edges"]
+    assert client.get("/api/path", params={"source": "bot:morphme_ai_bot", "target": "bot:nobody"}).status_code == 404
+
     gexf = client.get("/api/graph", params={"focus": "escalated", "format": "gexf"})
     assert gexf.status_code == 200 and "attachment" in gexf.headers["content-disposition"]
     reread = nx.read_gexf(io.BytesIO(gexf.content))  # the view as Gephi would open it

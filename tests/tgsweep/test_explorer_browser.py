@@ -114,6 +114,18 @@ def test_click_a_bot_in_the_graph_and_confirm_it(server, browser):
     page.wait_for_selector(f'#details-body[data-node="bot:{BOT}"]', timeout=15_000)
     assert "verdict" in page.inner_text("#details")
 
+    page.fill("#path-to", "channel:faceswap_hub")  # how does this bot connect to that channel?
+    page.click("#path-go")
+    page.wait_for_function("() => (document.querySelector('#path-message') || {textContent: ''}).textContent"
+                           ".includes('step(s)')", timeout=15_000)
+    on_path = page.evaluate("() => explorer.cy.$('.on-path').nodes().map(n => n.id())")
+    assert f"bot:{BOT}" in on_path and "channel:faceswap_hub" in on_path
+    page.evaluate("() => explorer.cy.edges('[kind = \"promotes\"]')[0].emit('mouseover')")
+    assert "promotes" in page.inner_text("#edge-tip")
+    page.evaluate("() => explorer.cy.edges('[kind = \"promotes\"]')[0].emit('tap')")
+    page.wait_for_selector("#edge-details a[href^='https://t.me/']", timeout=15_000)  # the posts behind the edge
+    page.mouse.click(spot["x"], spot["y"])  # back to the bot
+    page.wait_for_selector(f'#details-body[data-node="bot:{BOT}"]', timeout=15_000)
     page.fill("#decision-note", "confirmed in the browser: offers to swap faces on any photo")
     page.click("#btn-confirm")
     page.wait_for_function("() => document.querySelector('#details').innerText.includes("

@@ -133,6 +133,28 @@ def graph_payload(graph: nx.MultiDiGraph, positions: dict[str, tuple[float, floa
                                   key=lambda item: -item[1])[:200]}
 
 
+def edges_between(graph: nx.MultiDiGraph, a: str, b: str) -> list[dict[str, Any]]:
+    """Every edge between two nodes, either way, with what is behind it (posts as t.me links). Pure."""
+    out = []
+    for u, v in ((a, b), (b, a)):
+        for key, attrs in (graph.get_edge_data(u, v) or {}).items():
+            posts = [p for p in attrs.get("posts") or [] if isinstance(p, str)]
+            out.append({"source": u, "target": v, "kind": attrs.get("kind") or key, "count": int(attrs.get("count") or 1),
+                        "first_seen": attrs.get("first_seen") or "", "last_seen": attrs.get("last_seen") or "",
+                        "posts": [{"post": p, "url": f"https://t.me/{p}"} for p in posts]})
+    return out
+
+
+def shortest_path(graph: nx.MultiDiGraph, a: str, b: str) -> list[str] | None:
+    """The node ids of a shortest path between two nodes, edges followed either way; None without one. Pure."""
+    if a not in graph or b not in graph:
+        return None
+    try:
+        return list(nx.shortest_path(graph.to_undirected(as_view=True), a, b))
+    except nx.NetworkXNoPath:
+        return None
+
+
 def view_gexf(payload: dict[str, Any]) -> tuple[bytes, int]:
     """A graph view (graph_payload's answer) as GEXF bytes, and its node count."""
     import io

@@ -71,3 +71,19 @@ async def graph(request: Request,
         return Response(gexf[0], media_type="application/gexf+xml",
                         headers={"Content-Disposition": 'attachment; filename="tgsweep-view.gexf"'})
     return Response(body, media_type="application/json")
+
+
+@router.get("/api/edge", summary="the edges between two nodes (either way): kind, count, dates, the posts behind them")
+async def edge(request: Request, source: str = Query(max_length=200), target: str = Query(max_length=200)) -> dict[str, Any]:
+    built = await state(request).cache.get(store_of(request))
+    return {"source": source, "target": target, "edges": data.edges_between(built.graph, source, target)}
+
+
+@router.get("/api/path", summary="a shortest path between two nodes (edges followed either way)")
+async def path(request: Request, source: str = Query(max_length=200), target: str = Query(max_length=200)) -> dict[str, Any]:
+    built = await state(request).cache.get(store_of(request))
+    found = data.shortest_path(built.graph, source, target)
+    if found is None:
+        raise HTTPException(404, f"no path between {source} and {target} in the graph")
+    return {"source": source, "target": target, "nodes": found,
+            "edges": [e for a, b in zip(found, found[1:]) for e in data.edges_between(built.graph, a, b)]}

@@ -152,6 +152,8 @@ function graphStyle(big) {
       width: "mapData(count, 1, 20, 1, 5)", "line-color": "data(colour)", "target-arrow-color": "data(colour)",
       "target-arrow-shape": "triangle", "arrow-scale": 0.7, "curve-style": big ? "haystack" : "bezier", opacity: 0.7 } },
     { selector: "edge[kind = 'mirror_of']", style: { "line-style": "dashed", width: 2 } },
+    { selector: ".on-path", style: { "border-width": 4, "border-color": "#ff9800", "line-color": "#ff9800",
+      "target-arrow-color": "#ff9800", opacity: 1, "z-index": 20, label: "data(name)" } },
   ];
 }
 
@@ -446,6 +448,15 @@ async function loadGraph() {
   explorer.timings.built = performance.now() - started;
   cy.on("tapstart", () => { explorer.timings.tapstart = performance.now(); });
   cy.on("tap", "node", (event) => { explorer.timings.tap = performance.now(); showDetails(event.target.id()); });
+  // an edge: hover says what it is; a click shows it, with the posts behind it, in the details panel
+  cy.on("mouseover", "edge", (event) => {
+    const e = event.target.data();
+    const tip = document.getElementById("edge-tip");
+    tip.textContent = `${e.kind}: ${e.source} → ${e.target}, ${e.count} post(s) (click for the posts and dates)`;
+    tip.hidden = false;
+  });
+  cy.on("mouseout", "edge", () => { document.getElementById("edge-tip").hidden = true; });
+  cy.on("tap", "edge", (event) => showEdge(event.target.data("source"), event.target.data("target")));
   if (overview) {
     cy.on("tap", (event) => {
       if (event.target !== cy) return;
@@ -492,6 +503,37 @@ explorer.nodeScreenPosition = (id) => {  // for tests: where to click a node
   return { x: box.left + p.x, y: box.top + p.y, visible: p.x >= 0 && p.y >= 0 && p.x <= box.width && p.y <= box.height };
 };
 
+async function showEdge(source, target) {
+  const panel = document.getElementById("details");
+  try {
+    const found = await api(`/api/edge?source=${encodeURIComponent(source)}&target=${encodeURIComponent(target)}`);
+    panel.replaceChildren(el("div", { id: "edge-details" }, el("h3", {}, "Edges between ", nodeLink(source), " and ", nodeLink(target)),
+      table(["kind", "from", "posts", "first", "last", "the posts behind it"], found.edges.map((e) => [
+        e.kind, e.source, e.count, day(e.first_seen), day(e.last_seen),
+        e.posts.slice(0, 20).map((p) => [tme(p.url, p.post), " "])]))));
+  } catch (error) { panel.replaceChildren(el("p", { class: "error" }, error.message)); }
+}
+
+async function showPath(from, to) {
+  // A shortest path (edges either way) between two nodes, drawn on the graph and listed.
+  const message = document.getElementById("path-message");
+  try {
+    const found = await api(`/api/path?source=${encodeURIComponent(from)}&target=${encodeURIComponent(to)}`);
+    if (explorer.cy) {
+      explorer.cy.elements().removeClass("on-path");
+      for (const id of found.nodes) explorer.cy.getElementById(id).addClass("on-path");
+      found.nodes.slice(1).forEach((id, i) => explorer.cy.edges(`[source = "${found.nodes[i]}"][target = "${id}"], [source = "${id}"][target = "${found.nodes[i]}"]`).addClass("on-path"));
+    }
+    message.replaceChildren(`${found.nodes.length - 1} step(s): `, found.nodes.map((id, i) => [i ? " → " : "", nodeLink(id)]));
+  } catch (error) { message.textContent = error.message; }
+}
+
+function pathForm(id) {
+  const to = el("input", { id: "path-to", placeholder: "channel:name or bot:name" });
+  return el("form", { class: "path", onsubmit: (event) => { event.preventDefault(); showPath(id, to.value.trim()); } },
+    el("label", {}, "path to ", to), el("button", { type: "submit", id: "path-go" }, "Find"), el("p", { class: "muted", id: "path-message" }));
+}
+
 async function showDetails(id) {
   explorer.selected = id;  // "show: around the selected node" expands from here
   const panel = document.getElementById("details");
@@ -503,7 +545,7 @@ async function showDetails(id) {
     else if (kind === "channel") body = channelSummary(await api(`/api/channels/${encodeURIComponent(name)}`));
     else if (kind === "media") body = clusterSummary(await api(`/api/clusters/${encodeURIComponent(name)}`));
     else body = el("p", {}, id);
-    panel.replaceChildren(el("div", { id: "details-body", "data-node": id }, body));
+    panel.replaceChildren(el("div", { id: "details-body", "data-node": id }, body, pathForm(id)));
     explorer.timings.details = performance.now();
   } catch (error) {
     panel.replaceChildren(el("p", { class: "error" }, `${id}: ${error.message}`));
