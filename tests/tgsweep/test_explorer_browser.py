@@ -101,6 +101,11 @@ def test_click_a_bot_in_the_graph_and_confirm_it(server, browser):
     page.reload()
     page.wait_for_function("() => window.explorer && window.explorer.ready", timeout=30_000)
     assert page.input_value("#f-focus") == "all" and page.evaluate("() => explorer.cy.nodes().length") > focused
+    before = page.evaluate("() => explorer.cy.zoom()")
+    page.click("#g-zoom-in")
+    assert page.evaluate("() => explorer.cy.zoom()") > before
+    page.click("#g-fit")
+    assert "promotes" in page.inner_text("#edge-legend") and "mirror of" in page.inner_text("#edge-legend")
     shown = page.evaluate("() => explorer.cy.nodes().map(n => n.id())")
     assert f"bot:{BOT}" in shown and "channel:faceswap_hub" in shown
     page.screenshot(path=str(ARTIFACTS / "explorer_graph.png"))

@@ -977,6 +977,16 @@ document.getElementById("filters").addEventListener("submit", (event) => {
 });
 window.addEventListener("hashchange", route);
 setupSearch();
+// graph controls: fit, zoom around the middle; the edge kinds' legend in their colours
+const zoomBy = (factor) => {
+  const cy = explorer.cy;
+  if (cy) cy.zoom({ level: cy.zoom() * factor, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
+};
+document.getElementById("g-fit").addEventListener("click", () => explorer.cy && explorer.cy.fit(undefined, 20));
+document.getElementById("g-zoom-in").addEventListener("click", () => zoomBy(1.5));
+document.getElementById("g-zoom-out").addEventListener("click", () => zoomBy(1 / 1.5));
+document.getElementById("edge-legend").replaceChildren("edges: ", ...Object.entries(EDGE_COLOUR).map(([kind, colour]) =>
+  [el("span", { class: "edge-key", style: `border-top: 3px ${kind === "mirror_of" ? "dashed" : "solid"} ${colour}` }), ` ${kind.replace(/_/g, " ")} `]));
 api("/api/info").then((info) => {
   explorer.info = info;
   document.getElementById("whoami").textContent = `analyst ${info.analyst}` + (info.hash_only ? " · hash-only mode" : "");
