@@ -89,8 +89,10 @@ async def save_fingerprints(store: MediaStore, items: list[tuple[str, Fingerprin
         if fp is None:
             rows.append((None, None, None, None, None, None, None, note, t, digest))
         else:
+            # a picture with no crop hypotheses (low quality) gets b"": computed, none (never back-filled again)
+            crops = fp.pdq_crops if fp.pdq_crops is not None else b"" if fp.pdq and not fp.frames else None
             rows.append((fp.pdq, fp.pdq_quality, fp.phash, json.dumps(fp.pdq_alt), json.dumps(fp.pdq_lookup),
-                         json.dumps(fp.frames) if fp.frames else None, fp.pdq_crops, fp.error, t, digest))
+                         json.dumps(fp.frames) if fp.frames else None, crops, fp.error, t, digest))
     await store.save_fingerprint_rows(rows)
 
 

@@ -105,3 +105,19 @@ async def test_pictures_hashed_before_crop_hypotheses_get_them_and_a_missing_fil
         assert after[0]["n"] is None and all(r["n"] and r["n"] % 64 == 0 for r in after[1:])
     finally:
         await store.close()
+
+
+async def test_a_low_quality_picture_is_not_back_filled_again_and_again(tmp_path):
+    store = await Store.open(tmp_path / "db.sqlite")
+    try:
+        flat = Image.new("RGB", (400, 300), (120, 130, 140))
+        data = jpeg(flat)
+        inspected = inspect_media(data, "photo", 10**8)
+        inspected.media.path = write_media(tmp_path / "media", inspected.media.sha256, data)
+        await store.store_media(None, "c", 1, 0, "https://example.invalid/1", inspected.media, None)
+        await fingerprint_pending(store, tmp_path / "media", 10**8, workers=1)
+        (crops,), = await store.fetchall("SELECT pdq_crops FROM media")
+        assert crops == b""  # computed: none (quality too low), not NULL
+        assert await store.media_without_crops(10) == []
+    finally:
+        await store.close()

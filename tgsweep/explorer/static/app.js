@@ -804,8 +804,13 @@ async function queuePage(_, params) {
   // The landing view: what to look at first and why. Filters and paging are in the URL.
   const want = new URLSearchParams(params);
   const data = await api(`/api/queue?${want.toString()}`);
-  const lastVisit = localStorage.getItem("tgsweep.lastVisit") || "";
-  localStorage.setItem("tgsweep.lastVisit", new Date().toISOString());
+  // "since your last visit": the visit before this one (kept per browser); a re-render in the same visit keeps it
+  let lastVisit = sessionStorage.getItem("tgsweep.previousVisit");
+  if (lastVisit === null) {
+    lastVisit = localStorage.getItem("tgsweep.lastVisit") || "";
+    sessionStorage.setItem("tgsweep.previousVisit", lastVisit);
+    localStorage.setItem("tgsweep.lastVisit", new Date().toISOString());
+  }
   const fresh = data.items.filter((i) => lastVisit && i.escalated_at && i.escalated_at > lastVisit).length;
   const goTo = (changes) => {
     const next = new URLSearchParams(want);
