@@ -18,7 +18,7 @@ against the others' hashes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -250,6 +250,25 @@ class Link:
     distance: int
 
 
+def _links(primary: Sequence[Sequence[str]],
+           search: Callable[[PdqIndex, int], Iterable[tuple[np.ndarray, np.ndarray]]]) -> list[Link]:
+    """Pairs (a < b) at their smallest distance: `search(index, item)` gives (ids, distances) of the
+    hashes item's queries found in one index over every item's `primary` hashes."""
+    owners = [item for item, own in enumerate(primary) for _ in own]
+    if not owners:
+        return []
+    index = PdqIndex.from_hex([h for own in primary for h in own])
+    owner = np.asarray(owners, dtype=np.int64)
+    best: dict[tuple[int, int], int] = {}
+    for item in range(len(primary)):
+        for ids, d in search(index, item):
+            for other, dist in zip(owner[ids].tolist(), d.tolist()):
+                if other != item:
+                    key = (min(item, other), max(item, other))
+                    best[key] = min(dist, best.get(key, 1 << 30))
+    return [Link(a, b, d) for (a, b), d in sorted(best.items())]
+
+
 def near_duplicate_links(primary: Sequence[Sequence[str]], lookup: Sequence[Sequence[str]],
                          radius: int) -> list[Link]:
     """Pairs of items (a < b) where a lookup hash of one is within `radius` of a hash of the other.
@@ -257,27 +276,8 @@ def near_duplicate_links(primary: Sequence[Sequence[str]], lookup: Sequence[Sequ
     `primary[i]` are the hashes item i is found by (whole picture and alternates, usable
     quality only); `lookup[i]` the hashes it searches with (adds rotations and flips).
     """
-    owners: list[int] = []
-    hashes: list[str] = []
-    for item, own in enumerate(primary):
-        for h in own:
-            owners.append(item)
-            hashes.append(h)
-    if not hashes:
-        return []
-    index = PdqIndex.from_hex(hashes)
-    owner = np.asarray(owners, dtype=np.int64)
-    best: dict[tuple[int, int], int] = {}
-    for item, queries in enumerate(lookup):
-        for q in dict.fromkeys(queries):  # a low-quality alternate repeats the whole hash: ask once
-            ids, d = index.search_hex(q, radius)
-            for other, dist in zip(owner[ids].tolist(), d.tolist()):
-                if other == item:
-                    continue
-                key = (min(item, other), max(item, other))
-                if dist < best.get(key, 1 << 30):
-                    best[key] = dist
-    return [Link(a, b, d) for (a, b), d in sorted(best.items())]
+    return _links(primary, lambda index, item: (  # a low-quality alternate repeats the whole hash: ask once
+        index.search_hex(q, radius) for q in dict.fromkeys(lookup[item])))
 
 
 def crop_candidates(primary: Sequence[Sequence[str]], crops: Sequence[bytes | None], max_share: float) -> list[Link]:
@@ -285,22 +285,14 @@ def crop_candidates(primary: Sequence[Sequence[str]], crops: Sequence[bytes | No
     it trusts (detectors/media/crops.py): one may be a crop of the other. Distance scaled to 256 bits."""
     from detectors.media.crops import CropHashes
 
-    owners = [item for item, own in enumerate(primary) for _ in own]
-    if not owners:
-        return []
-    index = PdqIndex.from_hex([h for own in primary for h in own])
-    owner = np.asarray(owners, dtype=np.int64)
-    best: dict[tuple[int, int], int] = {}
-    for item, blob in enumerate(crops):
-        if not blob:
-            continue
-        hypotheses = CropHashes.unpack(blob)
-        hits = index.search_masked(hypotheses.bits, hypotheses.masks, max_share)
-        for other, dist in zip(owner[hits.ids].tolist(), hits.distance().tolist()):
-            if other != item:
-                key = (min(item, other), max(item, other))
-                best[key] = min(dist, best.get(key, 1 << 30))
-    return [Link(a, b, d) for (a, b), d in sorted(best.items())]
+    def search(index: PdqIndex, item: int) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+        blob = crops[item]
+        if blob:
+            hypotheses = CropHashes.unpack(blob)
+            hits = index.search_masked(hypotheses.bits, hypotheses.masks, max_share)
+            yield hits.ids, hits.distance()
+
+    return _links(primary, search)
 
 
 def clusters(count: int, links: Iterable[Link]) -> list[int]:

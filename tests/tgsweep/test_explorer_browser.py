@@ -38,32 +38,36 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(config: Path):
-    """`tgsweep serve` as a real server (uvicorn in a child process) on `config`'s store; yields its URL."""
+def _serve(config: Path, token: str | None = None):
+    """`tgsweep serve` as a real server (uvicorn in a child process) on `config`'s store; yields its URL.
+    With a token it is bound beyond loopback (0.0.0.0), as a unit's deployment would be."""
     port = _free_port()
     log = (config.parent / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "tgsweep.cli", "--config", str(config), "serve", "--port",
+    host = ["--host", "0.0.0.0"] if token else []
+    process = subprocess.Popen([sys.executable, "-m", "tgsweep.cli", "--config", str(config), "serve", *host, "--port",
                                 str(port), "--analyst", "browser-test"], stdout=log, stderr=subprocess.STDOUT,
-                               cwd=config.parent, env=Sweeps.env())
+                               cwd=config.parent, env=Sweeps.env() | ({"TGSWEEP_TOKEN": token} if token else {}))
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(f"{base}/api/info", timeout=2) as answer:
-                assert json.loads(answer.read())["analyst"] == "browser-test"
+            with urllib.request.urlopen(f"{base}/login" if token else f"{base}/api/info", timeout=2) as answer:
+                assert token or json.loads(answer.read())["analyst"] == "browser-test"
             break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 pytest.fail("tgsweep serve did not start: " + (config.parent / "serve.log").read_text())
             time.sleep(0.2)
-    yield base
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        yield base
+    finally:  # also when the test fails inside its `for base in _serve(...)`
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -340,24 +344,8 @@ def test_the_login_form_works_in_a_browser_when_bound_beyond_loopback(tmp_path_f
     """Bound beyond loopback the explorer needs its token; the login form must work in a real browser
     (it once sent `Origin: null` under `Referrer-Policy: no-referrer` and was refused for any token)."""
     config = demo_copy(tmp_path_factory)
-    port = _free_port()
     token = "browser-login-token-7f3a"
-    log = (config.parent / "serve-login.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "tgsweep.cli", "--config", str(config), "serve", "--host",
-                                "0.0.0.0", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                               cwd=config.parent, env=Sweeps.env() | {"TGSWEEP_TOKEN": token})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/login", timeout=2) as answer:
-                    assert answer.status == 200
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("tgsweep serve did not start: " + (config.parent / "serve-login.log").read_text())
-                time.sleep(0.2)
+    for base in _serve(config, token):
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.goto(f"{base}/")
         assert page.url.endswith("/login")  # sent to the form
@@ -370,10 +358,3 @@ def test_the_login_form_works_in_a_browser_when_bound_beyond_loopback(tmp_path_f
         page.wait_for_selector("#page-queue table", timeout=30_000)  # the landing view: the queue
         assert token not in page.url
         page.close()
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()

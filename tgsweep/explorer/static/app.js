@@ -56,6 +56,21 @@ function table(headers, rows) {
       el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c) => el("td", {}, c)))))));
 }
 
+function pager(page, shown, go, { empty = "", order = "newest first", back = "← newer", on = "older →" } = {}) {
+  // "21-40 of 95" with back/on buttons: `page` is an API answer's {offset, limit, total}, `go(offset)` moves.
+  const last = Math.min(page.offset + shown, page.total);
+  return el("p", { class: "muted" }, page.total ? `${page.offset + 1}-${last} of ${page.total}${order ? `, ${order}` : ""} ` : empty,
+    page.offset > 0 ? el("button", { type: "button", class: "newer", onclick: () => go(Math.max(0, page.offset - page.limit)) }, back) : null,
+    last < page.total ? el("button", { type: "button", class: "older", onclick: () => go(page.offset + page.limit) }, on) : null);
+}
+
+function hashWith(view, want, changes) {
+  // The view's URL with some of its parameters changed ("" removes one): filters and pages live in the URL.
+  const next = new URLSearchParams(want);
+  for (const [k, v] of Object.entries(changes)) { if (v === "" || v === null) next.delete(k); else next.set(k, String(v)); }
+  location.hash = `#/${view}?${next.toString()}`;
+}
+
 function exportLinks(headers, rows) {
   // Any table as CSV or JSON, as shown (a paged table: this page). A cell starting with = + - @ is
   // prefixed with ' in the CSV: post texts are written by the people investigated, and a spreadsheet
@@ -682,11 +697,8 @@ async function postsSection(kind, name, offset = 0) {
   const page = await api(`/api/${kind}/${encodeURIComponent(name)}/posts?offset=${offset}`);
   const box = el("div", { class: "posts", "data-offset": String(offset) });
   const go = async (to) => box.replaceWith(await postsSection(kind, name, to));
-  const last = Math.min(page.offset + page.posts.length, page.total);
   box.append(el("h3", {}, kind === "bots" ? `Posts that reference it (${page.total})` : `Posts (${page.total})`),
-    el("p", { class: "muted" }, page.total ? `${page.offset + 1}-${last} of ${page.total}, newest first ` : "none collected ",
-      page.offset > 0 ? el("button", { type: "button", class: "newer", onclick: () => go(Math.max(0, page.offset - page.limit)) }, "← newer") : null,
-      last < page.total ? el("button", { type: "button", class: "older", onclick: () => go(page.offset + page.limit) }, "older →") : null),
+    pager(page, page.posts.length, go, { empty: "none collected" }),
     table(["post", "date", "text", "views", "forwards", "bots"], page.posts.map((p) => [
       tme(p.url, `${p.channel}/${p.id}`), day(p.date),
       el("div", { class: "post-text" }, p.text || el("span", { class: "muted" }, "(no text)"),
@@ -812,11 +824,7 @@ async function queuePage(_, params) {
     localStorage.setItem("tgsweep.lastVisit", new Date().toISOString());
   }
   const fresh = data.items.filter((i) => lastVisit && i.escalated_at && i.escalated_at > lastVisit).length;
-  const goTo = (changes) => {
-    const next = new URLSearchParams(want);
-    for (const [k, v] of Object.entries(changes)) { if (v === "" || v === null) next.delete(k); else next.set(k, v); }
-    location.hash = `#/queue?${next.toString()}`;
-  };
+  const goTo = (changes) => hashWith("queue", want, changes);
   const kind = el("select", { id: "queue-kind" }, ["", "channel", "bot", "media"].map((k) => el("option", { value: k, selected: (want.get("kind") || "") === k }, k || "every kind")));
   const min = el("input", { id: "queue-min", type: "number", min: "0", max: "1", step: "0.05", value: want.get("min_score") || "0" });
   const sort = el("select", { id: "queue-sort" }, ["score", "escalated", "pagerank"].map((k) => el("option", { value: k, selected: (want.get("sort") || "score") === k }, `by ${k}`)));
@@ -837,7 +845,6 @@ async function queuePage(_, params) {
   };
   const kept = localStorage.getItem("tgsweep.queueMessage");
   if (kept) { message.textContent = kept; localStorage.removeItem("tgsweep.queueMessage"); }
-  const last = Math.min(data.offset + data.items.length, data.total);
   return [el("h2", {}, `Queue (${data.total})`),
     el("p", { class: "muted" }, lastVisit ? `${fresh} escalated since your last visit (${lastVisit.slice(0, 16).replace("T", " ")})` : "first visit from this browser"),
     filters, message,
@@ -852,9 +859,7 @@ async function queuePage(_, params) {
         el("button", { type: "button", class: "reviewed", onclick: () => act(i, "reviewed") }, "Mark reviewed"),
         i.kind === "bot" ? [el("button", { type: "button", class: "confirm", onclick: () => act(i, "confirm") }, "Confirm"),
           el("button", { type: "button", class: "reject", onclick: () => act(i, "reject") }, "Reject")] : null)])),
-    el("p", { class: "muted" }, data.total ? `${data.offset + 1}-${last} of ${data.total} ` : "",
-      data.offset > 0 ? el("button", { type: "button", onclick: () => goTo({ offset: String(Math.max(0, data.offset - data.limit)) }) }, "← previous") : null,
-      last < data.total ? el("button", { type: "button", class: "older", onclick: () => goTo({ offset: String(data.offset + data.limit) }) }, "next →") : null)];
+    pager(data, data.items.length, (offset) => goTo({ offset }), { order: "", back: "← previous", on: "next →" })];
 }
 
 async function knownPage() {
@@ -944,17 +949,10 @@ async function alertsPage(_, params) {
   // A page of alerts at a time (a backlog of thousands opens at once); the state filter and the page are in the URL.
   const want = new URLSearchParams(params);
   const data = await api(`/api/alerts?${want.toString()}`);
-  const goTo = (changes) => {
-    const next = new URLSearchParams(want);
-    for (const [k, v] of Object.entries(changes)) { if (v === "" || v === null) next.delete(k); else next.set(k, v); }
-    location.hash = `#/alerts?${next.toString()}`;
-  };
+  const goTo = (changes) => hashWith("alerts", want, changes);
   const stateFilter = el("select", { id: "alerts-state", onchange: (event) => goTo({ state: event.target.value, offset: "" }) },
     ["", "pending", "delivered", "dead", "withdrawn"].map((k) => el("option", { value: k, selected: (want.get("state") || "") === k }, k || "every state")));
-  const last = Math.min(data.offset + data.alerts.length, data.total);
-  const pager = el("p", { class: "muted" }, data.total ? `${data.offset + 1}-${last} of ${data.total}, newest first ` : "",
-    data.offset > 0 ? el("button", { type: "button", onclick: () => goTo({ offset: String(Math.max(0, data.offset - data.limit)) }) }, "← newer") : null,
-    last < data.total ? el("button", { type: "button", class: "older", onclick: () => goTo({ offset: String(data.offset + data.limit) }) }, "older →") : null);
+  const pages = pager(data, data.alerts.length, (offset) => goTo({ offset }));
   const message = el("p", { class: "muted", id: "retry-message" });
   const retry = async (ids) => {
     try {
@@ -967,7 +965,7 @@ async function alertsPage(_, params) {
   };
   return [el("h2", {}, `Alerts (${data.total})`), ...notes(data.notes),
     el("p", {}, el("label", {}, "state ", stateFilter), " ",
-      el("button", { type: "button", id: "retry-all", onclick: () => retry(null) }, "Retry every undelivered alert")), message, pager,
+      el("button", { type: "button", id: "retry-all", onclick: () => retry(null) }, "Retry every undelivered alert")), message, pages,
     table(["created", "type", "severity", "subject", "state", "attempts", "last error", "next attempt", ""], data.alerts.map((a) => [
       day(a.created_at), a.type, a.severity, nodeLink(a.subject), stateCell(a), fmt(a.attempts), fmt(a.last_error),
       fmt(a.next_attempt_at), el("button", { type: "button", class: "retry", onclick: () => retry([a.id]) }, "Retry")]))];
