@@ -358,3 +358,44 @@ def test_the_login_form_works_in_a_browser_when_bound_beyond_loopback(tmp_path_f
         page.wait_for_selector("#page-queue table", timeout=30_000)  # the landing view: the queue
         assert token not in page.url
         page.close()
+
+
+VIEWS = (("#/queue", "#page-queue table"), ("#/graph", None), ("#/bots", "#page-bots table"),
+         (f"#/bot/{BOT}", "#page-bot"), ("#/channel/faceswap_hub", "#page-channel .posts table"),
+         ("#/alerts", "#page-alerts table"), ("#/known", "#page-known table"), ("#/search/morph", "#page-search table"))
+
+
+def _axe_serious(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it stands (axe-playwright-python ships axe-core)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in found if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_every_view_passes_an_axe_scan_with_no_serious_violation(server, browser, width):
+    base, _ = server
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    problems = {}
+    for view, ready in VIEWS:
+        page.goto(f"{base}/{view}")
+        if ready:
+            page.wait_for_selector(ready, timeout=15_000)
+        else:
+            page.wait_for_function("() => window.explorer && window.explorer.ready", timeout=30_000)
+        found = _axe_serious(page)
+        if found:
+            problems[view] = found
+    page.close()
+    assert not problems, json.dumps(problems, indent=1)
+
+
+def test_the_login_page_passes_an_axe_scan(tmp_path_factory, browser):
+    config = demo_copy(tmp_path_factory)
+    for base in _serve(config, "axe-login-token-91c2"):
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(f"{base}/login")
+        assert _axe_serious(page) == []
+        page.close()
