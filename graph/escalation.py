@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 import networkx as nx
 
@@ -223,13 +223,15 @@ def _media(graph: nx.MultiDiGraph, node: str, w: Weights) -> tuple[dict, dict, l
 
 
 def score_subjects(graph: nx.MultiDiGraph, analysis: Analysis, weights: Weights | None = None,
-                   automation: dict[str, tuple[float, list[str]]] | None = None) -> list[Escalation]:
-    """Every channel, bot and media node scored, highest first."""
+                   automation: dict[str, tuple[float, list[str]]] | None = None,
+                   only: Iterable[str] | None = None) -> list[Escalation]:
+    """Every channel, bot and media node scored (or only those in `only`), highest first."""
     w = weights or Weights()
     automation = automation or {}
     pct = _percentiles(graph, analysis.pagerank)
     out = []
-    for node, kind in graph.nodes(data="kind"):
+    nodes = graph.nodes(data="kind") if only is None else [(n, graph.nodes[n].get("kind")) for n in only if n in graph]
+    for node, kind in nodes:
         if kind == "channel":
             harm, context, reasons, posts = _channel(graph, node, w, pct, automation)
         elif kind == "bot":

@@ -9,10 +9,14 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
-from graph.analysis import analyze
-from graph.build import build_graph, no_gc
+import networkx as nx
+
+from detectors.bots.stage import set_override
+from graph.analysis import Analysis, analyze
+from graph.build import bot_id, build_graph, no_gc
 from graph.escalation import Weights, automation_scores, save_escalations, score_subjects
 from store.alerts import alert_settings
+from store.bots import BotsStore
 from store.escalations import EscalationsStore
 from store.graph import GraphSource
 
@@ -50,3 +54,37 @@ async def run_graph_stage(store: GraphStageStore, config: Any) -> dict[str, Any]
         "hub_list": result.hubs[:5], "cascade_list": result.cascades[:3],
         "seconds": {"build": round(t1 - t0, 3), "analysis": round(t2 - t1, 3), "escalation": round(t3 - t2, 3)},
     }
+
+
+class DecisionStore(GraphStageStore, BotsStore, Protocol):
+    """What an analyst's decision writes: the label (and its bot alert) and the re-scored escalations."""
+
+
+async def decide_bot(store: DecisionStore, config: Any, username: str, label: str, note: str, by: str,
+                     new: bool = False, graph: nx.MultiDiGraph | None = None) -> dict[str, Any]:
+    """An analyst's decision on a bot, applied at once: the label (detectors.bots.stage.set_override,
+    with its bot alert), then the bot and every channel promoting it re-scored and saved, with their
+    escalation alerts, before this returns. The page and `tgsweep bots label` both call this, so
+    both leave the store the same. `graph` is the caller's built graph (the explorer keeps one);
+    without it the graph is built here. Centrality and communities stay those of the last full
+    graph build: a label changes no edge, only what the edges mean."""
+    done = await set_override(store, username, label, note, by, alert_settings(config), new=new)
+    if graph is None:
+        graph = await build_graph(store, max_posts=config.graph.max_edge_posts, incremental=config.graph.incremental)
+    node = bot_id(done["username"])
+    if node not in graph:  # no post references it: nothing it could move
+        return done | {"rescored": [], "escalation_alerts": 0}
+    graph.nodes[node]["label"] = label
+    affected = [node] + sorted({u for u, _, k in graph.in_edges(node, keys=True) if k == "promotes"})
+    rows = await store.escalation_rows(min_score=0.0)
+    before = {r["subject"]: r["score"] for r in rows}
+    analysis = Analysis(pagerank={r["subject"]: r["pagerank"] or 0.0 for r in rows},
+                        community={r["subject"]: r["community"] for r in rows if r["community"] is not None})
+    weights = Weights.from_config(config)
+    escalations = score_subjects(graph, analysis, weights, await automation_scores(store), only=affected)
+    counts = await save_escalations(store, escalations, weights.threshold,
+                                    alerts=alert_settings(config).enabled("escalation"))
+    return done | {"escalation_alerts": counts["alerts"], "threshold": weights.threshold,
+                   "rescored": [{"subject": e.subject, "before": before.get(e.subject), "after": e.score,
+                                 "escalated": e.score >= weights.threshold, "reasons": e.reasons[:3]}
+                                for e in escalations]}

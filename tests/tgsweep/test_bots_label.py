@@ -70,7 +70,14 @@ def test_a_username_the_store_has_seen_is_labelled(store_config, sweeps, name):
     username = name.lstrip("@").lower()
     assert sweeps.value(store_config, "SELECT label FROM bots WHERE username=?", (username,)) == "deepfake_generator"
     assert sweeps.value(store_config, "SELECT decided_by FROM bot_overrides WHERE username=?", (username,)) == "a1"
-    assert sweeps.value(store_config, "SELECT count(*) FROM alerts WHERE subject=?", (f"bot:{username}",)) == 1
+    assert sweeps.value(store_config, "SELECT count(*) FROM alerts WHERE subject=? AND type='deepfake_bot'",
+                        (f"bot:{username}",)) == 1
+    # a bot a post references is re-scored at once (escalated, with its alert); one only in channels is not
+    referenced = username == "swapface_pro_bot"
+    assert sweeps.value(store_config, "SELECT count(*) FROM escalations WHERE subject=?", (f"bot:{username}",)) \
+        == referenced
+    assert sweeps.value(store_config, "SELECT count(*) FROM alerts WHERE subject=? AND type='escalation'",
+                        (f"bot:{username}",)) == referenced
 
 
 def test_new_labels_a_bot_the_store_has_never_seen(store_config, sweeps):

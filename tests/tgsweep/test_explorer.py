@@ -277,6 +277,42 @@ def test_bot_page_data(client, demo):
     assert client.get("/api/bots/no_such_bot").status_code == 404
 
 
+def _decision_state(config: Path) -> dict:
+    db = _db(config)
+    return {"bots": [tuple(r) for r in db.execute("SELECT username, label FROM bots ORDER BY username")],
+            "decisions": [tuple(r) for r in db.execute("SELECT username, label, note, decided_by FROM bot_overrides "
+                                                       "ORDER BY id")],
+            "escalations": [(r[0], r[1], r[2], r[3] is not None) for r in db.execute(
+                "SELECT subject, score, reasons, escalated_at FROM escalations ORDER BY subject")],
+            "alerts": [tuple(r) for r in db.execute("SELECT id, type, subject, severity FROM alerts ORDER BY id")]}
+
+
+def test_a_decision_re_scores_at_once_and_the_page_and_the_cli_leave_the_same_store(tmp_path_factory):
+    """Confirming a bot re-scores it and the channels promoting it in the same request (escalations and
+    their alerts), and `tgsweep bots label` on a copy of the same store leaves it identical."""
+    by_page, by_cli = demo_copy(tmp_path_factory), demo_copy(tmp_path_factory)
+    before = {r[0]: r[1] for r in _db(by_page).execute("SELECT subject, score FROM escalations")}
+    assert before["bot:photogen_pro_bot"] == 0.0  # an unknown bot below the lead threshold: not escalated
+    note = "offers undressing in its promotions"
+    with _client(load_config(by_page), analyst="analyst-ana") as c:
+        done = c.post("/api/bots/photogen_pro_bot/override", json={"decision": "confirm", "note": note}).json()
+    moved = {r["subject"]: r for r in done["rescored"]}
+    assert moved["bot:photogen_pro_bot"]["after"] > done["threshold"] and moved["bot:photogen_pro_bot"]["escalated"]
+    for channel in ("channel:faceswap_hub", "channel:swap_mirror_list", "channel:ai_tools_digest"):  # promoters
+        assert moved[channel]["after"] >= before[channel]
+        assert any("promotes @photogen_pro_bot (deepfake_generator" in r for r in
+                   json.loads(_db(by_page).execute("SELECT reasons FROM escalations WHERE subject=?",
+                                                   (channel,)).fetchone()[0]))
+    assert _db(by_page).execute("SELECT count(*) FROM alerts WHERE type='escalation' AND "
+                                "subject='bot:photogen_pro_bot'").fetchone()[0] == 1
+    cli = subprocess.run([sys.executable, "-m", "tgsweep.cli", "--config", str(by_cli), "bots", "label",
+                          "photogen_pro_bot", "deepfake_generator", "--note", note, "--by", "analyst-ana"],
+                         capture_output=True, text=True, timeout=120, env=Sweeps.env())
+    assert cli.returncode == 0, cli.stderr
+    assert "re-scored bot:photogen_pro_bot: 0.00 ->" in cli.stdout
+    assert _decision_state(by_cli) == _decision_state(by_page)
+
+
 def test_override_is_stored_like_the_cli(client, demo):
     done = client.post("/api/bots/photogen_pro_bot/override",
                        json={"decision": "confirm", "note": "offers undressing in its promotions"})

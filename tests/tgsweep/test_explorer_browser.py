@@ -140,7 +140,8 @@ def test_click_a_bot_in_the_graph_and_confirm_it(server, browser):
     page.wait_for_function("() => document.querySelector('#details').innerText.includes("
                            "'analyst: deepfake_generator by browser-test')", timeout=15_000)
     message = page.inner_text("#decision-message")  # still there after the panel re-rendered
-    assert "labelled deepfake_generator by browser-test" in message and "next graph build" in message
+    assert "labelled deepfake_generator by browser-test" in message and f"bot:{BOT}" in message
+    assert "Re-scored now" in message  # in the same request, said on the page
     page.screenshot(path=str(ARTIFACTS / "explorer_bot_confirmed.png"))
 
     db = sqlite3.connect(config.parent / "tgsweep.db", timeout=30)
@@ -287,7 +288,7 @@ def test_the_queue_lands_first_with_reasons_filters_in_the_url_and_decisions(ser
     page.click("#page-queue tbody tr button.reviewed")
     page.wait_for_function("() => (document.querySelector('#queue-message') || {textContent: ''}).textContent"
                            ".includes('marked reviewed')", timeout=15_000)
-    assert "next graph build" in page.inner_text("#queue-message")
+    assert "marked reviewed" in page.inner_text("#queue-message")
     name = subject.split("/")[-1]
     (who, action) = db.execute("SELECT who, action FROM audit_log WHERE subject=? ORDER BY id DESC",
                                (f"bot:{name}",)).fetchone()

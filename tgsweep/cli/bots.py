@@ -71,13 +71,11 @@ def cmd_bots_label(args: argparse.Namespace) -> int:
     import getpass
 
     config = load_config(args.config)
-    from detectors.bots.stage import set_override
-    from store.alerts import alert_settings
+    from graph.stage import decide_bot
 
     try:
-        done = with_store(config, lambda store: set_override(store, args.username, args.label, args.note,
-                                                             args.by or getpass.getuser(), alert_settings(config),
-                                                             new=args.new))
+        done = with_store(config, lambda store: decide_bot(store, config, args.username, args.label, args.note,
+                                                           args.by or getpass.getuser(), new=args.new))
     except LookupError as exc:  # never seen: most likely a typo; a label would make a bot and an alert
         said = exc.args[0] if str(exc.args[0]).endswith("?") else f"{exc.args[0]}."
         err.print(f"{said} Nothing was recorded: check the name, or give --new to label a bot the store has "
@@ -85,6 +83,11 @@ def cmd_bots_label(args: argparse.Namespace) -> int:
         return 2
     out.print(f"@{done['username']} labelled {done['label']} by {done['by']} at {done['at']}; "
               "later automatic scores keep this label")
+    for r in done["rescored"]:
+        was = "new" if r["before"] is None else f"{r['before']:.2f}"
+        out.print(f"  re-scored {r['subject']}: {was} -> {r['after']:.2f}" + (" (escalated)" if r["escalated"] else ""))
+    if done["escalation_alerts"]:
+        out.print(f"  {done['escalation_alerts']} escalation alert(s) queued")
     return 0
 
 

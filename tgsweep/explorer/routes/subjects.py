@@ -67,11 +67,11 @@ async def bot(request: Request, username: str) -> dict[str, Any]:
     return found
 
 
-@router.post("/api/bots/{username}/override", summary="confirm or reject a bot (the same as `tgsweep bots label`)")
+@router.post("/api/bots/{username}/override", summary="confirm or reject a bot (the same as `tgsweep bots label`); "
+             "the bot and the channels promoting it are re-scored in the same request")
 async def override(request: Request, username: str, body: OverrideIn) -> dict[str, Any]:
     ctx = state(request)
-    from detectors.bots.stage import set_override
-    from store.alerts import alert_settings
+    from graph.stage import decide_bot
 
     _check_name(username)
     label = body.label or {"confirm": "deepfake_generator", "reject": "benign"}.get(body.decision or "")
@@ -80,7 +80,10 @@ async def override(request: Request, username: str, body: OverrideIn) -> dict[st
     store = store_of(request)
     if await data.bot_detail(store, username) is None:
         raise HTTPException(404, f"no bot {username} in the store")
-    done = await set_override(store, username, label, body.note.strip(), ctx.settings.who, alert_settings(ctx.config))
+    built = await ctx.cache.get(store)
+    async with built.lock:  # the cached graph is patched with the new label while it is re-scored
+        done = await decide_bot(store, ctx.config, username, label, body.note.strip(), ctx.settings.who,
+                                graph=built.graph)
     await store.record_audit(ctx.settings.who, "decision", f"bot:{username}", {"label": label, "note": body.note.strip()})
     log.info("explorer: @%s labelled %s by %s", done["username"], label, done["by"])
     return done | {"bot": await data.bot_detail(store, username)}

@@ -708,6 +708,15 @@ async function postsSection(kind, name, offset = 0) {
   return box;
 }
 
+function decided(done) {
+  // what a decision did, said plainly: the label, and the scores it moved in the same request
+  const moved = (done.rescored || []).map((r) => `${r.subject} ${r.before == null ? "new" : score(r.before)} → ${score(r.after)}${r.escalated ? " (escalated)" : ""}`);
+  return `@${done.username} labelled ${done.label} by ${done.by} at ${done.at}. ` +
+    (moved.length ? `Re-scored now: ${moved.slice(0, 6).join("; ")}${moved.length > 6 ? `; and ${moved.length - 6} more` : ""}` +
+      `${done.escalation_alerts ? `; ${done.escalation_alerts} escalation alert(s) queued` : ""}. ` +
+      "Centrality and communities stay those of the last graph build." : "No post references this bot, so no score moves.");
+}
+
 function decisionForm(b, onDone) {
   const note = el("textarea", { id: "decision-note", placeholder: "why (kept with the decision; required)" });
   const message = el("p", { class: "muted", id: "decision-message" });
@@ -718,8 +727,7 @@ function decisionForm(b, onDone) {
     if (!note.value.trim()) { message.textContent = "write a note first: why?"; return; }
     try {
       const done = await post(`/api/bots/${encodeURIComponent(b.username)}/override`, { decision, note: note.value });
-      message.textContent = `@${done.username} labelled ${done.label} by ${done.by} at ${done.at}. ` +
-        "Saved now; escalations and alerts follow at the next graph build (the scheduled job rebuild_graph, or `tgsweep graph build`).";
+      message.textContent = decided(done);
       explorer.flash = { username: done.username, text: message.textContent };
       const colour = nodeColour({ kind: "bot", label: done.label });
       const node = explorer.cy && explorer.cy.getElementById(`bot:${done.username}`);
@@ -835,10 +843,13 @@ async function queuePage(_, params) {
     const note = prompt(what === "reviewed" ? `Why is ${item.subject} reviewed? (kept in its audit trail)` : `Why ${what} @${item.name}? (kept with the decision)`);
     if (!note || !note.trim()) return;
     try {
-      if (what === "reviewed") await post("/api/reviewed", { subject: item.subject, note });
-      else await post(`/api/bots/${encodeURIComponent(item.name)}/override`, { decision: what, note });
+      if (what === "reviewed") {
+        await post("/api/reviewed", { subject: item.subject, note });
+        message.textContent = `${item.subject}: marked reviewed (kept in its audit trail; no score changes).`;
+      } else {
+        message.textContent = decided(await post(`/api/bots/${encodeURIComponent(item.name)}/override`, { decision: what, note }));
+      }
       explorer.flash = { username: item.name, text: "" };
-      message.textContent = `${item.subject}: ${what === "reviewed" ? "marked reviewed" : `${what}ed`}. Escalations and alerts follow at the next graph build (the job rebuild_graph, or \`tgsweep graph build\`).`;
       localStorage.setItem("tgsweep.queueMessage", message.textContent);
       route();
     } catch (error) { message.textContent = error.message; }
