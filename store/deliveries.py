@@ -5,6 +5,9 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 
+ALERT_SORTS = ("created", "severity", "type", "subject", "state", "attempts")  # what an alerts table sorts by
+
+
 class DeliveriesStore(Protocol):
     """Alerts waiting in the outbox, their delivery to each sink, and retries."""
 
@@ -34,10 +37,10 @@ class DeliveriesStore(Protocol):
         each alert's overall state refreshed, and the sink paused until `pause_after()` if it names a
         time; returns (alert id, delivery state, alert state)."""
 
-    async def alert_rows(self, state: str | None = None, offset: int = 0,
-                         limit: int | None = None) -> tuple[list[Any], list[Any]]:
-        """Alerts, newest first (in `state` if given; a page of `limit` from `offset` if given), and their
-        delivery rows (by sink)."""
+    async def alert_rows(self, state: str | None = None, offset: int = 0, limit: int | None = None,
+                         sort: str = "created", descending: bool = True) -> tuple[list[Any], list[Any]]:
+        """Alerts, newest first or by `sort` (one of ALERT_SORTS; in `state` if given; a page of `limit` from
+        `offset` if given), and their delivery rows (by sink)."""
 
     async def alert_count(self, state: str | None = None) -> int:
         """How many alerts there are (in `state` if given)."""

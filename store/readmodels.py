@@ -10,6 +10,10 @@ from store.deliveries import DeliveriesStore
 from store.graph import GraphSource
 
 
+POST_SORTS = ("date", "views", "forwards")  # what a table of posts sorts by
+CHANNEL_SORTS = ("escalation", "posts", "last_post", "subscribers", "username", "first_seen")
+
+
 class ExplorerReadModel(GraphSource, BotsStore, AutomationStore, DeliveriesStore, AuditLog, Protocol):
     """What the explorer's pages read (and the bot decisions, alert retries, notes and audit entries they make)."""
 
@@ -22,12 +26,20 @@ class ExplorerReadModel(GraphSource, BotsStore, AutomationStore, DeliveriesStore
     async def channel_post_count(self, username: str) -> int:
         """How many posts of the channel are stored."""
 
-    async def channel_posts_page(self, username: str, offset: int, limit: int) -> tuple[int, list[Any]]:
-        """(total, page) of the channel's posts, newest first: id, date, text, views, edited, forward source,
-        `bots` (comma-separated bots it references), `forwards` (posts that forwarded it)."""
+    async def channel_posts_page(self, username: str, offset: int, limit: int, sort: str = "date",
+                                 descending: bool = True) -> tuple[int, list[Any]]:
+        """(total, page) of the channel's posts, newest first or by `sort` (one of POST_SORTS): id, date, text,
+        views, edited, forward source, `bots` (comma-separated bots it references), `forwards` (posts that
+        forwarded it)."""
 
-    async def bot_posts_page(self, username: str, offset: int, limit: int) -> tuple[int, list[Any]]:
-        """(total, page) of the posts referencing the bot, newest first, with the same fields."""
+    async def bot_posts_page(self, username: str, offset: int, limit: int, sort: str = "date",
+                             descending: bool = True) -> tuple[int, list[Any]]:
+        """(total, page) of the posts referencing the bot, newest first or by `sort`, with the same fields."""
+
+    async def channel_list_page(self, sort: str, descending: bool, offset: int, limit: int,
+                                watched: bool | None = None) -> tuple[int, list[Any]]:
+        """(total, page) of the channels (not bots), by `sort` (one of CHANNEL_SORTS): username, title,
+        kind, watched, depth, first_seen, subscribers, posts, last_post, escalation score."""
 
     async def bot_activity(self, username: str) -> list[Any]:
         """(day, posts) of the posts referencing the bot, by day."""

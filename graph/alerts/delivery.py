@@ -158,9 +158,10 @@ async def _deliver_to(store: DeliveriesStore, sink: WebhookSink | JsonlSink, nam
 
 
 async def list_alerts(store: DeliveriesStore, state: str | None = None, offset: int = 0,
-                      limit: int | None = None) -> list[dict]:
-    """Alerts, newest first (every one, or a page), with their delivery state per sink (no secrets: sinks by identity)."""
-    alerts, delivery_rows = await store.alert_rows(state, offset, limit)
+                      limit: int | None = None, sort: str = "created", descending: bool = True) -> list[dict]:
+    """Alerts, newest first or by `sort` (every one, or a page), with their delivery state per sink (no secrets:
+    sinks by identity)."""
+    alerts, delivery_rows = await store.alert_rows(state, offset, limit, sort, descending)
     deliveries: dict[str, list[dict[str, Any]]] = {}
     for r in delivery_rows:
         deliveries.setdefault(r["alert_id"], []).append({k: r[k] for k in r.keys() if k != "alert_id"})

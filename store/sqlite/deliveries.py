@@ -17,6 +17,11 @@ async def _refresh_alert(tx: Any, alert_id: str, sinks: list[str]) -> str:
     return s["state"]
 
 
+_ALERT_ORDER = {"created": "created_at", "type": "type", "subject": "subject", "state": "state",
+                "attempts": "attempts",
+                "severity": "CASE severity WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END"}
+
+
 class DeliveriesSQL(Database):
     """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
@@ -76,12 +81,14 @@ class DeliveriesSQL(Database):
                     "AND next_attempt_at < ?", (paused_until, sink, paused_until))
         return done
 
-    async def alert_rows(self, state: str | None = None, offset: int = 0,
-                         limit: int | None = None) -> tuple[list[Any], list[Any]]:
+    async def alert_rows(self, state: str | None = None, offset: int = 0, limit: int | None = None,
+                         sort: str = "created", descending: bool = True) -> tuple[list[Any], list[Any]]:
+        column = _ALERT_ORDER[sort]
+        way = "DESC" if descending else "ASC"
         alerts = await self.fetchall(
             "SELECT id, type, subject, severity, created_at, payload, state, attempts, next_attempt_at, last_error, "
-            "delivered_at FROM alerts WHERE ? IS NULL OR state = ? ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-            (state, state, -1 if limit is None else limit, offset))
+            f"delivered_at FROM alerts WHERE ? IS NULL OR state = ? ORDER BY {column} {way}, created_at {way}, id "
+            "LIMIT ? OFFSET ?", (state, state, -1 if limit is None else limit, offset))
         ids = [a["id"] for a in alerts]
         deliveries = await self.fetchall(
             "SELECT alert_id, sink, state, attempts, next_attempt_at, last_status, last_error, delivered_at "

@@ -11,6 +11,14 @@ _POST_PAGE = """SELECT p.channel, p.id, p.date, p.text, p.views, p.edited, p.for
        (SELECT count(*) FROM channel_refs f WHERE f.target = p.channel AND f.target_post = p.id AND f.how = 'forward')
            AS forwards
 FROM posts p"""  # a page of posts: what the explorer's post tables show
+_POST_ORDER = {"date": "p.date", "views": "p.views", "forwards": "forwards"}
+_CHANNEL_ORDER = {"escalation": "e.score", "posts": "posts", "last_post": "p.last_post", "subscribers": "subscribers",
+                  "username": "c.username", "first_seen": "c.first_seen"}
+
+
+def _post_order(sort: str, descending: bool) -> str:
+    way = "DESC" if descending else "ASC"
+    return f"{_POST_ORDER[sort]} {way} NULLS LAST, p.date {way}, p.channel, p.id {way}"
 
 
 class ReadModelsSQL(Database):
@@ -60,19 +68,40 @@ class ReadModelsSQL(Database):
                LEFT JOIN bots b ON b.username = r.bot WHERE r.channel=? GROUP BY r.bot ORDER BY posts DESC, r.bot""",
             (username,))
 
-    async def channel_posts_page(self, username: str, offset: int, limit: int) -> tuple[int, list[Any]]:
+    async def channel_posts_page(self, username: str, offset: int, limit: int, sort: str = "date",
+                                 descending: bool = True) -> tuple[int, list[Any]]:
         total = await self.scalar("SELECT count(*) FROM posts WHERE channel=?", (username,))
         rows = await self.fetchall(
-            _POST_PAGE + """ WHERE p.channel=? ORDER BY p.id DESC LIMIT ? OFFSET ?""", (username, limit, offset))
+            _POST_PAGE + f" WHERE p.channel=? ORDER BY {_post_order(sort, descending)} LIMIT ? OFFSET ?",
+            (username, limit, offset))
         return total, rows
 
-    async def bot_posts_page(self, username: str, offset: int, limit: int) -> tuple[int, list[Any]]:
+    async def bot_posts_page(self, username: str, offset: int, limit: int, sort: str = "date",
+                             descending: bool = True) -> tuple[int, list[Any]]:
         total = await self.scalar("SELECT count(*) FROM (SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot=?)",
                                   (username,))
         rows = await self.fetchall(
-            _POST_PAGE + """ JOIN (SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot=?) b
+            _POST_PAGE + f""" JOIN (SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot=?) b
                  ON p.channel = b.channel AND p.id = b.post_id
-               ORDER BY p.date DESC, p.channel, p.id DESC LIMIT ? OFFSET ?""", (username, limit, offset))
+               ORDER BY {_post_order(sort, descending)} LIMIT ? OFFSET ?""", (username, limit, offset))
+        return total, rows
+
+    async def channel_list_page(self, sort: str, descending: bool, offset: int, limit: int,
+                                watched: bool | None = None) -> tuple[int, list[Any]]:
+        where = "WHERE c.kind IS NOT 'bot' AND (? IS NULL OR c.watched = ?)"
+        params = (None if watched is None else int(watched),) * 2
+        total = await self.scalar(f"SELECT count(*) FROM channels c {where}", params)
+        way = "DESC" if descending else "ASC"
+        rows = await self.fetchall(
+            f"""SELECT c.username, c.title, c.kind, c.watched, c.depth, c.first_seen,
+                       json_extract(c.counters, '$.subscribers') AS subscribers,
+                       coalesce(p.posts, 0) AS posts, p.last_post, e.score AS escalation
+                FROM channels c
+                LEFT JOIN (SELECT channel, count(*) AS posts, max(date) AS last_post FROM posts GROUP BY channel) p
+                  ON p.channel = c.username
+                LEFT JOIN escalations e ON e.subject = 'channel:' || c.username
+                {where} ORDER BY {_CHANNEL_ORDER[sort]} {way} NULLS LAST, c.username LIMIT ? OFFSET ?""",
+            (*params, limit, offset))
         return total, rows
 
     async def bot_activity(self, username: str) -> list[Any]:

@@ -301,7 +301,8 @@ def test_phone_and_desktop_layouts_do_not_overflow(server, browser, width, heigh
     base, _ = server
     page = browser.new_page(viewport={"width": width, "height": height})
     for view, ready in (("#/queue", "#page-queue table"), ("#/channel/faceswap_hub", "#page-channel .posts table"),
-                        ("#/alerts", "#page-alerts table"), ("#/bots", "#page-bots table")):
+                        ("#/alerts", "#page-alerts table"), ("#/bots", "#page-bots table"),
+                        ("#/channels?sort=posts", "#page-channels table")):
         page.goto(f"{base}/{view}")
         page.wait_for_selector(ready, timeout=15_000)
         wide = page.evaluate("() => document.documentElement.scrollWidth")
@@ -361,7 +362,33 @@ def test_the_login_form_works_in_a_browser_when_bound_beyond_loopback(tmp_path_f
         page.close()
 
 
+def test_a_click_on_a_column_sorts_on_the_server_and_again_turns_it_round(server, browser):
+    base, config = server
+    db = sqlite3.connect(config.parent / "tgsweep.db", timeout=30)
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{base}/#/channels")
+    page.wait_for_selector("#page-channels table", timeout=15_000)
+    page.click("#page-channels th button[data-sort=posts]")
+    page.wait_for_function("() => location.hash.includes('sort=posts')")
+    page.wait_for_selector("#page-channels th[aria-sort=descending] button[data-sort=posts]", timeout=15_000)
+    busiest = db.execute("SELECT channel FROM posts GROUP BY channel ORDER BY count(*) DESC, channel LIMIT 1").fetchone()[0]
+    assert page.inner_text("#page-channels tbody tr td:first-child") == f"@{busiest}"
+    page.click("#page-channels th button[data-sort=posts]")  # again: fewest first
+    page.wait_for_selector("#page-channels th[aria-sort=ascending] button[data-sort=posts]", timeout=15_000)
+    assert "order=asc" in page.url and page.inner_text("#page-channels tbody tr td:first-child") != f"@{busiest}"
+
+    page.goto(f"{base}/#/channel/{busiest}")  # the posts of a channel, by views
+    page.wait_for_selector("#page-channel .posts table", timeout=15_000)
+    page.click("#page-channel .posts th button[data-sort=views]")
+    page.wait_for_selector("#page-channel .posts th[aria-sort=descending] button[data-sort=views]", timeout=15_000)
+    most = db.execute("SELECT max(views) FROM posts WHERE channel=?", (busiest,)).fetchone()[0]
+    first = page.inner_text("#page-channel .posts tbody tr td:nth-child(4)")
+    assert first.replace(",", "").replace("\u202f", "").replace(" ", "") == str(most) or first == f"{most:,}"
+    page.close()
+
+
 VIEWS = (("#/queue", "#page-queue table"), ("#/graph", None), ("#/bots", "#page-bots table"),
+         ("#/channels", "#page-channels table"),
          (f"#/bot/{BOT}", "#page-bot"), ("#/channel/faceswap_hub", "#page-channel .posts table"),
          ("#/alerts", "#page-alerts table"), ("#/known", "#page-known table"), ("#/search/morph", "#page-search table"))
 

@@ -261,13 +261,22 @@ def _post(row: Any) -> dict[str, Any]:
             else None, "forwards": row["forwards"], "bots": sorted(filter(None, (row["bots"] or "").split(",")))}
 
 
-async def posts_page(store: ExplorerReadModel, kind: str, username: str, offset: int,
-                     limit: int = POSTS_PAGE) -> dict[str, Any]:
-    """A page of a channel's posts, or of the posts that reference a bot, newest first."""
+async def posts_page(store: ExplorerReadModel, kind: str, username: str, offset: int, limit: int = POSTS_PAGE,
+                     sort: str = "date", descending: bool = True) -> dict[str, Any]:
+    """A page of a channel's posts, or of the posts that reference a bot, newest first or by `sort`."""
     username = username.lstrip("@").lower()
     page = store.channel_posts_page if kind == "channel" else store.bot_posts_page
-    total, rows = await page(username, offset, limit)
-    return {"total": total, "offset": offset, "limit": limit, "posts": [_post(r) for r in rows]}
+    total, rows = await page(username, offset, limit, sort, descending)
+    return {"total": total, "offset": offset, "limit": limit, "sort": sort, "descending": descending,
+            "posts": [_post(r) for r in rows]}
+
+
+async def channels_page(store: ExplorerReadModel, sort: str = "escalation", descending: bool = True, offset: int = 0,
+                        limit: int = POSTS_PAGE, watched: bool | None = None) -> dict[str, Any]:
+    """A page of the channels, by escalation or another column, with their posts and subscribers."""
+    total, rows = await store.channel_list_page(sort, descending, offset, limit, watched)
+    return {"total": total, "offset": offset, "limit": limit, "sort": sort, "descending": descending,
+            "channels": [dict(r) | {"watched": bool(r["watched"]), "node": f"channel:{r['username']}"} for r in rows]}
 
 
 TIER_NAMES = ("near-certain", "match", "weak lead")
@@ -371,11 +380,19 @@ async def bot_detail(store: ExplorerReadModel, username: str) -> dict[str, Any] 
     }
 
 
-async def list_bot_rows(store: ExplorerReadModel) -> list[dict[str, Any]]:
-    """The bot list (detectors.bots.stage.list_bots: both verdicts, references, codes, mirrors)."""
+BOT_SORTS = ("score", "username", "label", "channels", "posts")
+
+
+async def list_bot_rows(store: ExplorerReadModel, sort: str = "score", descending: bool = True) -> list[dict[str, Any]]:
+    """The bot list (detectors.bots.stage.list_bots: both verdicts, references, codes, mirrors), sorted.
+
+    Sorted here rather than in SQL: a unit tracks hundreds to a few thousand bots, and each row joins
+    decisions and mirrors that list_bots already assembles."""
     from detectors.bots.stage import list_bots
 
-    return await list_bots(store)
+    rows = sorted(await list_bots(store), key=lambda r: r["username"])
+    known = sorted((r for r in rows if r[sort] is not None), key=lambda r: r[sort], reverse=descending)  # stable
+    return known + [r for r in rows if r[sort] is None]
 
 
 # -- a media file --------------------------------------------------------------------------------------------
@@ -420,12 +437,12 @@ async def cluster_detail(store: ExplorerReadModel, cluster: str, images: bool) -
 
 # -- alerts ----------------------------------------------------------------------------------------------------
 
-async def alerts(store: ExplorerReadModel, state: str | None = None, offset: int = 0,
-                 limit: int = 100) -> tuple[list[dict[str, Any]], list[str], int]:
+async def alerts(store: ExplorerReadModel, state: str | None = None, offset: int = 0, limit: int = 100,
+                 sort: str = "created", descending: bool = True) -> tuple[list[dict[str, Any]], list[str], int]:
     """A page of alerts with their delivery state (graph.alerts.delivery.list_alerts, interface 6), and the total."""
     from graph.alerts.delivery import list_alerts
 
-    return await list_alerts(store, state, offset, limit), [], await store.alert_count(state)
+    return await list_alerts(store, state, offset, limit, sort, descending), [], await store.alert_count(state)
 
 
 async def retry(store: ExplorerReadModel, ids: list[str] | None) -> int:

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from store.deliveries import ALERT_SORTS
 from tgsweep.explorer import data
 from tgsweep.explorer.state import RetryIn, store_of
 
@@ -16,9 +17,12 @@ router = APIRouter()
 
 @router.get("/api/alerts", summary="a page of alerts with their delivery state, newest first")
 async def alerts(request: Request, state: str | None = Query(None, pattern="^(pending|delivered|dead|withdrawn)$"),
-                 offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
-    rows, notes, total = await data.alerts(store_of(request), state, offset, limit)
-    return {"alerts": rows, "notes": notes, "total": total, "offset": offset, "limit": limit}
+                 offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+                 sort: str = Query("created", pattern=f"^({'|'.join(ALERT_SORTS)})$"),
+                 order: str = Query("desc", pattern="^(asc|desc)$")) -> dict[str, Any]:
+    rows, notes, total = await data.alerts(store_of(request), state, offset, limit, sort, order == "desc")
+    return {"alerts": rows, "notes": notes, "total": total, "offset": offset, "limit": limit, "sort": sort,
+            "order": order}
 
 
 @router.post("/api/alerts/retry", summary="queue alerts for another delivery attempt")

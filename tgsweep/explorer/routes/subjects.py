@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from store.readmodels import CHANNEL_SORTS, POST_SORTS
 from tgsweep.explorer import data
 from tgsweep.explorer.state import (
     HASH_ONLY,
@@ -39,23 +40,43 @@ async def channel(request: Request, username: str) -> dict[str, Any]:
     return found
 
 
-@router.get("/api/channels/{username}/posts", summary="a page of the channel's posts, newest first")
+ORDER = Query("desc", pattern="^(asc|desc)$", description="desc (the default) or asc")
+POST_SORT = Query("date", pattern=f"^({'|'.join(POST_SORTS)})$", description="date, views or forwards")
+
+
+@router.get("/api/channels", summary="a page of the channels, sorted (escalation, posts, last post, subscribers...)")
+async def channels(request: Request,
+                   sort: str = Query("escalation", pattern=f"^({'|'.join(CHANNEL_SORTS)})$"), order: str = ORDER,
+                   offset: int = Query(0, ge=0), limit: int = Query(data.POSTS_PAGE, ge=1, le=500),
+                   watched: bool | None = Query(None, description="only watched (true) or only discovered (false)"),
+                   ) -> dict[str, Any]:
+    return await data.channels_page(store_of(request), sort, order == "desc", offset, limit, watched)
+
+
+@router.get("/api/channels/{username}/posts", summary="a page of the channel's posts, newest first or sorted")
 async def channel_posts(request: Request, username: str, offset: int = Query(0, ge=0),
-                        limit: int = Query(data.POSTS_PAGE, ge=1, le=500)) -> dict[str, Any]:
+                        limit: int = Query(data.POSTS_PAGE, ge=1, le=500), sort: str = POST_SORT,
+                        order: str = ORDER) -> dict[str, Any]:
     _check_name(username)
-    return await data.posts_page(store_of(request), "channel", username, offset, limit)
+    return await data.posts_page(store_of(request), "channel", username, offset, limit, sort, order == "desc")
 
 
-@router.get("/api/bots/{username}/posts", summary="a page of the posts that reference the bot, newest first")
+@router.get("/api/bots/{username}/posts", summary="a page of the posts that reference the bot, newest first or sorted")
 async def bot_posts(request: Request, username: str, offset: int = Query(0, ge=0),
-                    limit: int = Query(data.POSTS_PAGE, ge=1, le=500)) -> dict[str, Any]:
+                    limit: int = Query(data.POSTS_PAGE, ge=1, le=500), sort: str = POST_SORT,
+                    order: str = ORDER) -> dict[str, Any]:
     _check_name(username)
-    return await data.posts_page(store_of(request), "bot", username, offset, limit)
+    return await data.posts_page(store_of(request), "bot", username, offset, limit, sort, order == "desc")
 
 
-@router.get("/api/bots", summary="every bot with its verdicts (as `tgsweep bots list --json`)")
-async def bots(request: Request) -> list[dict[str, Any]]:
-    return await data.list_bot_rows(store_of(request))
+@router.get("/api/bots", summary="every bot with its verdicts (as `tgsweep bots list --json`), sorted; a page of "
+                                 "them with offset/limit (the total in X-Total-Count)")
+async def bots(request: Request, response: Response,
+               sort: str = Query("score", pattern=f"^({'|'.join(data.BOT_SORTS)})$"), order: str = ORDER,
+               offset: int = Query(0, ge=0), limit: int | None = Query(None, ge=1, le=5000)) -> list[dict[str, Any]]:
+    rows = await data.list_bot_rows(store_of(request), sort, order == "desc")
+    response.headers["X-Total-Count"] = str(len(rows))
+    return rows[offset:None if limit is None else offset + limit]
 
 
 @router.get("/api/bots/{username}", summary="a bot: profile, verdict, overrides, mirrors, promoters and codes")

@@ -49,10 +49,21 @@ const nodeLink = (id, text) => {
 };
 const labelSpan = (label) => el("span", { class: `label-${label || "unknown"}` }, label || "unknown");
 
-function table(headers, rows) {
+function table(headers, rows, sorting) {
+  // `sorting` ({view, want, keys: {header: sort key}, sort, order, go}): those headers sort on the server, the
+  // choice kept in the URL (or given to `go`); a click on the sorted column turns its order round.
   if (!rows.length) return el("p", { class: "muted" }, "none");
+  const head = (h) => {
+    const key = sorting && sorting.keys[h];
+    if (!key) return el("th", { scope: "col" }, h);
+    const sort = sorting.want.get("sort") || sorting.sort, order = sorting.want.get("order") || sorting.order || "desc";
+    const on = sort === key;
+    return el("th", { scope: "col", "aria-sort": on ? (order === "asc" ? "ascending" : "descending") : "none" },
+      el("button", { type: "button", class: "sort", "data-sort": key, onclick: () => (sorting.go || ((c) => hashWith(sorting.view, sorting.want, c)))(
+        { sort: key, order: on && order === "desc" ? "asc" : "desc", offset: "" }) }, h, on ? (order === "asc" ? " ▲" : " ▼") : ""));
+  };
   return el("div", { class: "table" }, exportLinks(headers, rows),
-    el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))),
+    el("table", {}, el("thead", {}, el("tr", {}, headers.map(head))),
       el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c) => el("td", {}, c)))))));
 }
 
@@ -121,7 +132,7 @@ async function route() {
   graphView.hidden = true;
   page.hidden = false;
   page.replaceChildren(el("section", { class: "page" }, el("p", { class: "muted" }, "loading…")));
-  const render = { channel: channelPage, bot: botPage, bots: botsPage, alerts: alertsPage, cluster: clusterPage, search: searchPage, known: knownPage, queue: queuePage }[view];
+  const render = { channel: channelPage, channels: channelsPage, bot: botPage, bots: botsPage, alerts: alertsPage, cluster: clusterPage, search: searchPage, known: knownPage, queue: queuePage }[view];
   try {
     page.replaceChildren(el("section", { class: "page", id: `page-${view}` }, await (render ? render(arg, params) : notFound(view))));
   } catch (error) {
@@ -692,19 +703,23 @@ async function channelPage(username) {
   ];
 }
 
-async function postsSection(kind, name, offset = 0) {
-  // The posts themselves (text as text, never HTML), newest first, a page at a time, each linked to t.me.
-  const page = await api(`/api/${kind}/${encodeURIComponent(name)}/posts?offset=${offset}`);
+async function postsSection(kind, name, offset = 0, sort = "date", order = "desc") {
+  // The posts themselves (text as text, never HTML), newest first (or sorted by views or forwards on the
+  // server), a page at a time, each linked to t.me.
+  const want = new URLSearchParams({ offset, sort, order });
+  const page = await api(`/api/${kind}/${encodeURIComponent(name)}/posts?${want.toString()}`);
   const box = el("div", { class: "posts", "data-offset": String(offset) });
-  const go = async (to) => box.replaceWith(await postsSection(kind, name, to));
+  const go = async (to) => box.replaceWith(await postsSection(kind, name, to, sort, order));
+  const sorting = { want, sort: "date", keys: { date: "date", views: "views", forwards: "forwards" },
+    go: async (c) => box.replaceWith(await postsSection(kind, name, 0, c.sort, c.order)) };
   box.append(el("h3", {}, kind === "bots" ? `Posts that reference it (${page.total})` : `Posts (${page.total})`),
-    pager(page, page.posts.length, go, { empty: "none collected" }),
+    pager(page, page.posts.length, go, { empty: "none collected", order: sort === "date" && order === "desc" ? "newest first" : `by ${sort}, ${order === "asc" ? "lowest" : "highest"} first` }),
     table(["post", "date", "text", "views", "forwards", "bots"], page.posts.map((p) => [
       tme(p.url, `${p.channel}/${p.id}`), day(p.date),
       el("div", { class: "post-text" }, p.text || el("span", { class: "muted" }, "(no text)"),
         p.forwarded_from ? el("div", { class: "muted" }, `forwarded from ${p.forwarded_from}`) : null,
         p.edited ? el("div", { class: "muted" }, "edited") : null),
-      fmt(p.views), fmt(p.forwards), p.bots.length ? p.bots.map((b) => [nodeLink(`bot:${b}`, `@${b}`), " "]) : "–"])));
+      fmt(p.views), fmt(p.forwards), p.bots.length ? p.bots.map((b) => [nodeLink(`bot:${b}`, `@${b}`), " "]) : "–"]), sorting));
   return box;
 }
 
@@ -794,14 +809,31 @@ async function botPage(username) {
   ];
 }
 
-async function botsPage() {
-  const bots = await api("/api/bots");
+async function botsPage(_, params) {
+  const want = new URLSearchParams(params);
+  const bots = await api(`/api/bots?${want.toString()}`);
+  const sorting = { view: "bots", want, sort: "score", keys: { bot: "username", verdict: "label", score: "score", channels: "channels", posts: "posts" } };
   return [el("h2", {}, `Bots (${bots.length})`),
     table(["bot", "verdict", "score", "automatic", "analyst", "channels", "posts", "codes", "mirror of"], bots.map((b) => [
       nodeLink(`bot:${b.username}`, `@${b.username}`), labelSpan(b.label), score(b.score), fmt(b.auto_label),
       b.override ? `${b.override.label} (${b.override.by})` : "–", b.channels, b.posts,
       b.referral_codes.length ? el("code", {}, b.referral_codes.slice(0, 5).join(", ")) : "–",
-      b.mirror_of.map((m) => "@" + m.bot).join(", ") || "–"]))];
+      b.mirror_of.map((m) => "@" + m.bot).join(", ") || "–"]), sorting)];
+}
+
+async function channelsPage(_, params) {
+  // Every channel, a page at a time, sorted on the server; sort, order, filter and page in the URL.
+  const want = new URLSearchParams(params);
+  const data = await api(`/api/channels?${want.toString()}`);
+  const goTo = (changes) => hashWith("channels", want, changes);
+  const watched = el("select", { id: "channels-watched", onchange: (event) => goTo({ watched: event.target.value, offset: "" }) },
+    [["", "watched and discovered"], ["true", "watched"], ["false", "discovered"]].map(([v, t]) => el("option", { value: v, selected: (want.get("watched") || "") === v }, t)));
+  const sorting = { view: "channels", want, sort: "escalation", keys: { channel: "username", subscribers: "subscribers", posts: "posts", "last post": "last_post", "first seen": "first_seen", escalation: "escalation" } };
+  return [el("h2", {}, `Channels (${data.total})`), el("p", {}, el("label", {}, "show ", watched)),
+    pager(data, data.channels.length, (offset) => goTo({ offset }), { order: "", empty: "no channels yet: add some to the watchlist and sweep (`tgsweep watch add`, `tgsweep sweep`)" }),
+    table(["channel", "title", "watched", "subscribers", "posts", "last post", "first seen", "escalation"], data.channels.map((c) => [
+      nodeLink(c.node, `@${c.username}`), fmt(c.title), c.watched ? "watched" : `discovered (depth ${fmt(c.depth)})`, fmt(c.subscribers),
+      c.posts, day(c.last_post), day(c.first_seen), c.escalation == null ? "–" : score(c.escalation)]), sorting)];
 }
 
 function clusterSummary(c) {
@@ -979,7 +1011,8 @@ async function alertsPage(_, params) {
       el("button", { type: "button", id: "retry-all", onclick: () => retry(null) }, "Retry every undelivered alert")), message, pages,
     table(["created", "type", "severity", "subject", "state", "attempts", "last error", "next attempt", ""], data.alerts.map((a) => [
       day(a.created_at), a.type, a.severity, nodeLink(a.subject), stateCell(a), fmt(a.attempts), fmt(a.last_error),
-      fmt(a.next_attempt_at), el("button", { type: "button", class: "retry", onclick: () => retry([a.id]) }, "Retry")]))];
+      fmt(a.next_attempt_at), el("button", { type: "button", class: "retry", onclick: () => retry([a.id]) }, "Retry")]),
+    { view: "alerts", want, sort: "created", keys: { created: "created", type: "type", severity: "severity", subject: "subject", state: "state", attempts: "attempts" } })];
 }
 
 // -- start -----------------------------------------------------------------------------------------------
