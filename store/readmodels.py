@@ -105,8 +105,9 @@ class ExplorerReadModel(GraphSource, BotsStore, AutomationStore, DeliveriesStore
     async def cluster_file_rows(self, cluster: str, limit: int) -> list[Any]:
         """The files of a repost cluster."""
 
-    async def data_version(self) -> int:
-        """A number that changes whenever another connection commits (the graph cache's key)."""
+    async def generation(self) -> int:
+        """How many write transactions the store has committed, by any process (the graph cache's key;
+        persistent, so a saved graph is known to be current after a restart)."""
 
     async def kept_media(self, sha256: str) -> Any:
         """A file's kept path and type, for serving its preview."""

@@ -156,7 +156,13 @@ class Database:
                 await self._writer.execute("ROLLBACK")
                 raise
             else:
+                await self._writer.execute("UPDATE store_generation SET n = n + 1")
                 await self._writer.execute("COMMIT")
+
+    async def generation(self) -> int:
+        """How many write transactions the store has committed, across processes (persistent, unlike
+        SQLite's per-connection data_version)."""
+        return int(await self.scalar("SELECT n FROM store_generation"))
 
     async def fetchall(self, sql: str, params: tuple | list = ()) -> list[aiosqlite.Row]:
         return list(await self.db.execute_fetchall(sql, params))

@@ -228,8 +228,6 @@ class ReadModelsSQL(Database):
         return await self.fetchall("SELECT sha256, mime, path IS NOT NULL AS kept FROM media WHERE cluster=? LIMIT ?",
                                    (cluster, limit))
 
-    async def data_version(self) -> int:
-        return await self.scalar("PRAGMA data_version")
 
     async def kept_media(self, sha256: str) -> Any:
         return await self.fetchone("SELECT path, mime, cluster FROM media WHERE sha256=?", (sha256,))

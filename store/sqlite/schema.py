@@ -394,4 +394,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_log_subject ON audit_log(subject, id);
     """,
+    """
+    -- the store's generation: one more on every committed write transaction (Database.transaction),
+    -- whichever process wrote; what tells a saved explorer graph from a store that moved on since
+    CREATE TABLE store_generation (n INTEGER NOT NULL);
+    INSERT INTO store_generation VALUES (0);
+    """,
 ]

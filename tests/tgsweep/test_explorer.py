@@ -533,3 +533,62 @@ def test_every_table_sorts_on_the_server_both_ways_and_pages(client, demo):
                                                   params={"sort": "views", "order": order, "limit": 500}).json()["posts"]]
         present = [v for v in views if v is not None]
         assert present == sorted(present, reverse=order == "desc") and len(set(present)) > 1
+
+
+def _graph_ids(config: Config, wait_fresh: bool = True) -> tuple[set[str], list[str]]:
+    import time
+
+    app = create_app(config, ServeSettings(analyst="restart-test"), prewarm=True)
+    with TestClient(app, base_url=LOOPBACK) as c:
+        deadline = time.monotonic() + 60
+        while True:
+            graph = c.get("/api/graph").json()
+            if not (wait_fresh and graph["notes"]) or time.monotonic() > deadline:
+                return {n["id"] for n in graph["nodes"]}, graph["notes"]
+            time.sleep(0.1)
+
+
+def test_a_restarted_explorer_serves_the_saved_graph_and_rebuilds_only_when_the_store_moved_on(tmp_path_factory,
+                                                                                               monkeypatch):
+    import asyncio
+    import os
+    import time
+
+    from store.sqlite import Store
+    from tgsweep.explorer import state
+
+    config = load_config(demo_copy(tmp_path_factory))
+    saved = Path(f"{config.storage.database}.explorer.pickle")
+    first, _ = _graph_ids(config)
+    deadline = time.monotonic() + 30
+    while not saved.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert saved.exists() and os.stat(saved).st_mode & 0o077 == 0  # private
+
+    def no_build(database):
+        raise AssertionError("the store has not changed: the saved graph should have served")
+
+    monkeypatch.setattr(state, "_build_apart", no_build)
+    again, notes = _graph_ids(config, wait_fresh=False)
+    assert again == first and notes == []
+    monkeypatch.undo()
+
+    async def new_promotion() -> None:  # what a sweep would write: a post promoting a bot never seen before
+        store = await Store.open(config.storage.database)
+        try:
+            async with store.transaction() as tx:
+                await tx.execute("INSERT INTO posts(channel, id, date, text, source, record, first_seen, last_seen) "
+                                 "VALUES ('faceswap_hub', 99999, '2026-06-01T00:00:00+00:00', 'try it', 'web', '{}', "
+                                 "'2026-06-01T00:00:00+00:00', '2026-06-01T00:00:00+00:00')")
+                await tx.execute("INSERT INTO bot_refs VALUES ('faceswap_hub', 99999, 'brand_new_swap_bot', "
+                                 "'deep_link', 'x1')")
+        finally:
+            await store.close()
+
+    asyncio.run(new_promotion())
+    moved, notes = _graph_ids(config)
+    assert notes == [] and moved == first | {"bot:brand_new_swap_bot"}
+
+    saved.write_bytes(b"not a pickle")  # torn or foreign: built afresh, with a warning, never an error
+    torn, notes = _graph_ids(config)
+    assert torn == moved and notes == []

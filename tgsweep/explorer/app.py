@@ -95,7 +95,7 @@ def create_app(config: Config, settings: ServeSettings | None = None, prewarm: b
     check_binding(settings)
     hash_only = config.media.keep == "none"
     media_dir = config.storage.media_dir
-    cache = GraphCache()
+    cache = GraphCache(config.storage.database)
     thumbs: OrderedDict[str, bytes] = OrderedDict()
 
     @asynccontextmanager
@@ -175,8 +175,10 @@ def create_app(config: Config, settings: ServeSettings | None = None, prewarm: b
 
 
 async def _prewarm(cache: GraphCache, store: Store) -> None:
-    """Build the graph and its layout at start, so the first page does not wait for it."""
+    """The graph and its layout at start (the one saved by the last run, rebuilt if the store moved on),
+    so the first page does not wait for it."""
     try:
+        await cache.load_saved(store)
         await cache.get(store)
     except asyncio.CancelledError:
         raise

@@ -152,8 +152,10 @@ const EDGE_COLOUR = { forwarded_from: "#8d99ae", links_to: "#b0b8c8", promotes: 
   mirror_of: "#c62828", authored_by: "#b39ddb" };
 // More edges than this are drawn on a canvas layer under the nodes instead of as cytoscape elements:
 // cytoscape spends most of its start-up on edge elements (about 10 s for 50,000 in headless Chromium),
-// a canvas draws 50,000 segments in a few tens of milliseconds. Nodes stay cytoscape elements.
-const EDGE_ELEMENTS_MAX = 4000;
+// a canvas draws 50,000 segments in a few tens of milliseconds. Nodes stay cytoscape elements. At 4,000
+// the landing view of a 100,000-edge store (2,138 nodes, 3,437 edges) took 1 s more to draw than at
+// 1,500 (bench_explorer.py --workbench); below it, edges keep their hover details and arrows.
+const EDGE_ELEMENTS_MAX = 1500;
 // More nodes than this: the nodes too are drawn on that canvas (the "overview"), and cytoscape keeps
 // the viewport (pan, zoom, taps); a click finds its node in a grid. Cytoscape needs about 2.5 s for
 // 10,000 node elements, the canvas 20 ms. Filters that narrow the graph bring cytoscape's own back.
