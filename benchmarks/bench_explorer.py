@@ -317,7 +317,8 @@ def stop_server(process: subprocess.Popen) -> None:
 WORKBENCH_PAGES = (("queue, first page", "#/queue", "#page-queue table"),
                    ("queue, last page", "#/queue?offset=99950", "#page-queue table"),
                    ("alerts, newest first", "#/alerts", "#page-alerts table"),
-                   ("alerts, by severity", "#/alerts?sort=severity", "#page-alerts table"))
+                   ("alerts, by severity", "#/alerts?sort=severity", "#page-alerts table"),
+                   ("alerts, last page", "#/alerts?offset=99900", "#page-alerts table"))
 
 
 def workbench(args: argparse.Namespace) -> int:
@@ -358,7 +359,7 @@ def workbench(args: argparse.Namespace) -> int:
             for setting in ("indexed", "no index"):
                 if setting == "no index":
                     db = sqlite3.connect(Path(tmp) / "bench.db")
-                    db.executescript("DROP INDEX escalations_score; DROP INDEX alerts_state;")
+                    db.executescript("DROP INDEX escalations_rank; DROP INDEX alerts_state; DROP INDEX alerts_created;")
                     db.close()
                 process, base = start_server(config)
                 try:

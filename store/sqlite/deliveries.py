@@ -85,10 +85,13 @@ class DeliveriesSQL(Database):
                          sort: str = "created", descending: bool = True) -> tuple[list[Any], list[Any]]:
         column = _ALERT_ORDER[sort]
         way = "DESC" if descending else "ASC"
-        alerts = await self.fetchall(
-            "SELECT id, type, subject, severity, created_at, payload, state, attempts, next_attempt_at, last_error, "
-            f"delivered_at FROM alerts WHERE ? IS NULL OR state = ? ORDER BY {column} {way}, created_at {way}, id "
-            "LIMIT ? OFFSET ?", (state, state, -1 if limit is None else limit, offset))
+        order = f"{column} {way}, created_at {way}, id"
+        alerts = await self.fetchall(  # the page's ids first (no payload carried through the sort), then the rows
+            f"""WITH page AS (SELECT id FROM alerts WHERE ? IS NULL OR state = ? ORDER BY {order} LIMIT ? OFFSET ?)
+                SELECT a.id, type, subject, severity, created_at, payload, state, attempts, next_attempt_at,
+                       last_error, delivered_at FROM page JOIN alerts a ON a.id = page.id
+                ORDER BY {column} {way}, created_at {way}, a.id""",
+            (state, state, -1 if limit is None else limit, offset))
         ids = [a["id"] for a in alerts]
         deliveries = await self.fetchall(
             "SELECT alert_id, sink, state, attempts, next_attempt_at, last_status, last_error, delivered_at "

@@ -118,8 +118,10 @@ class ReadModelsSQL(Database):
         params = (min_score, kind, kind, community, community, since, since)
         total = await self.scalar(f"SELECT count(*) FROM escalations e {where}", params)
         order = {"score": "e.score DESC", "escalated": "e.escalated_at DESC", "pagerank": "e.pagerank DESC"}[sort]
+        # the page's subjects first (an index walk), then their columns and counts: for these 50 rows only
         rows = await self.fetchall(
-            f"""SELECT e.subject, e.kind, e.score, e.reasons, e.pagerank, e.community, e.escalated_at, e.computed_at,
+            f"""WITH page AS (SELECT e.subject FROM escalations e {where} ORDER BY {order}, e.subject LIMIT ? OFFSET ?)
+                SELECT e.subject, e.kind, e.score, e.reasons, e.pagerank, e.community, e.escalated_at, e.computed_at,
                        b.label AS bot_label,
                        (SELECT count(*) FROM bank_matches bm JOIN media m ON m.sha256 = bm.sha256
                           WHERE e.kind = 'media' AND m.cluster = substr(e.subject, 7)) AS media_bank_matches,
@@ -127,8 +129,9 @@ class ReadModelsSQL(Database):
                           WHERE e.kind = 'channel' AND i.channel = substr(e.subject, 9)) AS channel_banked_files,
                        (SELECT max(a.at) FROM audit_log a WHERE a.subject = e.subject AND a.action = 'reviewed')
                           AS reviewed_at
-                FROM escalations e LEFT JOIN bots b ON e.kind = 'bot' AND b.username = substr(e.subject, 5)
-                {where} ORDER BY {order}, e.subject LIMIT ? OFFSET ?""", (*params, limit, offset))
+                FROM page JOIN escalations e ON e.subject = page.subject
+                LEFT JOIN bots b ON e.kind = 'bot' AND b.username = substr(e.subject, 5)
+                ORDER BY {order}, e.subject""", (*params, limit, offset))
         return total, rows
 
     async def known_content_rows(self, bank: str | None, limit: int) -> list[Any]:
