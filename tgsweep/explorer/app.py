@@ -102,7 +102,7 @@ def create_app(config: Config, settings: ServeSettings | None = None, prewarm: b
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = await Store.open(config.storage.database)
         app.state.store = store
-        warm = asyncio.create_task(_prewarm(cache, store)) if prewarm else None
+        warm = asyncio.create_task(_prewarm(app.state.ctx, store)) if prewarm else None
         try:
             yield
         finally:
@@ -174,12 +174,15 @@ def create_app(config: Config, settings: ServeSettings | None = None, prewarm: b
 
 
 
-async def _prewarm(cache: GraphCache, store: Store) -> None:
+async def _prewarm(ctx: ExplorerState, store: Store) -> None:
     """The graph and its layout at start (the one saved by the last run, rebuilt if the store moved on),
-    so the first page does not wait for it."""
+    and the landing view's answer, so the first page does not wait for them."""
+    from tgsweep.explorer.routes.graph import graph_answer
+
     try:
-        await cache.load_saved(store)
-        await cache.get(store)
+        await ctx.cache.load_saved(store)
+        # what the graph page asks first (app.js filterParams with its defaults)
+        await graph_answer(ctx, await ctx.cache.get(store), compact=True, focus="escalated", hops=1)
     except asyncio.CancelledError:
         raise
     except Exception:  # the first request will try again and show the error

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from tgsweep.explorer import data
-from tgsweep.explorer.state import state, store_of
+from tgsweep.explorer.state import ExplorerState, GraphCache, state, store_of
 
 log = logging.getLogger("tgsweep.explorer")
 
@@ -48,22 +48,8 @@ async def graph(request: Request,
     if unknown:
         raise HTTPException(422, f"unknown kind {', '.join(unknown)} (expected {', '.join(data.KINDS)})")
     built = await ctx.cache.get(store_of(request))
-    cap = min(limit or ctx.settings.max_nodes, ctx.settings.max_nodes)
-    key = (min_escalation, community, tuple(sorted(kinds)), since, until, cap, compact, focus, hops)
-    threshold = ctx.config.graph.escalation_threshold
-
-    graph_now, positions, communities, version = built.graph, built.positions, built.communities, built.version
-
-    def make() -> bytes:
-        payload = data.graph_payload(graph_now, positions, communities,
-                                     min_escalation=min_escalation, community=community, kinds=kinds or None,
-                                     since=since, until=until, max_nodes=cap, compact=compact, focus=focus,
-                                     hops=hops, threshold=threshold)
-        payload["notes"] = built.notes
-        # Serialised here, not by FastAPI's encoder: it takes seconds on 60,000 dicts, json.dumps a tenth.
-        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-    body = built.payloads.get(key) or await run_in_threadpool(built.answer, key, make, version)
+    body = await graph_answer(ctx, built, min_escalation=min_escalation, community=community, kinds=kinds, since=since,
+                              until=until, limit=limit, compact=compact, focus=focus, hops=hops)
     if format == "gexf":  # the view as the analyst sees it, for Gephi
         gexf = await run_in_threadpool(data.view_gexf, json.loads(body))
         await store_of(request).record_audit(ctx.settings.who, "export", focus or "graph", {
@@ -71,6 +57,28 @@ async def graph(request: Request,
         return Response(gexf[0], media_type="application/gexf+xml",
                         headers={"Content-Disposition": 'attachment; filename="tgsweep-view.gexf"'})
     return Response(body, media_type="application/json")
+
+
+async def graph_answer(ctx: ExplorerState, built: GraphCache, *, min_escalation: float = 0.0,
+                       community: int | None = None, kinds: list[str] | None = None, since: str | None = None,
+                       until: str | None = None, limit: int | None = None, compact: bool = False,
+                       focus: str | None = None, hops: int = 1) -> bytes:
+    """The /api/graph answer for these filters, serialised; made once per graph version and filters."""
+    kinds = kinds or []
+    cap = min(limit or ctx.settings.max_nodes, ctx.settings.max_nodes)
+    key = (min_escalation, community, tuple(sorted(kinds)), since, until, cap, compact, focus, hops)
+    graph_now, positions, communities, version = built.graph, built.positions, built.communities, built.version
+
+    def make() -> bytes:
+        payload = data.graph_payload(graph_now, positions, communities,
+                                     min_escalation=min_escalation, community=community, kinds=kinds or None,
+                                     since=since, until=until, max_nodes=cap, compact=compact, focus=focus,
+                                     hops=hops, threshold=ctx.config.graph.escalation_threshold)
+        payload["notes"] = built.notes
+        # Serialised here, not by FastAPI's encoder: it takes seconds on 60,000 dicts, json.dumps a tenth.
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+    return built.payloads.get(key) or await run_in_threadpool(built.answer, key, make, version)
 
 
 @router.get("/api/edge", summary="the edges between two nodes (either way): kind, count, dates, the posts behind them")
