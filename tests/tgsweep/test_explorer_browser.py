@@ -88,6 +88,22 @@ def browser():
         chromium.close()
 
 
+def _labels_do_not_overlap_and_the_most_escalated_is_named(page) -> None:
+    page.wait_for_function("() => explorer.labels && explorer.labels.length > 0", timeout=15_000)
+    boxes = [box for _, box, _spot in page.evaluate("() => explorer.labels")]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+    top = page.evaluate("""() => {  // the most escalated node in view, and whether its name is drawn
+        const cy = explorer.cy, inView = (p) => p.x >= 0 && p.y >= 0 && p.x <= cy.width() && p.y <= cy.height();
+        const nodes = explorer.overview ? explorer.edgeLayer.nodes.map((n, i) => ({ i, e: n.escalation,
+            p: { x: n.x * cy.zoom() + cy.pan().x, y: n.y * cy.zoom() + cy.pan().y } }))
+          : cy.nodes().map((n, i) => ({ i, e: n.data('escalation') || 0, p: n.renderedPosition() }));
+        const best = nodes.filter((n) => inView(n.p)).sort((a, b) => b.e - a.e)[0];
+        return explorer.labels.some(([i]) => i === best.i); }""")
+    assert top
+
+
 def test_click_a_bot_in_the_graph_and_confirm_it(server, browser):
     base, config = server
     ARTIFACTS.mkdir(exist_ok=True)
@@ -110,6 +126,7 @@ def test_click_a_bot_in_the_graph_and_confirm_it(server, browser):
     assert page.evaluate("() => explorer.cy.zoom()") > before
     page.click("#g-fit")
     assert "promotes" in page.inner_text("#edge-legend") and "mirror of" in page.inner_text("#edge-legend")
+    _labels_do_not_overlap_and_the_most_escalated_is_named(page)
     shown = page.evaluate("() => explorer.cy.nodes().map(n => n.id())")
     assert f"bot:{BOT}" in shown and "channel:faceswap_hub" in shown
     page.screenshot(path=str(ARTIFACTS / "explorer_graph.png"))
@@ -187,6 +204,8 @@ def test_a_big_graph_opens_as_an_overview_and_answers_clicks(tmp_path, browser):
         page.evaluate("id => { const p = explorer.edgeLayer.xy, i = explorer.edgeLayer.index.get(id);"
                       " explorer.cy.zoom(3); explorer.cy.pan({x: explorer.cy.width() / 2 - p[2 * i] * 3,"
                       " y: explorer.cy.height() / 2 - p[2 * i + 1] * 3}); }", target)
+        page.evaluate("() => explorer.edgeLayer.draw()")
+        _labels_do_not_overlap_and_the_most_escalated_is_named(page)  # the names drawn on the canvas too
         spot = page.evaluate("id => explorer.nodeScreenPosition(id)", target)
         page.mouse.click(spot["x"], spot["y"])
         page.wait_for_selector(f'#details-body[data-node="{target}"]', timeout=15_000)

@@ -168,12 +168,16 @@ function nodeColour(n) {
 function graphStyle(big) {
   // data() fields only (colour and size precomputed), and for a big graph no labels or rings:
   // cytoscape styles 10,000 nodes fastest that way (escalation still shows as size).
-  const node = big ? { "background-color": "data(colour)", width: "data(size)", height: "data(size)", label: "" }
+  const node = big ? { "background-color": "data(colour)", width: "data(size)", height: "data(size)", label: "data(shown)",
+        "font-size": 9, color: "#333", "text-valign": "bottom", "text-margin-y": 2 }
     : { "background-color": "data(colour)", width: "data(size)", height: "data(size)",
-        "border-width": "data(ring)", "border-color": "#b71c1c", label: "data(name)", "font-size": 9,
-        "min-zoomed-font-size": 7, color: "#333", "text-valign": "bottom", "text-margin-y": 2 };
+        "border-width": "data(ring)", "border-color": "#b71c1c", label: "data(shown)", "font-size": 9,
+        color: "#333", "text-valign": "bottom", "text-margin-y": 2 };
   return [
     { selector: "node", style: node },
+    { selector: "node.label-top", style: { "text-valign": "top", "text-margin-y": -2 } },
+    { selector: "node.label-right", style: { "text-valign": "center", "text-halign": "right", "text-margin-x": 2, "text-margin-y": 0 } },
+    { selector: "node.label-left", style: { "text-valign": "center", "text-halign": "left", "text-margin-x": -2, "text-margin-y": 0 } },
     { selector: "node:selected", style: { label: "data(name)", "border-width": 3, "border-color": "#111", "z-index": 10,
       "font-size": 12, "min-zoomed-font-size": 0, "text-background-color": "#fff", "text-background-opacity": 0.8 } },
     { selector: "edge", style: {
@@ -185,6 +189,43 @@ function graphStyle(big) {
   ];
 }
 
+function placeLabels(nodes, order, zoom, pan, w, h, fontPx, max = 500) {
+  // Which names to draw: nodes taken most escalated first (`order`), each name a box under its node
+  // at screen size; a name that would overlap one already placed is left out, so the names that
+  // matter are the ones that stay readable. Returns [index, [x1, y1, x2, y2]] in screen pixels.
+  const cell = 64, grid = new Map(), out = [];
+  const cells = (b, add) => {
+    for (let gx = Math.floor(b[0] / cell); gx <= Math.floor(b[2] / cell); gx++) {
+      for (let gy = Math.floor(b[1] / cell); gy <= Math.floor(b[3] / cell); gy++) {
+        const key = `${gx},${gy}`;
+        if (add) { if (!grid.has(key)) grid.set(key, []); grid.get(key).push(b); continue; }
+        for (const o of grid.get(key) || []) if (b[0] < o[2] && o[0] < b[2] && b[1] < o[3] && o[1] < b[3]) return true;
+      }
+    }
+    return false;
+  };
+  for (const i of order) {
+    if (out.length >= max) break;
+    const n = nodes[i], sx = n.x * zoom + pan.x, sy = n.y * zoom + pan.y;
+    if (sx < 0 || sx > w || sy < 0 || sy > h) continue;
+    const lw = n.name.length * 0.58 * fontPx + 4, lh = fontPx * 1.3, rs = n.r * zoom;
+    const spots = { bottom: [sx - lw / 2, sy + rs + 1, sx + lw / 2, sy + rs + 1 + lh],  // below first, then around
+      top: [sx - lw / 2, sy - rs - 1 - lh, sx + lw / 2, sy - rs - 1],
+      right: [sx + rs + 2, sy - lh / 2, sx + rs + 2 + lw, sy + lh / 2],
+      left: [sx - rs - 2 - lw, sy - lh / 2, sx - rs - 2, sy + lh / 2] };
+    const free = Object.entries(spots).find(([, box]) => !cells(box, false));
+    if (!free) continue;
+    cells(free[1], true);
+    out.push([i, free[1], free[0]]);
+  }
+  return out;
+}
+
+function importance(nodes) {
+  // the order names are placed in: most escalated first, then biggest
+  return nodes.map((_, i) => i).sort((a, b) => (nodes[b].escalation || 0) - (nodes[a].escalation || 0) || nodes[b].r - nodes[a].r);
+}
+
 class EdgeLayer {
   // The edges of a big graph, drawn on a canvas under cytoscape's, following its pan and zoom.
   constructor(cy, canvas, nodes, edges, withNodes) {
@@ -193,8 +234,8 @@ class EdgeLayer {
     this.index = new Map();
     this.xy = new Float64Array(nodes.length * 2);
     nodes.forEach((n, i) => { this.index.set(n.id, i); this.xy[2 * i] = n.x; this.xy[2 * i + 1] = n.y; });
-    this.nodes = withNodes ? nodes.map((n) => ({ id: n.id, name: n.name, colour: nodeColour(n),
-      r: (10 + 26 * (n.escalation || 0)) / 2 })) : null;
+    this.nodes = withNodes ? nodes.map((n) => ({ id: n.id, name: n.name, colour: nodeColour(n), x: n.x, y: n.y,
+      escalation: n.escalation || 0, r: (10 + 26 * (n.escalation || 0)) / 2 })) : null;
     if (withNodes) {
       this.cell = 40;
       this.grid = new Map();
@@ -334,19 +375,15 @@ class EdgeLayer {
         }
         ctx.fill();
       }
-      if (zoom >= 1.2) {  // zoomed in: names of the nodes in view
-        const x1 = -pan.x / zoom, y1 = -pan.y / zoom, x2 = x1 + w / zoom, y2 = y1 + h / zoom;
-        ctx.fillStyle = "#333";
-        ctx.font = `${10 / zoom}px system-ui, sans-serif`;
-        ctx.textAlign = "center";
-        let shown = 0;
-        for (let i = 0; i < this.nodes.length && shown < 600; i++) {
-          const x = this.xy[2 * i], y = this.xy[2 * i + 1];
-          if (x < x1 || x > x2 || y < y1 || y > y2) continue;
-          ctx.fillText(this.nodes[i].name, x, y + this.nodes[i].r + 11 / zoom);
-          shown++;
-        }
-      }
+      // names of the nodes in view that do not overlap, most escalated first
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.fillStyle = "#333";
+      ctx.font = "10px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "top";
+      this.order = this.order || importance(this.nodes);
+      explorer.labels = placeLabels(this.nodes, this.order, zoom, pan, w, h, 10, zoom >= 1.2 ? 600 : 40);
+      for (const [i, box] of explorer.labels) ctx.fillText(this.nodes[i].name, (box[0] + box[2]) / 2, box[1] + 1);
     }
   }
 
@@ -451,7 +488,7 @@ async function loadGraph() {
   let i = 0;
   for (const n of overview ? [] : data.nodes) {
     elements[i++] = { group: "nodes", position: { x: n.x, y: n.y }, data: { id: n.id, kind: n.kind, label: n.label,
-      name: n.name, escalation: n.escalation, colour: nodeColour(n), size: 10 + 26 * (n.escalation || 0),
+      name: n.name, shown: "", escalation: n.escalation, colour: nodeColour(n), size: 10 + 26 * (n.escalation || 0),
       ring: n.escalation >= 0.5 ? 3 : 0 } };
   }
   if (!layered) {
@@ -473,6 +510,26 @@ async function loadGraph() {
     explorer.edgeLayer = new EdgeLayer(cy, document.getElementById("edge-layer"), data.nodes, data.edges, overview);
   }
   explorer.overview = overview;
+  if (!overview) {  // names that do not overlap, placed again after each pan or zoom
+    const nodes = cy.nodes().map((n) => ({ n, name: n.data("name"), escalation: n.data("escalation") || 0,
+      r: n.data("size") / 2, x: n.position("x"), y: n.position("y") }));
+    const order = importance(nodes);
+    let timer = null;
+    const place = () => {
+      timer = null;
+      const fontPx = 9 * cy.zoom();
+      explorer.labels = fontPx < 6 ? [] : placeLabels(nodes, order, cy.zoom(), cy.pan(), cy.width(), cy.height(), fontPx);
+      const shown = new Map(explorer.labels.map(([i, , spot]) => [i, spot]));
+      cy.batch(() => nodes.forEach((m, i) => {
+        const want = shown.has(i) ? m.name : "", spot = shown.get(i) || "bottom";
+        if (m.n.data("shown") !== want) m.n.data("shown", want);
+        if (m.spot !== spot) { m.n.removeClass(`label-${m.spot || "bottom"}`).addClass(`label-${spot}`); m.spot = spot; }
+      }));
+    };
+    explorer.placeLabels = place;
+    cy.on("viewport", () => { if (!timer) timer = setTimeout(place, 120); });
+    cy.one("render", place);
+  }
   explorer.timings.built = performance.now() - started;
   cy.on("tapstart", () => { explorer.timings.tapstart = performance.now(); });
   cy.on("tap", "node", (event) => { explorer.timings.tap = performance.now(); showDetails(event.target.id()); });
