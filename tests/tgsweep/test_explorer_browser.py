@@ -446,3 +446,78 @@ def test_the_login_page_passes_an_axe_scan(tmp_path_factory, browser):
         page.goto(f"{base}/login")
         assert _axe_serious(page) == []
         page.close()
+
+
+def test_the_four_questions_on_a_bigger_store_behind_a_token(tmp_path, browser):
+    """What first, who promotes it, which channels spread known content, and why, on a synthetic store of
+    4,000 nodes, 12,000 edges, 20,000 scored subjects and 5,000 alerts, served beyond loopback with a token."""
+    import csv
+
+    spec = importlib.util.spec_from_file_location("bench_explorer", ROOT / "benchmarks" / "bench_explorer.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    config = bench.make_store(tmp_path, nodes=4000, edges=12000)
+    bench.add_workbench_rows(tmp_path / "bench.db", subjects=20_000, alerts=5_000)
+    db = sqlite3.connect(tmp_path / "bench.db", timeout=30)
+    bot = db.execute("SELECT bot FROM bot_refs GROUP BY bot ORDER BY count(DISTINCT channel) DESC, bot LIMIT 1").fetchone()[0]
+    promoters = {r[0] for r in db.execute("SELECT DISTINCT channel FROM bot_refs WHERE bot=?", (bot,))}
+    sha, cluster = db.execute("""SELECT m.sha256, m.cluster FROM media m JOIN media_items i ON i.sha256 = m.sha256
+                                 GROUP BY m.sha256 ORDER BY count(DISTINCT i.channel) DESC LIMIT 1""").fetchone()
+    posted = {r[0] for r in db.execute("SELECT DISTINCT channel FROM media_items WHERE sha256=?", (sha,))}
+    with db:
+        db.execute("UPDATE bots SET label='deepfake_generator' WHERE username=?", (bot,))
+        db.execute("INSERT INTO bank_matches VALUES (?, 'case_2026_017', 'pdq', ?, 'victim report 17', 0, 'near-certain', "
+                   "'whole', '2026-01-02T00:00:00+00:00')", (sha, "0" * 64))
+    top_subject, top_score, top_reasons = db.execute(
+        "SELECT subject, score, reasons FROM escalations ORDER BY score DESC, subject LIMIT 1").fetchone()
+    assert len(posted) > 1 and len(promoters) > 1
+
+    token = "four-questions-token-5d1e"
+    for base in _serve(config, token):
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(f"{base}/login")
+        page.fill("input[name=token]", token)
+        page.click("button[type=submit], input[type=submit]")
+        # what first, and why: the top of the queue with its reasons
+        page.wait_for_selector("#page-queue table", timeout=30_000)
+        first = page.inner_text("#page-queue tbody tr")
+        assert top_subject.split(":", 1)[1] in first and f"{top_score:.2f}" in first
+        assert json.loads(top_reasons)[0] in first
+        with page.expect_download() as got:  # the queue as the analyst sees it, in a file that reads back
+            page.click("#page-queue .export-csv")
+        rows = list(csv.DictReader(Path(got.value.path()).read_text(encoding="utf-8").splitlines()))
+        assert len(rows) == page.locator("#page-queue tbody tr").count() and top_subject.split(":", 1)[1] in rows[0]["subject"]
+        page.screenshot(path=str(ARTIFACTS / "explorer_big_queue.png"), full_page=True)
+
+        # who promotes the confirmed bot
+        page.goto(f"{base}/#/bot/{bot}")
+        page.wait_for_selector("#page-bot table", timeout=30_000)
+        listed = set(page.eval_on_selector_all(
+            "#page-bot h3:has-text('Who promotes it') + .table tbody tr td:first-child a",
+            "links => links.map(a => a.textContent.slice(1))"))
+        assert listed == promoters
+        assert "deepfake_generator" in page.inner_text("#page-bot")
+
+        # which channels spread the banked picture
+        page.click("#nav-known")
+        page.wait_for_selector("#page-known table", timeout=30_000)
+        row = page.locator("#page-known tbody tr", has_text="case_2026_017")
+        shown = set(row.locator("td:nth-child(7) a").all_inner_texts())
+        assert {c.lstrip("@") for c in shown} == posted and cluster in row.inner_text()
+
+        # a search from the keyboard finds a channel among thousands
+        name = sorted(posted)[0]
+        page.keyboard.press("/")
+        page.keyboard.type(name)
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f"#page-search a[href='#/channel/{name}']", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "explorer_big_search.png"))
+        page.close()
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(f"{base}/login")
+        phone.fill("input[name=token]", token)
+        phone.click("button[type=submit], input[type=submit]")
+        phone.wait_for_selector("#page-queue table", timeout=30_000)
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+        phone.screenshot(path=str(ARTIFACTS / "explorer_big_queue_390.png"), full_page=True)
+        phone.close()
