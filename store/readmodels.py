@@ -49,6 +49,12 @@ class ExplorerReadModel(GraphSource, BotsStore, AutomationStore, DeliveriesStore
         """(total, page) of scored subjects (escalations) filtered by kind, minimum score, community and escalated
         since; sorted by `score`, `escalated` or `pagerank`; with the bot's label, bank matches and last review."""
 
+    async def changes_since(self, since: str, who: str, limit: int) -> dict[str, Any]:
+        """What happened after `since` (ISO time): `escalated` (subjects first escalated, most escalated first,
+        at most `limit`, and `escalated_total`), `alerts` (count per severity), `bank_matches` (files and banks),
+        `others` (decisions, notes and reviews by analysts other than `who`, newest first, at most `limit`),
+        `discovered` (channels first seen, not watched)."""
+
     async def known_content_rows(self, bank: str | None, limit: int) -> list[Any]:
         """Bank matches grouped by (bank, label, repost cluster): best tier (`tier_rank` 0 near-certain, 1 match,
         2 weak lead), files, a sample file, the cluster's origin, channels and appearances; best first."""

@@ -134,6 +134,25 @@ class ReadModelsSQL(Database):
                 ORDER BY {order}, e.subject""", (*params, limit, offset))
         return total, rows
 
+    async def changes_since(self, since: str, who: str, limit: int) -> dict[str, Any]:
+        return {
+            "escalated_total": await self.scalar("SELECT count(*) FROM escalations WHERE escalated_at > ?", (since,)),
+            "escalated": await self.fetchall(
+                """SELECT subject, kind, score, escalated_at FROM escalations WHERE escalated_at > ?
+                   ORDER BY score DESC, subject LIMIT ?""", (since, limit)),
+            "alerts": await self.fetchall("SELECT severity, count(*) AS n FROM alerts WHERE created_at > ? "
+                                          "GROUP BY severity", (since,)),
+            "bank_matches": await self.fetchone(
+                "SELECT count(DISTINCT sha256) AS files, group_concat(DISTINCT bank) AS banks FROM bank_matches "
+                "WHERE matched_at > ?", (since,)),
+            "others": await self.fetchall(
+                """SELECT at, who, action, subject, detail FROM audit_log
+                   WHERE at > ? AND who != ? AND action IN ('decision', 'note', 'reviewed') ORDER BY id DESC LIMIT ?""",
+                (since, who, limit)),
+            "discovered": await self.scalar("SELECT count(*) FROM channels WHERE first_seen > ? AND watched = 0",
+                                            (since,)),
+        }
+
     async def known_content_rows(self, bank: str | None, limit: int) -> list[Any]:
         return await self.fetchall(
             """SELECT b.bank, b.label, m.cluster,

@@ -592,3 +592,25 @@ def test_a_restarted_explorer_serves_the_saved_graph_and_rebuilds_only_when_the_
     saved.write_bytes(b"not a pickle")  # torn or foreign: built afresh, with a warning, never an error
     torn, notes = _graph_ids(config)
     assert torn == moved and notes == []
+
+
+def test_what_changed_since_the_last_visit(demo):
+    db = _db(demo)
+    escalated = db.execute("SELECT count(*) FROM escalations WHERE escalated_at IS NOT NULL").fetchone()[0]
+    alerts = dict(db.execute("SELECT severity, count(*) FROM alerts GROUP BY severity").fetchall())
+    files = db.execute("SELECT count(DISTINCT sha256) FROM bank_matches").fetchone()[0]
+    with _client(load_config(demo), analyst="analyst-bo") as bo:
+        bo.post("/api/notes", json={"subject": "channel:faceswap_hub", "note": "asked the platform", "tags": []})
+    with _client(load_config(demo), analyst="analyst-ana") as ana:
+        everything = ana.get("/api/changes", params={"since": "2000-01-01T00:00:00Z"}).json()
+        assert everything["escalated_total"] == escalated and everything["alerts"] == alerts
+        assert everything["bank_matches"]["files"] == files and everything["bank_matches"]["banks"]
+        scores = [e["score"] for e in everything["escalated"]]
+        assert scores == sorted(scores, reverse=True) and len(scores) == min(10, escalated)
+        assert ("analyst-bo", "note", "channel:faceswap_hub") in {(o["who"], o["action"], o["subject"])
+                                                                 for o in everything["others"]}
+        assert all(o["who"] != "analyst-ana" for o in everything["others"])  # one's own work is not news
+        later = ana.get("/api/changes", params={"since": "2999-01-01T00:00:00+00:00"}).json()
+        assert (later["escalated_total"], later["alerts"], later["bank_matches"]["files"], later["others"],
+                later["discovered"]) == (0, {}, 0, [], 0)
+        assert ana.get("/api/changes", params={"since": "yesterday"}).status_code == 422

@@ -286,6 +286,15 @@ def test_the_queue_lands_first_with_reasons_filters_in_the_url_and_decisions(ser
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(f"{base}/")
     page.wait_for_selector("#page-queue table", timeout=15_000)
+    assert "first visit" in page.inner_text("#changes")
+    page.evaluate("() => { localStorage.setItem('tgsweep.lastVisit', '2001-01-01T00:00:00.000Z');"
+                  " sessionStorage.removeItem('tgsweep.previousVisit'); }")  # as if last here long ago
+    page.reload()
+    page.wait_for_selector("#page-queue table", timeout=15_000)
+    changes = page.inner_text("#changes")
+    escalated = db.execute("SELECT count(*) FROM escalations WHERE escalated_at IS NOT NULL").fetchone()[0]
+    assert "Since your last visit (2001-01-01" in changes and f"{escalated} newly escalated" in changes
+    assert "file(s) matched" in changes
     first_row = page.inner_text("#page-queue tbody tr")
     assert f"{top[1]:.2f}" in first_row and json.loads(top[2])[0][:30] in first_row  # the top, with its reasons
     page.screenshot(path=str(ARTIFACTS / "explorer_queue.png"), full_page=True)

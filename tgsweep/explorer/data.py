@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter, defaultdict
+from datetime import datetime, timezone
 from typing import Any
 
 import networkx as nx
@@ -299,6 +300,26 @@ async def queue(store: ExplorerReadModel, kind: str | None = None, min_score: fl
             "reviewed_at": r["reviewed_at"],
             "tme": f"https://t.me/{'s/' if r['kind'] == 'channel' else ''}{name}" if r["kind"] in ("channel", "bot") else None})
     return {"total": total, "offset": offset, "limit": limit, "items": items}
+
+
+async def changes(store: ExplorerReadModel, since: datetime, who: str, limit: int = 10) -> dict[str, Any]:
+    """What changed since the analyst's last visit: new escalations, alerts, bank matches, others' decisions
+    and notes, channels discovered."""
+    at = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")  # the store's form, compared as text
+    found = await store.changes_since(at, who, limit)
+    matched = found["bank_matches"]
+    return {
+        "since": at,
+        "escalated_total": found["escalated_total"],
+        "escalated": [{"subject": r["subject"], "kind": r["kind"], "score": r["score"], "at": r["escalated_at"]}
+                      for r in found["escalated"]],
+        "alerts": {r["severity"]: r["n"] for r in found["alerts"]},
+        "bank_matches": {"files": matched["files"] if matched else 0,
+                         "banks": sorted(filter(None, ((matched["banks"] if matched else None) or "").split(",")))},
+        "others": [{"at": r["at"], "who": r["who"], "action": r["action"], "subject": r["subject"],
+                    "detail": json.loads(r["detail"])} for r in found["others"]],
+        "discovered": found["discovered"],
+    }
 
 
 async def known_content(store: ExplorerReadModel, bank: str | None, images: bool, limit: int = MAX_ROWS) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -206,6 +207,15 @@ async def queue(request: Request, kind: str | None = Query(None, pattern="^(chan
                 since: str | None = Query(None, max_length=40), sort: str = Query("score", pattern="^(score|escalated|pagerank)$"),
                 offset: int = Query(0, ge=0), limit: int = Query(data.POSTS_PAGE, ge=1, le=500)) -> dict[str, Any]:
     return await data.queue(store_of(request), kind, min_score, community, since, sort, offset, limit)
+
+
+@router.get("/api/changes", summary="what changed since a time (the analyst's last visit): escalations, alerts, "
+                                    "bank matches, other analysts' decisions and notes, channels discovered")
+async def changes(request: Request, since: datetime = Query(description="ISO 8601 time, e.g. the last visit"),
+                  limit: int = Query(10, ge=1, le=200)) -> dict[str, Any]:
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    return await data.changes(store_of(request), since, state(request).settings.who, limit)
 
 
 @router.post("/api/reviewed", summary="mark a subject reviewed, with a note (kept in its audit trail)")

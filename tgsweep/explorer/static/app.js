@@ -911,6 +911,22 @@ async function clusterPage(id) {
     await caseLog(c.node)];
 }
 
+function changesBox(c, lastVisit) {
+  // "since your last visit": what moved while the analyst was away, each part a link to where it is
+  if (!c) return el("p", { class: "muted", id: "changes" }, "first visit from this browser: later visits list what changed since");
+  const alerts = Object.entries(c.alerts).sort(([a], [b]) => a.localeCompare(b)).map(([sev, n]) => `${n} ${sev}`).join(", ");
+  const verb = { decision: "decided", note: "noted", reviewed: "reviewed" };
+  const parts = [
+    el("li", {}, `${c.escalated_total} newly escalated`, c.escalated.length ? ": " : "",
+      c.escalated.map((e) => [nodeLink(e.subject, `${e.subject.split(":")[1]} (${score(e.score)})`), " "])),
+    el("li", {}, alerts ? el("a", { href: "#/alerts" }, `alerts: ${alerts}`) : "no new alert"),
+    el("li", {}, c.bank_matches.files ? el("a", { href: "#/known" }, `${c.bank_matches.files} file(s) matched ${c.bank_matches.banks.join(", ")}`) : "no new bank match"),
+    el("li", {}, c.others.length ? [`by other analysts: `, c.others.map((o) => [`${o.who} ${verb[o.action] || o.action} `, nodeLink(o.subject), o.detail.label ? ` (${o.detail.label})` : "", "; "])] : "nothing by other analysts"),
+    el("li", {}, `${c.discovered} channel(s) discovered`),
+  ];
+  return el("div", { class: "changes", id: "changes" }, el("strong", {}, `Since your last visit (${lastVisit.slice(0, 16).replace("T", " ")} UTC)`), el("ul", {}, parts));
+}
+
 async function queuePage(_, params) {
   // The landing view: what to look at first and why. Filters and paging are in the URL.
   const want = new URLSearchParams(params);
@@ -922,7 +938,7 @@ async function queuePage(_, params) {
     sessionStorage.setItem("tgsweep.previousVisit", lastVisit);
     localStorage.setItem("tgsweep.lastVisit", new Date().toISOString());
   }
-  const fresh = data.items.filter((i) => lastVisit && i.escalated_at && i.escalated_at > lastVisit).length;
+  const changed = lastVisit ? await api(`/api/changes?since=${encodeURIComponent(lastVisit)}`) : null;
   const goTo = (changes) => hashWith("queue", want, changes);
   const kind = el("select", { id: "queue-kind" }, ["", "channel", "bot", "media"].map((k) => el("option", { value: k, selected: (want.get("kind") || "") === k }, k || "every kind")));
   const min = el("input", { id: "queue-min", type: "number", min: "0", max: "1", step: "0.05", value: want.get("min_score") || "0" });
@@ -948,14 +964,14 @@ async function queuePage(_, params) {
   const kept = localStorage.getItem("tgsweep.queueMessage");
   if (kept) { message.textContent = kept; localStorage.removeItem("tgsweep.queueMessage"); }
   return [el("h2", {}, `Queue (${data.total})`),
-    el("p", { class: "muted" }, lastVisit ? `${fresh} escalated since your last visit (${lastVisit.slice(0, 16).replace("T", " ")})` : "first visit from this browser"),
+    changesBox(changed, lastVisit),
     filters, message,
     data.total ? null : el("p", { class: "muted" }, "nothing scored yet: sweep some channels, then `tgsweep graph build`"),
     table(["escalation", "subject", "why (top reasons)", "since", "bank matches", "reviewed", ""], data.items.map((i) => [
       el("strong", {}, score(i.score)),
       el("div", {}, nodeLink(`${i.subject}`, i.kind === "media" ? `media ${i.name}` : `@${i.name}`), " ", el("span", { class: "muted" }, i.kind),
         i.label ? [" ", labelSpan(i.label)] : null, i.tme ? [el("br"), tme(i.tme, "t.me")] : null,
-        lastVisit && i.escalated_at && i.escalated_at > lastVisit ? [" ", el("span", { class: "flag" }, "new")] : null),
+        changed && i.escalated_at && i.escalated_at > changed.since ? [" ", el("span", { class: "flag" }, "new")] : null),
       reasonsList(i.reasons), day(i.escalated_at), i.bank_matches || "–", i.reviewed_at ? day(i.reviewed_at) : "–",
       el("div", { class: "queue-actions" },
         el("button", { type: "button", class: "reviewed", onclick: () => act(i, "reviewed") }, "Mark reviewed"),
