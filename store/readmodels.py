@@ -1,6 +1,7 @@
 """The explorer interface: the read models of `tgsweep serve`'s pages (tgsweep/explorer)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from store.audit import AuditLog
@@ -8,6 +9,18 @@ from store.automation import AutomationStore
 from store.bots import BotsStore
 from store.deliveries import DeliveriesStore
 from store.graph import GraphSource
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which scored subjects the queue shows."""
+
+    kind: str | None = None  # channel, bot, media
+    min_score: float = 0.0
+    community: int | None = None
+    since: str | None = None  # first escalated on or after (ISO 8601)
+    label: str | None = None  # a bot's label: deepfake_generator, unknown, benign
+    bank: str | None = None  # a match in this bank: a media cluster's files, a channel's posted files
 
 
 POST_SORTS = ("date", "views", "forwards")  # what a table of posts sorts by
@@ -44,10 +57,9 @@ class ExplorerReadModel(GraphSource, BotsStore, AutomationStore, DeliveriesStore
     async def bot_activity(self, username: str) -> list[Any]:
         """(day, posts) of the posts referencing the bot, by day."""
 
-    async def queue_page(self, kind: str | None, min_score: float, community: int | None, since: str | None,
-                         sort: str, offset: int, limit: int) -> tuple[int, list[Any]]:
-        """(total, page) of scored subjects (escalations) filtered by kind, minimum score, community and escalated
-        since; sorted by `score`, `escalated` or `pagerank`; with the bot's label, bank matches and last review."""
+    async def queue_page(self, wanted: QueueFilter, sort: str, offset: int, limit: int) -> tuple[int, list[Any]]:
+        """(total, page) of scored subjects (escalations) as `wanted` filters them; sorted by `score`, `escalated`
+        or `pagerank`; with the bot's label, bank matches and last review."""
 
     async def changes_since(self, since: str, who: str, limit: int) -> dict[str, Any]:
         """What happened after `since` (ISO time): `escalated` (subjects first escalated, most escalated first,

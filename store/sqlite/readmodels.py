@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.readmodels import QueueFilter
 from store.sqlite.database import Database
 
 
@@ -111,11 +112,18 @@ class ReadModelsSQL(Database):
                  ON p.channel = b.channel AND p.id = b.post_id
                WHERE p.date IS NOT NULL GROUP BY day ORDER BY day""", (username,))
 
-    async def queue_page(self, kind: str | None, min_score: float, community: int | None, since: str | None,
-                         sort: str, offset: int, limit: int) -> tuple[int, list[Any]]:
+    async def queue_page(self, wanted: QueueFilter, sort: str, offset: int, limit: int) -> tuple[int, list[Any]]:
+        f = wanted
         where = """WHERE e.score >= ? AND (? IS NULL OR e.kind = ?) AND (? IS NULL OR e.community = ?)
-                   AND (? IS NULL OR e.escalated_at >= ?)"""
-        params = (min_score, kind, kind, community, community, since, since)
+                   AND (? IS NULL OR e.escalated_at >= ?)
+                   AND (? IS NULL OR (e.kind = 'bot' AND EXISTS (SELECT 1 FROM bots l
+                          WHERE l.username = substr(e.subject, 5) AND l.label = ?)))
+                   AND (? IS NULL OR (e.kind = 'media' AND EXISTS (SELECT 1 FROM media m JOIN bank_matches bm
+                          ON bm.sha256 = m.sha256 WHERE m.cluster = substr(e.subject, 7) AND bm.bank = ?))
+                        OR (e.kind = 'channel' AND EXISTS (SELECT 1 FROM media_items i JOIN bank_matches bm
+                          ON bm.sha256 = i.sha256 WHERE i.channel = substr(e.subject, 9) AND bm.bank = ?)))"""
+        params = (f.min_score, f.kind, f.kind, f.community, f.community, f.since, f.since, f.label, f.label,
+                  f.bank, f.bank, f.bank)
         total = await self.scalar(f"SELECT count(*) FROM escalations e {where}", params)
         order = {"score": "e.score DESC", "escalated": "e.escalated_at DESC", "pagerank": "e.pagerank DESC"}[sort]
         # the page's subjects first (an index walk), then their columns and counts: for these 50 rows only

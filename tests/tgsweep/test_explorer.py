@@ -614,3 +614,24 @@ def test_what_changed_since_the_last_visit(demo):
         assert (later["escalated_total"], later["alerts"], later["bank_matches"]["files"], later["others"],
                 later["discovered"]) == (0, {}, 0, [], 0)
         assert ana.get("/api/changes", params={"since": "yesterday"}).status_code == 422
+
+
+def test_the_queue_filters_by_label_bank_community_and_date(client, demo):
+    db = _db(demo)
+    labelled = {f"bot:{r[0]}" for r in db.execute("SELECT username FROM bots WHERE label='deepfake_generator'")}
+    got = client.get("/api/queue", params={"label": "deepfake_generator", "limit": 500}).json()["items"]
+    assert got and {i["subject"] for i in got} == labelled & {r[0] for r in db.execute("SELECT subject FROM escalations")}
+    bank = db.execute("SELECT bank FROM bank_matches LIMIT 1").fetchone()[0]
+    clusters = {f"media:{r[0]}" for r in db.execute("SELECT DISTINCT m.cluster FROM media m JOIN bank_matches b "
+                                                     "ON b.sha256 = m.sha256 WHERE b.bank = ?", (bank,))}
+    channels = {f"channel:{r[0]}" for r in db.execute("SELECT DISTINCT i.channel FROM media_items i JOIN bank_matches b "
+                                                       "ON b.sha256 = i.sha256 WHERE b.bank = ?", (bank,))}
+    scored = {r[0] for r in db.execute("SELECT subject FROM escalations")}
+    got = {i["subject"] for i in client.get("/api/queue", params={"bank": bank, "limit": 500}).json()["items"]}
+    assert got and got == (clusters | channels) & scored
+    assert client.get("/api/queue", params={"bank": "no_such_bank"}).json()["total"] == 0
+    community = db.execute("SELECT community FROM escalations WHERE community IS NOT NULL LIMIT 1").fetchone()[0]
+    got = client.get("/api/queue", params={"community": community, "limit": 500}).json()["items"]
+    assert got and {i["community"] for i in got} == {community}
+    assert client.get("/api/queue", params={"since": "2999-01-01"}).json()["total"] == 0
+    assert client.get("/api/queue", params={"label": "evil"}).status_code == 422

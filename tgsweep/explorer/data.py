@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from store.readmodels import ExplorerReadModel
+from store.readmodels import ExplorerReadModel, QueueFilter
 from tgsweep.config import Serve, default
 
 log = logging.getLogger(__name__)
@@ -284,11 +284,11 @@ TIER_NAMES = ("near-certain", "match", "weak lead")
 QUEUE_SORTS = ("score", "escalated", "pagerank")
 
 
-async def queue(store: ExplorerReadModel, kind: str | None = None, min_score: float = 0.0, community: int | None = None,
-                since: str | None = None, sort: str = "score", offset: int = 0, limit: int = POSTS_PAGE) -> dict[str, Any]:
+async def queue(store: ExplorerReadModel, wanted: QueueFilter | None = None, sort: str = "score", offset: int = 0,
+                limit: int = POSTS_PAGE) -> dict[str, Any]:
     """The analyst's queue: scored subjects, most escalated first, with their top reasons, since when, bank
     matches, the last review, and the links they open."""
-    total, rows = await store.queue_page(kind, min_score, community, since, sort, offset, limit)
+    total, rows = await store.queue_page(wanted or QueueFilter(), sort, offset, limit)
     items = []
     for r in rows:
         name = r["subject"].split(":", 1)[1]

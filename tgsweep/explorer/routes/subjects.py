@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from store.readmodels import CHANNEL_SORTS, POST_SORTS
+from store.readmodels import CHANNEL_SORTS, POST_SORTS, QueueFilter
 from tgsweep.explorer import data
 from tgsweep.explorer.state import (
     HASH_ONLY,
@@ -204,9 +204,14 @@ async def known(request: Request, bank: str | None = Query(None, max_length=64),
 @router.get("/api/queue", summary="the queue: scored subjects, most escalated first, filtered and paged")
 async def queue(request: Request, kind: str | None = Query(None, pattern="^(channel|bot|media)$"),
                 min_score: float = Query(0.0, ge=0, le=1), community: int | None = Query(None),
-                since: str | None = Query(None, max_length=40), sort: str = Query("score", pattern="^(score|escalated|pagerank)$"),
+                since: str | None = Query(None, max_length=40, description="first escalated on or after (ISO 8601)"),
+                label: str | None = Query(None, pattern="^(deepfake_generator|unknown|benign)$",
+                                          description="bots with this label"),
+                bank: str | None = Query(None, max_length=64, description="clusters and channels with a match in it"),
+                sort: str = Query("score", pattern="^(score|escalated|pagerank)$"),
                 offset: int = Query(0, ge=0), limit: int = Query(data.POSTS_PAGE, ge=1, le=500)) -> dict[str, Any]:
-    return await data.queue(store_of(request), kind, min_score, community, since, sort, offset, limit)
+    wanted = QueueFilter(kind, min_score, community, since or None, label, bank or None)
+    return await data.queue(store_of(request), wanted, sort, offset, limit)
 
 
 @router.get("/api/changes", summary="what changed since a time (the analyst's last visit): escalations, alerts, "

@@ -943,8 +943,14 @@ async function queuePage(_, params) {
   const kind = el("select", { id: "queue-kind" }, ["", "channel", "bot", "media"].map((k) => el("option", { value: k, selected: (want.get("kind") || "") === k }, k || "every kind")));
   const min = el("input", { id: "queue-min", type: "number", min: "0", max: "1", step: "0.05", value: want.get("min_score") || "0" });
   const sort = el("select", { id: "queue-sort" }, ["score", "escalated", "pagerank"].map((k) => el("option", { value: k, selected: (want.get("sort") || "score") === k }, `by ${k}`)));
-  const filters = el("form", { class: "queue-filters", onsubmit: (event) => { event.preventDefault(); goTo({ kind: kind.value, min_score: min.value, sort: sort.value, offset: "" }); } },
-    el("label", {}, "kind ", kind), el("label", {}, " escalation at least ", min), el("label", {}, " sorted ", sort), el("button", { type: "submit" }, "Apply"));
+  const label = el("select", { id: "queue-label" }, ["", "deepfake_generator", "unknown", "benign"].map((k) => el("option", { value: k, selected: (want.get("label") || "") === k }, k || "any label")));
+  const bank = el("input", { id: "queue-bank", type: "text", size: "12", placeholder: "any bank", value: want.get("bank") || "" });
+  const community = el("input", { id: "queue-community", type: "number", min: "0", step: "1", placeholder: "any", value: want.get("community") || "" });
+  const since = el("input", { id: "queue-since", type: "date", value: (want.get("since") || "").slice(0, 10) });
+  const filters = el("form", { class: "queue-filters", onsubmit: (event) => { event.preventDefault(); goTo({ kind: kind.value, min_score: min.value, label: label.value, bank: bank.value.trim(), community: community.value, since: since.value, sort: sort.value, offset: "" }); } },
+    el("label", {}, "kind ", kind), el("label", {}, " escalation at least ", min), el("label", {}, " bot label ", label),
+    el("label", {}, " bank ", bank), el("label", {}, " community ", community), el("label", {}, " escalated since ", since),
+    el("label", {}, " sorted ", sort), el("button", { type: "submit" }, "Apply"));
   const message = el("p", { class: "muted", id: "queue-message" });
   const act = async (item, what) => {
     const note = prompt(what === "reviewed" ? `Why is ${item.subject} reviewed? (kept in its audit trail)` : `Why ${what} @${item.name}? (kept with the decision)`);
