@@ -78,6 +78,13 @@ class CollectionStore(Protocol):
     async def read_capture(self, digest: str) -> bytes:
         """A raw capture's original bytes."""
 
+    async def warc_files_recorded(self) -> dict[str, str]:
+        """WARC files the custody chain holds: name -> SHA-256 (custody action `warc`)."""
+
+    async def record_warc_files(self, files: list[tuple[str, str, int]], sweep_id: int | None) -> None:
+        """Enter closed WARC files (name, SHA-256, records) in the custody chain, one entry each, in one
+        transaction."""
+
     async def ingest_page(self, sweep_id: int | None, channel: str, info: ChannelInfo | None, posts: list[Post],
                           capture: Capture, cursor: Cursor, done: bool, source: str = "web",
                           pending_too: bool = False, limits: PostLimits | None = None) -> Ingested:

@@ -62,6 +62,9 @@ _username = channel_name  # the validators below use this name
 class Storage(_Section):
     database: Path = Path("tgsweep.db")
     media_dir: Path = Path("media")
+    warc: bool = True  # every fetch also written as WARC records (crawler/warc.py)
+    warc_dir: Path = Path("warc")
+    warc_max_bytes: int = Field(1 << 30, ge=1 << 20)  # a WARC file is closed past this size
 
 
 class Web(_Section):
@@ -466,7 +469,8 @@ class Config(_Section):
     def resolved(self, base: Path) -> "Config":
         """Make relative storage paths relative to the config file, not the working dir."""
         storage = self.storage.model_copy(
-            update={"database": base / self.storage.database, "media_dir": base / self.storage.media_dir}
+            update={"database": base / self.storage.database, "media_dir": base / self.storage.media_dir,
+                    "warc_dir": base / self.storage.warc_dir}
         )
         schedule = self.schedule.model_copy(update={"jobs_database": base / self.schedule.jobs_database})
         sinks = [s.model_copy(update={"path": base / s.path}) if s.path else s for s in self.alerts.sinks]

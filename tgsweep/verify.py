@@ -28,7 +28,7 @@ ANCHOR_KEY_ENV = "TGSWEEP_ANCHOR_KEY"
 
 async def rederive(store: Store, config: Any) -> list[str]:
     """Every difference between the tables and what their captures and decisions say."""
-    return await _posts(store) + await _media(store) + await _verdicts(store, config)
+    return await _posts(store) + await _media(store) + await _warcs(store, config) + await _verdicts(store, config)
 
 
 async def _posts(store: Store) -> list[str]:
@@ -101,6 +101,26 @@ async def _media(store: Store) -> list[str]:
             problems.append(f"media item {channel}/{post_id}#{position}: names a file the store does not have")
         elif digest not in logged:
             problems.append(f"media item {channel}/{post_id}#{position}: its file has no custody entry")
+    return problems
+
+
+async def _warcs(store: Store, config: Any) -> list[str]:
+    """Every WARC file the custody chain holds is there with the same SHA-256, and every closed one is held."""
+    from crawler.warc import closed_files, file_sha256
+
+    folder = config.storage.warc_dir
+    recorded = await store.warc_files_recorded()
+    problems = []
+    for name, digest in sorted(recorded.items()):
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"WARC file {name}: in the custody chain, missing from {folder}")
+        elif file_sha256(path) != digest:
+            problems.append(f"WARC file {name}: its SHA-256 differs from its custody entry (altered)")
+    for path in closed_files(folder):
+        if path.name not in recorded:
+            problems.append(f"WARC file {path.name}: not in the custody chain (a crawl was killed before entering "
+                            "it; the next sweep enters it)")
     return problems
 
 

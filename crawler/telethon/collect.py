@@ -31,6 +31,7 @@ from telethon import errors, functions, types
 
 from crawler.media import FingerprintHook, keep_fetched, require_fingerprint
 from crawler.paging import Cursor
+from crawler.warc import WarcLog, telethon_urn
 from crawler.web.spider import SweepStats
 from store.records import Capture
 from store.collection import CollectionStore
@@ -82,6 +83,15 @@ class TelethonCollector:
         self.waits: dict[str, str] = {}
         self.history_floods = 0
         self.media_tried: set[tuple[str, int]] = set()  # (channel, post id) whose media this sweep went for
+        self.warc = WarcLog(config.storage.warc_dir, config.storage.warc_max_bytes) if config.storage.warc else None
+
+    def _archived(self, capture: Capture, channel: str) -> Capture:
+        """The raw answer also kept as a WARC `resource` record (crawler/warc.py)."""
+        if self.warc is not None:
+            self.warc.resource(telethon_urn(capture.url), capture.content, meta={
+                "kind": capture.kind, "channel": channel, "sweep": self.sweep_id, "sha256": capture.sha256,
+                "url": capture.url})
+        return capture
 
     # -- requests, with flood handling ------------------------------------------------------------
 
@@ -241,8 +251,8 @@ class TelethonCollector:
         profile = channel_profile(full)
         await self.store.cache_entities([(u.username, u.id, user_kind(u), u.access_hash, None) for u in full.users
                                           if u.username and u.access_hash is not None and not u.min])
-        capture = Capture("telethon_json", f"tg://{name}?full_channel",
-                          capture_bytes("channels.GetFullChannel", name, [full]))
+        capture = self._archived(Capture("telethon_json", f"tg://{name}?full_channel",
+                                         capture_bytes("channels.GetFullChannel", name, [full])), name)
         await self.store.save_api_channel_profile(name, profile, capture, self.sweep_id)
         self.stats.profiles += 1
 
@@ -295,8 +305,8 @@ class TelethonCollector:
     async def _store_page(self, name: str, messages: list[Any], last: int) -> int:
         posts = map_messages(messages, name, await self._mentioned(messages))
         newest = max([last] + [m.id for m in messages])
-        capture = Capture("telethon_json", f"tg://{name}?history&min_id={last}&max_id={newest}",
-                          capture_bytes("messages.GetHistory", name, messages))
+        capture = self._archived(Capture("telethon_json", f"tg://{name}?history&min_id={last}&max_id={newest}",
+                                         capture_bytes("messages.GetHistory", name, messages)), name)
         new_ids = (await self.store.ingest_page(self.sweep_id, name, None, posts, capture, Cursor(last_id=newest),
                                                 done=False, source=SOURCE)).new_ids
         self.stats.pages += 1
@@ -397,7 +407,8 @@ class TelethonCollector:
         full = await self._call("full_user", lambda: self.client(functions.users.GetFullUserRequest(
             types.InputUser(peer.user_id, peer.access_hash))))
         profile = bot_profile(full)
-        capture = Capture("telethon_json", f"tg://{name}?full_user", capture_bytes("users.GetFullUser", name, [full]))
+        capture = self._archived(Capture("telethon_json", f"tg://{name}?full_user",
+                                         capture_bytes("users.GetFullUser", name, [full])), name)
         await self.store.save_api_bot_profile(name, profile, capture, self.sweep_id)
         self.stats.bots_profiled += 1
 
@@ -435,7 +446,7 @@ async def sweep_telethon(config: Config, store: TelethonCollectorStore, client: 
     """Collect every channel to sweep with a connected, logged-in client; returns (sweep id, stats, seconds).
 
     `group`, `discovered`: which channels, as in crawler.web.stage.channels_to_sweep."""
-    from crawler.web.stage import _on_signals, channels_to_sweep
+    from crawler.web.stage import _on_signals, channels_to_sweep, close_warcs
     from tgsweep.logs import bind
 
     require_fingerprint(config, fingerprint)
@@ -468,6 +479,9 @@ async def sweep_telethon(config: Config, store: TelethonCollectorStore, client: 
     finally:
         stop()
         elapsed = time.monotonic() - started
+        if collector.warc is not None:
+            collector.warc.close()
+        await asyncio.shield(close_warcs(config, store, sweep_id))
         await asyncio.shield(store.finish_sweep(sweep_id, status, stats.as_dict() | {"seconds": round(elapsed, 2)}))
         log.info("telethon sweep %d %s in %.1f s: %d requests, %d new posts", sweep_id, status, elapsed,
                  sum(stats.requests.values()), stats.new_posts)

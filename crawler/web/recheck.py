@@ -20,16 +20,20 @@ from twisted.python.failure import Failure
 
 from crawler.web.spider import SweepStats, TmeSpider
 from store.collection import CollectionStore
-from crawler.web.stage import scrapy_settings
+from crawler.web.stage import close_warcs, scrapy_settings
 from tgsweep.config import Config
 
 log = logging.getLogger(__name__)
 
 
-async def crawl(settings_from: Config, spider: type[scrapy.Spider], **kwargs: Any) -> None:
-    """One crawl of `spider(**kwargs)` with the sweep's Scrapy settings, to the end."""
+async def crawl(settings_from: Config, custody: CollectionStore, spider: type[scrapy.Spider], **kwargs: Any) -> None:
+    """One crawl of `spider(**kwargs)` with the sweep's Scrapy settings, to the end; its WARC files then
+    entered in `custody`'s chain."""
     runner = AsyncCrawlerRunner(scrapy_settings(settings_from))
-    await runner.crawl(runner.create_crawler(spider), **kwargs)
+    try:
+        await runner.crawl(runner.create_crawler(spider), **kwargs)
+    finally:
+        await close_warcs(settings_from, custody, None)
 
 
 # -- bot profiles ------------------------------------------------------------------------------------
@@ -64,7 +68,7 @@ async def refresh_profiles(store: CollectionStore, config: Config) -> dict[str, 
     stats = SweepStats()
     if names:
         log.info("refreshing %d bot profiles", len(names))
-        await crawl(config, ProfileSpider, store=store, config=config, names=names, stats=stats)
+        await crawl(config, store, ProfileSpider, store=store, config=config, names=names, stats=stats)
     errors = len(names) - stats.profiles  # each one is recorded in sweep_errors (kind entity)
     gone = await store.count_unknown(names) if names else 0
     return {"due": len(names), "refreshed": stats.profiles, "errors": errors, "gone": gone, "retries": stats.retries}

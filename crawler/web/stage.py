@@ -11,6 +11,7 @@ from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.settings import Settings
 
 from crawler.media import FingerprintHook, require_fingerprint
+from crawler.warc import reconcile
 from crawler.web.spider import SweepStats, TmeSpider
 from store.collection import CollectionStore
 from tgsweep.config import Config
@@ -51,6 +52,11 @@ def scrapy_settings(config: Config) -> Settings:
         "TGSWEEP_MAX_RETRY_AFTER": web.max_retry_after,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue",
+        # every response also written as WARC records (crawler/web/warc_capture.py)
+        "EXTENSIONS": {"crawler.web.warc_capture.WarcCapture": 500},
+        "TGSWEEP_WARC_DIR": str(config.storage.warc_dir) if config.storage.warc else "",
+        "TGSWEEP_WARC_MAX_BYTES": config.storage.warc_max_bytes,
+        "TGSWEEP_WARC_MEDIA": config.media.keep != "none",
     })
 
 
@@ -119,10 +125,17 @@ async def sweep_web(config: Config, store: CollectionStore, channels: list[str] 
             on_progress(stats)
         elapsed = time.monotonic() - started
         summary = stats.as_dict() | {"seconds": round(elapsed, 2)}
+        await asyncio.shield(close_warcs(config, store, sweep_id))
         await asyncio.shield(store.finish_sweep(sweep_id, status, summary))
         log.info("sweep %d %s in %.1f s: %d pages, %d new posts, %d errors", sweep_id, status, elapsed,
                  stats.pages, stats.new_posts, stats.errors + stats.media_errors)
     return sweep_id, stats, elapsed
+
+
+async def close_warcs(config: Config, store: CollectionStore, sweep_id: int | None) -> None:
+    """The crawl's WARC files are closed: enter them (and any a killed process left) in the custody chain."""
+    if config.storage.warc:
+        await reconcile(store, config.storage.warc_dir, sweep_id)
 
 
 async def _stop_when_running(runner: AsyncCrawlerRunner, crawler: Any) -> None:

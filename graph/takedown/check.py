@@ -139,7 +139,7 @@ async def check_takedowns(store: TakedownsStore, config: Config) -> dict[str, in
             log.warning("takedown check of %s inconclusive: %s", target["url"], detail)
 
     if todo:
-        await crawl(config, EmbedSpider, base=config.web.base_url, targets=list(by_key), on_answer=on_answer)
+        await crawl(config, store, EmbedSpider, base=config.web.base_url, targets=list(by_key), on_answer=on_answer)
     return counts
 
 

@@ -197,6 +197,15 @@ class CollectionSQL(Database):
         await self._custody("capture", digest, capture.url, sweep_id)
         return digest
 
+    async def warc_files_recorded(self) -> dict[str, str]:
+        rows = await self.fetchall("SELECT url, sha256 FROM custody_log WHERE action = 'warc'")
+        return {url[len("warc:"):]: digest for url, digest in rows}
+
+    async def record_warc_files(self, files: list[tuple[str, str, int]], sweep_id: int | None) -> None:
+        async with self.transaction():
+            for name, digest, _records in files:
+                await self._custody("warc", digest, f"warc:{name}", sweep_id)
+
     async def read_capture(self, digest: str) -> bytes:
         row = await self.fetchone("SELECT encoding, content FROM raw_captures WHERE sha256=?", (digest,))
         if row is None:

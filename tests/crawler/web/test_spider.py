@@ -318,9 +318,13 @@ def test_verify_passes_after_sweeps_and_fails_after_a_capture_is_altered(main_cr
     done = sweeps.cli(c.config, "verify")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "database integrity: ok" in done.stdout
-    # one custody entry per page, entity page and media file received (all answered 200 here)
+    # one custody entry per page, entity page and media file received (all answered 200 here), and one per
+    # WARC file the three sweeps wrote
     entries = int(re.search(r"custody log: (\d+) entries", done.stdout).group(1))
-    assert entries == sum(1 for r in c.first_requests + c.second_requests + c.third_requests if r["status"] == 200)
+    warcs = list((c.config.parent / "warc").glob("*.warc.gz"))
+    assert len(warcs) == 3
+    assert entries == sum(1 for r in c.first_requests + c.second_requests + c.third_requests if r["status"] == 200) \
+        + len(warcs)
     # a copy of the database with one page's stored HTML changed, still valid zlib
     copy_db = tmp_path / "db.sqlite"
     src, dst = sqlite3.connect(sweeps.db_path(c.config)), sqlite3.connect(copy_db)
@@ -335,7 +339,8 @@ def test_verify_passes_after_sweeps_and_fails_after_a_capture_is_altered(main_cr
     dst.commit()
     dst.close()
     config = sweeps.write_config(tmp_path, c.base_url, ["alpha"],
-                                 storage={"media_dir": str(sweeps.media_dir(c.config))})
+                                 storage={"media_dir": str(sweeps.media_dir(c.config)),
+                                          "warc_dir": str(c.config.parent / "warc")})
     done = sweeps.cli(config, "verify")
     assert done.returncode == 1, done.stdout + done.stderr
     problems = [line for line in done.stdout.splitlines() if line.startswith("PROBLEM")]
