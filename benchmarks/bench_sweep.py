@@ -395,11 +395,12 @@ def child_loop_parse(base_url: str, channels: list[str]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _config_text(db: Path, base_url: str, channels: list[str], concurrency: int) -> str:
+def _config_text(db: Path, base_url: str, channels: list[str], concurrency: int, warc: bool = True) -> str:
     return f"""
 [storage]
 database = "{db}"
 media_dir = "{db.parent / 'media'}"
+warc = {'true' if warc else 'false'}
 
 [web]
 base_url = "{base_url}"
@@ -429,13 +430,13 @@ def run_child(name: str, mode: str, server: "Server", channels: list[str], concu
 
 
 def run_sweep(name: str, workdir: Path, server: "Server", channels: list[str], concurrency: int,
-              expected_posts: int, profile: str | None = None) -> Run:
+              expected_posts: int, profile: str | None = None, warc: bool = True) -> Run:
     """The real thing, as a user runs it, on a new database; then check what it stored."""
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     db = workdir / "tgsweep.db"
     config = workdir / "config.toml"
-    config.write_text(_config_text(db, server.url, channels, concurrency), encoding="utf-8")
+    config.write_text(_config_text(db, server.url, channels, concurrency, warc), encoding="utf-8")
     prefix = [sys.executable] + (["-m", "cProfile", "-o", profile] if profile else [])
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     m = run_measured(prefix + ["-m", "tgsweep.cli", "--config", str(config), "sweep", "--no-progress"],
@@ -517,7 +518,7 @@ def main() -> int:
         print("which for `tgsweep sweep` adds start-up and the later stages (enrich, detect)")
         print()
 
-        baselines, references, sweeps, single_bases, singles = [], [], [], [], []
+        baselines, references, sweeps, single_bases, singles, no_warcs = [], [], [], [], [], []
         for _ in range(args.repeat):  # interleaved, so that a slow spell of the machine hits all alike
             baselines.append(run_child("baseline scrapy-parse-only", "scrapy", server, channels, args.concurrency))
             print(baselines[-1].line(), flush=True)
@@ -528,6 +529,9 @@ def main() -> int:
             sweeps.append(run_sweep("tgsweep sweep", workdir / "multi", server, channels, args.concurrency,
                                     args.posts, args.profile))
             print(sweeps[-1].line(), flush=True)
+            no_warcs.append(run_sweep("tgsweep sweep, WARC off", workdir / "nowarc", server, channels,
+                                      args.concurrency, args.posts, warc=False))
+            print(no_warcs[-1].line(), flush=True)
             if args.single:
                 single_bases.append(run_child("single: scrapy-parse-only", "scrapy", server, [SINGLE],
                                               args.concurrency))
@@ -554,6 +558,10 @@ def main() -> int:
     cost = 1 / sweep.rate - 1 / baseline.rate
     print(f"store cost: sweep {sweep.rate:.0f} posts/s vs baseline {baseline.rate:.0f} posts/s "
           f"= {sweep.rate / baseline.rate:.0%} of the baseline rate; storing adds {cost * 1e6:.0f} us per post")
+    no_warc = best(no_warcs)
+    warc_ok = sweep.rate >= 0.9 * no_warc.rate
+    print(f"{'PASS' if warc_ok else 'FAIL'}: WARC captures on: {sweep.rate:.0f} posts/s vs {no_warc.rate:.0f} with "
+          f"[storage] warc = false = {sweep.rate / no_warc.rate:.0%} (required >= 90 %)")
     if singles:
         single, single_base = best(singles), best(single_bases)
         print(f"single channel: sweep {single.rate:.0f} posts/s vs baseline {single_base.rate:.0f} posts/s "
@@ -565,7 +573,7 @@ def main() -> int:
     print(f"{'PASS' if rate_ok else 'FAIL'}: sweep stores {sweep.rate:.0f} posts/s (required >= {args.min_rate:g}); "
           f"{sweep.posts / sweep.wall:.0f} posts/s counting the whole `tgsweep sweep` process")
     print(f"{'PASS' if rss_ok else 'FAIL'}: sweep peak RSS {sweep.rss_mb:.0f} MB (required < {args.max_rss_mb:g})")
-    return 0 if rate_ok and rss_ok else 1
+    return 0 if rate_ok and rss_ok and warc_ok else 1
 
 
 if __name__ == "__main__":

@@ -185,3 +185,33 @@ def test_warc_capture_can_be_turned_off(sweeps, tmp_path):
     assert not (tmp_path / "warc").exists()
     assert sqlite3.connect(sweeps.db_path(config)).execute(
         "SELECT count(*) FROM custody_log WHERE action='warc'").fetchone()[0] == 0
+
+
+def test_a_channel_exports_as_a_wacz_that_validates_and_holds_its_pages_unaltered(swept, sweeps, tmp_path):
+    import zipfile
+
+    from wacz.main import main as wacz_main
+
+    config, _ = swept
+    target = tmp_path / "alpha.wacz"
+    done = sweeps.cli(config, "evidence", "export", "channel:alpha", "--format", "wacz", "-o", str(target))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert wacz_main(["validate", "-f", str(target)]) == 0  # py-wacz's validator: index, pages, hashes
+    assert os.stat(target).st_mode & 0o077 == 0
+    with zipfile.ZipFile(target) as z:
+        names = z.namelist()
+        assert {"datapackage.json", "pages/pages.jsonl"} <= set(names) and any(n.startswith("indexes/") for n in names)
+        warc = next(n for n in names if n.startswith("archive/"))
+        (tmp_path / "x.warc.gz").write_bytes(z.read(warc))
+        pages = [json.loads(line) for line in z.read("pages/pages.jsonl").decode().splitlines()[1:]]
+        package = json.loads(z.read("datapackage.json"))
+    _check(tmp_path / "x.warc.gz")
+    stored = {hashlib.sha256(zlib.decompress(c)).hexdigest() for (c,) in sweeps.rows(
+        config, "SELECT content FROM raw_captures WHERE kind='channel_page'")}
+    bodies = {hashlib.sha256(r[3]).hexdigest() for r in _records(tmp_path / "x.warc.gz")
+              if r[0] == "response" and "/s/alpha" in r[1]}
+    assert bodies == stored and len(stored) == 2
+    assert {p["url"] for p in pages} and all("/s/alpha" in p["url"] for p in pages)
+    assert "channel:alpha" in package.get("title", "") and "custody chain" in package.get("description", "")
+    audit = sweeps.rows(config, "SELECT action, detail FROM audit_log WHERE subject='channel:alpha'")
+    assert any(a == "export" and json.loads(d)["format"] == "wacz" for a, d in audit)

@@ -24,10 +24,25 @@ def cmd_evidence_export(args: argparse.Namespace) -> int:
         return 2
     target = Path(args.output)
     target.parent.mkdir(parents=True, exist_ok=True)
-    digest = write_bundle(evidence, target)  # via FILE.partial: never a half-written bundle under the final name
+    if args.format == "wacz":
+        from graph.evidence.wacz import write_wacz
+
+        try:
+            done = write_wacz(evidence, config.storage.warc_dir, target)
+        except LookupError as exc:
+            err.print(str(exc))
+            return 2
+        digest = done["sha256"]
+    else:
+        digest = write_bundle(evidence, target)  # via FILE.partial: never a half-written bundle under the final name
     who = config.serve.analyst or getpass.getuser()  # the export is kept in the subject's audit trail
     with_store(config, lambda store: store.record_audit(who, "export", evidence.subject, {
-        "format": "zip", "file": str(target.resolve()), "sha256": digest}))
+        "format": args.format, "file": str(target.resolve()), "sha256": digest}))
+    if args.format == "wacz":
+        out.print(f"{evidence.subject}: {done['records']} WARC records, {done['pages']} pages"
+                  + (" (hash-only mode: no media bytes)" if evidence.hash_only else ""))
+        out.print(f"wrote {target} ({target.stat().st_size} bytes), sha256 {digest}")
+        return 0
     included = sum(1 for m in evidence.media if m.get("content") is not None and not evidence.hash_only)
     out.print(f"{evidence.subject}: {len(evidence.posts)} posts, {len(evidence.captures)} raw captures, "
               f"{len(evidence.media)} media ({included} files"
@@ -108,7 +123,9 @@ def register(sub: Any) -> None:
     evidence = p.add_subparsers(dest="what", required=True, metavar="WHAT")
     q = evidence.add_parser("export", help="a zip about one subject: posts, raw captures, media, custody, manifest")
     q.add_argument("subject", metavar="SUBJECT", help="channel:<u>, bot:<u>, media:<cluster> or a bare username")
-    q.add_argument("-o", "--output", required=True, metavar="FILE.zip")
+    q.add_argument("-o", "--output", required=True, metavar="FILE.zip|FILE.wacz")
+    q.add_argument("--format", choices=["zip", "wacz"], default="zip",
+                   help="zip: tgsweep's bundle (default); wacz: the WARC records, for ReplayWeb.page and pywb")
     q.set_defaults(func=cmd_evidence_export)
     q = evidence.add_parser("verify", help="check a bundle against its manifest and hashes")
     q.add_argument("file", metavar="FILE.zip")
