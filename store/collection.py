@@ -33,8 +33,9 @@ class CollectionStore(Protocol):
     async def watch(self, usernames: list[str]) -> None:
         """Mark the watchlist (depth 0) in the store; channels removed with `watch remove` stay removed."""
 
-    async def set_watched(self, username: str, watched: bool) -> None:
-        """`tgsweep watch add|remove`: on the watchlist (depth 0), or removed (overrides the config file)."""
+    async def set_watched(self, username: str, watched: bool, provenance: str | None = None) -> None:
+        """`tgsweep watch add|remove|import`: on the watchlist (depth 0), or removed (overrides the config file);
+        `provenance` (where an imported name came from) kept in channels.discovered_from unless it has one."""
 
     async def watchlist(self, configured: list[str]) -> list[dict[str, Any]]:
         """The effective watchlist and where each name comes from: (config ∪ watched=1) minus removed."""

@@ -449,6 +449,14 @@ class Serve(_Section):
     max_nodes: int = Field(20000, ge=1)  # nodes sent to the graph view at most (highest escalation first)
 
 
+class Sharing(_Section):
+    """What other agencies' and platforms' tools receive: STIX 2.1 bundles and MISP events (graph/stix.py,
+    graph/misp.py)."""
+
+    unit: str = "tgsweep"  # the identity every exported object is created by (the unit's name)
+    tlp: Literal["clear", "white", "green", "amber", "red"] = "amber"  # the TLP marking of every exported object
+
+
 class Config(_Section):
     storage: Storage = Field(default_factory=Storage)
     web: Web = Field(default_factory=Web)
@@ -464,6 +472,7 @@ class Config(_Section):
     graph: GraphSettings = Field(default_factory=GraphSettings)
     logging: Logging = Field(default_factory=Logging)
     serve: Serve = Field(default_factory=Serve)
+    sharing: Sharing = Field(default_factory=Sharing)
     source: Path | None = Field(None, exclude=True)  # the file it came from
 
     def resolved(self, base: Path) -> "Config":

@@ -109,6 +109,14 @@ def _add(out: ParsedList, seen: set[tuple[str, str]], kind: str, value: str, lab
         out.hashes.append(BankHash(kind, value, label, line))
 
 
+def parse_hash_rows(rows: Iterable[tuple[str, str, str]]) -> ParsedList:
+    """(hash type, hex, label) rows read from elsewhere (a STIX bundle, a MISP event), checked as a list's rows."""
+    out, seen = ParsedList(), set()
+    for line, (kind, value, label) in enumerate(rows, 1):
+        _add(out, seen, kind, value, label, line)
+    return out
+
+
 def parse_hash_csv(text: str) -> ParsedList:
     """CSV `hash_type,hash[,label]` (header required, any column order, extra columns ignored)."""
     out = ParsedList()

@@ -78,10 +78,11 @@ class CollectionSQL(Database):
                 if name not in removed:
                     await self._touch_channel(name, watched=1, depth=0)
 
-    async def set_watched(self, username: str, watched: bool) -> None:
-        """`tgsweep watch add|remove`: on the watchlist (depth 0), or removed (overrides the config file)."""
+    async def set_watched(self, username: str, watched: bool, provenance: str | None = None) -> None:
+        """`tgsweep watch add|remove|import`: on the watchlist (depth 0), or removed (overrides the config file)."""
         async with self.transaction():
-            await self._touch_channel(username, watched=1 if watched else 0, depth=0 if watched else None)
+            await self._touch_channel(username, watched=1 if watched else 0, depth=0 if watched else None,
+                                      discovered_from=provenance)
             await self._writer.execute("UPDATE channels SET watched=?, unwatched_at=? WHERE username=?",
                                   (int(watched), None if watched else now(), username))
 

@@ -79,7 +79,7 @@ def test_a_sweep_writes_warc_records_warcio_checks_with_the_real_status_and_the_
         config, "SELECT sha256, content FROM raw_captures WHERE kind='channel_page'")}
     responses = [r for r in records if r[0] == "response" and "/s/alpha" in r[1]]
     assert len(responses) == len(pages) == 2  # two pages of ten
-    for _, uri, headers, body, status in responses:
+    for _, _uri, _headers, body, status in responses:
         assert status == 200 and zlib.decompress(pages[hashlib.sha256(body).hexdigest()]) == body
     metadata = [json.loads(r[3]) for r in records if r[0] == "metadata"]
     sweep_id = sweeps.value(config, "SELECT max(id) FROM sweeps")

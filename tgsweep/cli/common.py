@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import difflib
 import json
+import os
 import sys
 from contextlib import contextmanager
 from typing import Any, Awaitable, Callable, Iterator, TypeVar
@@ -61,8 +62,8 @@ def json_lines(args: argparse.Namespace, rows: list[Any]) -> bool:
 def output(path: str | None) -> Iterator[Any]:
     if path in (None, "-"):
         yield sys.stdout
-    else:
-        with open(path, "w", encoding="utf-8") as handle:
+    else:  # created private: exports name channels, bots and hashes of abuse material
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
             yield handle
 
 
