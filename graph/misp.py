@@ -82,6 +82,43 @@ def misp_event(graph: nx.MultiDiGraph, files: dict[str, list[dict[str, Any]]], u
     return event
 
 
+SEVERITY_THREAT = {"critical": 1, "high": 1, "medium": 2}  # MISP threat levels: 1 high, 2 medium, 3 low
+
+
+def alert_event(alert: dict[str, Any], tlp: str) -> MISPEvent:
+    """One alert (the webhook body) as a MISP event: its subject as a telegram-bot, telegram-account or file
+    object with the reasons, the t.me posts behind it as links; the UUID from the alert id."""
+    event = MISPEvent()
+    event.uuid = _uuid(f"alert|{alert['id']}")
+    event.info = f"tgsweep {alert.get('type')} alert: {alert.get('subject')}"
+    event.distribution = 0
+    event.analysis = 0
+    event.threat_level_id = SEVERITY_THREAT.get(str(alert.get("severity")), 3)
+    if alert.get("created_at"):
+        event.date = str(alert["created_at"])[:10]
+    event.add_tag(f"tlp:{'clear' if tlp == 'white' else tlp}")
+    evidence = alert.get("evidence") or {}
+    comment = "; ".join(alert.get("reasons") or [])[:2000]
+    kind, _, name = str(alert.get("subject", "")).partition(":")
+    obj = None
+    if kind in ("bot", "channel"):
+        obj = MISPObject("telegram-bot" if kind == "bot" else "telegram-account", standalone=False)
+        obj.add_attribute("username", value=name)
+    elif evidence.get("sha256"):
+        obj = MISPObject("file", standalone=False)
+        obj.add_attribute("sha256", value=evidence["sha256"])
+        if evidence.get("md5"):
+            obj.add_attribute("md5", value=evidence["md5"])
+    if obj is not None:
+        obj.uuid = _uuid(f"alert|{alert['id']}|object")
+        obj.comment = comment
+        event.add_object(obj)
+    urls = [u for u in (evidence.get("urls") or evidence.get("posts") or []) if str(u).startswith("https://t.me/")]
+    for url in urls[:50]:
+        event.add_attribute("link", url, comment="a post behind the alert", to_ids=False)
+    return event
+
+
 def read_misp(text: str) -> Shared:
     """The Telegram accounts and file hashes a MISP event (JSON, `{"Event": ...}` or the event itself) names."""
     data = json.loads(text)

@@ -286,10 +286,12 @@ def url_problem(url: str) -> str | None:
 
 
 class Sink(_Section):
-    type: Literal["webhook", "jsonl"]
+    type: Literal["webhook", "jsonl", "misp"]
     url: str | None = None
     secret: SecretStr | None = None
     path: Path | None = None
+    key: SecretStr | None = None  # misp: the automation key (Authorization header); write "${ENV_VAR}"
+    min_severity: Literal["medium", "high", "critical"] = "high"  # misp: alerts below this are not sent
 
     @field_validator("url")
     @classmethod
@@ -306,6 +308,8 @@ class Sink(_Section):
             raise ValueError("a webhook sink needs url")
         if self.type == "jsonl" and not self.path:
             raise ValueError("a jsonl sink needs path")
+        if self.type == "misp" and (not self.url or self.key is None):
+            raise ValueError('a misp sink needs url (the MISP instance) and key (write "${ENV_VAR}")')
         if self.type == "webhook" and self.secret is None:
             raise ValueError('a webhook sink needs secret (whsec_<base64>; write "${ENV_VAR}")')
         return self

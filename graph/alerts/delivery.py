@@ -20,7 +20,7 @@ import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from graph.alerts.sinks import JsonlSink, Outcome, WebhookSink, build_sinks
+from graph.alerts.sinks import HttpSink, JsonlSink, Outcome, build_sinks
 from store.deliveries import DeliveriesStore
 from tgsweep.redact import redact
 
@@ -100,7 +100,7 @@ def _pass_lock(store: DeliveriesStore) -> Any:
     return handle
 
 
-async def _deliver(store: DeliveriesStore, sinks: list[WebhookSink | JsonlSink], names: list[str], settings: Any,
+async def _deliver(store: DeliveriesStore, sinks: list[HttpSink | JsonlSink], names: list[str], settings: Any,
                    counts: dict[str, Any]) -> dict:
     start = datetime.now(timezone.utc)
     await store.prepare_deliveries(names, _iso(start))
@@ -114,7 +114,7 @@ async def _deliver(store: DeliveriesStore, sinks: list[WebhookSink | JsonlSink],
     return counts
 
 
-async def _deliver_to(store: DeliveriesStore, sink: WebhookSink | JsonlSink, names: list[str], start: datetime,
+async def _deliver_to(store: DeliveriesStore, sink: HttpSink | JsonlSink, names: list[str], start: datetime,
                       settings: Any, counts: dict[str, Any]) -> None:
     ids = await store.due_deliveries(sink.identity, _iso(start))
     paused_until: datetime | None = None

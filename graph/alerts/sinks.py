@@ -1,4 +1,4 @@
-"""Alert sinks: a Standard Webhooks receiver over HTTP, and a JSON Lines file.
+"""Alert sinks: a Standard Webhooks receiver over HTTP, a MISP instance, and a JSON Lines file.
 
 A sink takes alerts (id, JSON body) and says what became of each: delivered, retry (later,
 perhaps after a Retry-After) or dead (will never work: dead-lettered with the reason). The
@@ -87,53 +87,47 @@ def safe_url(url: str) -> str:
     return f"{parts.scheme}://{netloc}{tail}"
 
 
-class WebhookSink:
-    """POSTs each alert's JSON body, signed; stops for this pass at the first failure worth a retry."""
+class HttpSink:
+    """What the HTTP sinks share: one client, answers classified, errors scrubbed, delivery in order."""
 
-    kind = "webhook"
+    kind = "http"
 
-    def __init__(self, url: str, secret: str, timeout: float = 10.0):
-        from standardwebhooks import Webhook
-
+    def __init__(self, url: str, timeout: float = 10.0):
         self._url = url
-        self._secret = secret
-        self._signer = Webhook(secret)
         self.timeout = timeout
-        self.identity = f"webhook:{safe_url(url)}"
         self._client: Any = None
-        redact.add(secret, secret.removeprefix("whsec_"))
         redact.add_url(url)
 
-    def __repr__(self) -> str:  # never the secret, never the full URL
-        return f"WebhookSink({self.identity!r})"
-
-    def headers(self, alert_id: str, body: str, at: datetime | None = None) -> dict[str, str]:
-        """Standard Webhooks headers for one attempt (`at`: its time, now by default)."""
-        at = (at or datetime.now(timezone.utc)).replace(microsecond=0)
-        return {"content-type": "application/json", "user-agent": USER_AGENT, "webhook-id": alert_id,
-                "webhook-timestamp": str(int(at.timestamp())),
-                "webhook-signature": self._signer.sign(alert_id, at, body)}
-
     def scrub(self, text: str) -> str:
-        """An error text without the URL's secrets or the signing secret, in any form (tgsweep/redact.py)."""
+        """An error text without the URL's secrets or the sink's secret, in any form (tgsweep/redact.py)."""
         return redact.redact(text.replace(self._url, safe_url(self._url)))
+
+    def request(self, alert_id: str, body: str) -> tuple[str, bytes, dict[str, str]]:
+        """(url, body, headers) of one attempt at one alert."""
+        raise NotImplementedError
+
+    def answered(self, outcome: Outcome, text: str) -> Outcome:
+        """A sink's own reading of an answer (the MISP sink's "already exists")."""
+        return outcome
 
     async def send(self, alert_id: str, body: str) -> Outcome:
         import httpx
 
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+        url, content, headers = self.request(alert_id, body)
+        if not content:  # nothing this sink takes (below its severity): done with it
+            return Outcome("delivered", None, "not sent: below this sink's min_severity")
         try:
-            response = await self._client.post(self._url, content=body.encode("utf-8"),
-                                               headers=self.headers(alert_id, body))
+            response = await self._client.post(url, content=content, headers=headers)
         except httpx.TimeoutException as exc:
             return Outcome("retry", None, f"timed out after {self.timeout:g} s ({type(exc).__name__})")
         except httpx.HTTPError as exc:
             return Outcome("retry", None, self.scrub(f"connection failed: {type(exc).__name__}: {exc}")[:300])
         except httpx.InvalidURL as exc:  # config validation refuses such URLs: this one can never work
             return Outcome("dead", None, self.scrub(f"invalid URL: {exc}")[:300])
-        return classify(response.status_code, response.headers.get("retry-after"),
-                        self.scrub(response.text[:4 * ERROR_BODY_CHARS]))
+        text = self.scrub(response.text[:4 * ERROR_BODY_CHARS])
+        return self.answered(classify(response.status_code, response.headers.get("retry-after"), text), text)
 
     async def deliver(self, items: list[tuple[str, str]], report: Report) -> None:
         """Send in order; each outcome is reported (committed) at once; a retry stops this pass."""
@@ -147,6 +141,72 @@ class WebhookSink:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+class WebhookSink(HttpSink):
+    """POSTs each alert's JSON body, signed; stops for this pass at the first failure worth a retry."""
+
+    kind = "webhook"
+
+    def __init__(self, url: str, secret: str, timeout: float = 10.0):
+        from standardwebhooks import Webhook
+
+        super().__init__(url, timeout)
+        self._secret = secret
+        self._signer = Webhook(secret)
+        self.identity = f"webhook:{safe_url(url)}"
+        redact.add(secret, secret.removeprefix("whsec_"))
+
+    def __repr__(self) -> str:  # never the secret, never the full URL
+        return f"WebhookSink({self.identity!r})"
+
+    def headers(self, alert_id: str, body: str, at: datetime | None = None) -> dict[str, str]:
+        """Standard Webhooks headers for one attempt (`at`: its time, now by default)."""
+        at = (at or datetime.now(timezone.utc)).replace(microsecond=0)
+        return {"content-type": "application/json", "user-agent": USER_AGENT, "webhook-id": alert_id,
+                "webhook-timestamp": str(int(at.timestamp())),
+                "webhook-signature": self._signer.sign(alert_id, at, body)}
+
+    def request(self, alert_id: str, body: str) -> tuple[str, bytes, dict[str, str]]:
+        return self._url, body.encode("utf-8"), self.headers(alert_id, body)
+
+
+SEVERITY_RANK = {"medium": 1, "high": 2, "critical": 3}
+
+
+class MispSink(HttpSink):
+    """Each alert at or above `min_severity` as a new MISP event: POST <url>/events/add with the
+    automation key in `Authorization` (MISP's REST API). The event's UUID comes from the alert id, so a
+    retry after a lost answer meets "already exists" and counts as delivered."""
+
+    kind = "misp"
+
+    def __init__(self, url: str, key: str, min_severity: str = "high", tlp: str = "amber", timeout: float = 10.0):
+        super().__init__(url.rstrip("/"), timeout)
+        self._key = key
+        self.min_severity = min_severity
+        self.tlp = tlp
+        self.identity = f"misp:{safe_url(url)}"
+        redact.add(key)
+
+    def __repr__(self) -> str:  # never the key
+        return f"MispSink({self.identity!r})"
+
+    def request(self, alert_id: str, body: str) -> tuple[str, bytes, dict[str, str]]:
+        from graph.misp import alert_event
+
+        alert = json.loads(body)
+        if SEVERITY_RANK.get(alert.get("severity", ""), 0) < SEVERITY_RANK[self.min_severity]:
+            return "", b"", {}
+        event = alert_event(alert, self.tlp)
+        return (f"{self._url}/events/add", json.dumps({"Event": json.loads(event.to_json())}).encode("utf-8"),
+                {"Authorization": self._key, "Accept": "application/json", "Content-Type": "application/json",
+                 "User-Agent": USER_AGENT})
+
+    def answered(self, outcome: Outcome, text: str) -> Outcome:
+        if outcome.state == "dead" and "already exists" in text.lower():
+            return Outcome("delivered", outcome.status, "already in MISP (an earlier attempt's answer was lost)")
+        return outcome
 
 
 class JsonlSink:
@@ -216,13 +276,17 @@ class JsonlSink:
         return None
 
 
-def build_sinks(config: Any) -> list[WebhookSink | JsonlSink]:
+def build_sinks(config: Any) -> list[HttpSink | JsonlSink]:
     """The configured `[[alerts.sinks]]` as sink objects, in order."""
     alerts = getattr(config, "alerts", None)
-    sinks: list[WebhookSink | JsonlSink] = []
+    sharing = getattr(config, "sharing", None)
+    sinks: list[HttpSink | JsonlSink] = []
     for s in getattr(alerts, "sinks", []) or []:
         if s.type == "webhook":
             sinks.append(WebhookSink(s.url, s.secret.get_secret_value(), alerts.timeout))
+        elif s.type == "misp":
+            sinks.append(MispSink(s.url, s.key.get_secret_value(), s.min_severity,
+                                  sharing.tlp if sharing else "amber", alerts.timeout))
         else:
             sinks.append(JsonlSink(Path(s.path)))
     return sinks
