@@ -144,6 +144,24 @@ async def test_incremental_sweeps_fetch_only_new_posts_and_resolve_once(tmp_path
     assert rows(config, "SELECT last_id FROM cursors WHERE channel='long_feed' AND source='telethon'") == [(250,)]
     captures = rows(config, "SELECT count(*) FROM raw_captures WHERE kind='telethon_json'")[0][0]
     assert captures >= 3 + len(ALL)  # history pages and full profiles, as evidence
+    # and as WARC `resource` records with a urn: target, the same bytes, the file in the custody chain
+    import hashlib
+    import zlib
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from crawler.warc import closed_files, file_sha256
+
+    (warc,) = closed_files(config.storage.warc_dir)
+    with warc.open("rb") as f:
+        resources = {r.rec_headers.get_header("WARC-Target-URI"): r.content_stream().read()
+                     for r in ArchiveIterator(f) if r.rec_type == "resource"}
+    stored = {url: zlib.decompress(content) for url, content in rows(
+        config, "SELECT url, content FROM raw_captures WHERE kind='telethon_json'")}
+    assert {"urn:tgsweep:telethon:" + url.removeprefix("tg://"): body for url, body in stored.items()} == resources
+    assert rows(config, "SELECT sha256 FROM custody_log WHERE action='warc'") == [(file_sha256(warc),)]
+    assert hashlib.sha256(next(iter(resources.values()))).hexdigest() in {
+        r[0] for r in rows(config, "SELECT sha256 FROM raw_captures")}
 
     # 120 new posts in the feed, nothing new elsewhere
     feed = tg.channels["long_feed"]
