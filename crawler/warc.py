@@ -5,7 +5,7 @@ Every fetch collection makes (channel pages, entity pages, embed re-checks, medi
 written as a `request`, a `response` (the real HTTP status and headers) and a `metadata` record (the
 sweep, the channel, the SHA-256 the custody chain holds for the bytes); a Telethon answer as a
 `resource` record with a `urn:` target. Records go, one gzip member each (warcio), into a rolling
-file `<folder>/tgsweep-<time>-<n>.warc.gz.open`, renamed without `.open` when it is closed (at the
+file `<folder>/tgsweep-<time>-<pid>-<n>-<random>.warc.gz.open`, renamed without `.open` when it is closed (at the
 end of a crawl or past `max_bytes`); the custody chain then enters the closed file's SHA-256
 (`reconcile`). A file left open by a killed process is cut after its last whole record and closed
 at the next start. Beside each file, `<file>.idx` lists its records (one JSON line each: offset,
@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -147,7 +148,8 @@ class WarcLog:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._serial += 1
             stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
-            name = f"{self.prefix}-{stamp}-{os.getpid()}-{self._serial}.warc.gz"
+            # the pid third (recover() reads it); a random tail: two logs of one process never share a name
+            name = f"{self.prefix}-{stamp}-{os.getpid()}-{self._serial}-{secrets.token_hex(3)}.warc.gz"
             self._path = self.folder / (name + OPEN)
             self._file = _private_file(self._path)
             self._index = _private_file(Path(f"{self._path}.idx"))
@@ -223,7 +225,7 @@ def _whole_member(path: Path, start: int, length: int) -> bool:
 
 
 def _running(name: str) -> bool:
-    """Whether the process that named the file (tgsweep-<time>-<pid>-<n>.warc.gz.open) still runs."""
+    """Whether the process that named the file (tgsweep-<time>-<pid>-<n>-<random>.warc.gz.open) still runs."""
     try:
         pid = int(name.split("-")[2])
         os.kill(pid, 0)
