@@ -48,6 +48,7 @@ def copy(swept, sweeps, tmp_path):
     """A private copy of the swept store to tamper with."""
     shutil.copy(sweeps.db_path(swept), tmp_path / "db.sqlite")
     shutil.copytree(sweeps.media_dir(swept), tmp_path / "media")
+    shutil.copytree(swept.parent / "warc", tmp_path / "warc")  # the WARC files the custody chain holds
     config = tmp_path / "config.toml"
     config.write_text(swept.read_text())
     return config
