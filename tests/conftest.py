@@ -163,3 +163,23 @@ class Sweeps:
 @pytest.fixture(scope="session")
 def sweeps() -> Sweeps:
     return Sweeps()
+
+
+# -- a real PostgreSQL (tests/pg_server.py) ------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL cluster for the session, on loopback; the tests that need it skip without it."""
+    from tests.pg_server import PostgresServer, binaries
+
+    if binaries() is None:
+        pytest.skip("no PostgreSQL server here (Debian package postgresql; .ci/run installs it)")
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres) -> str:
+    """The URL of a new, empty PostgreSQL database."""
+    return postgres.new_database()

@@ -60,11 +60,26 @@ _username = channel_name  # the validators below use this name
 
 
 class Storage(_Section):
-    database: Path = Path("tgsweep.db")
+    database: Path = Path("tgsweep.db")  # the SQLite store; with `url`, the prefix of this machine's own files
+    # the store on PostgreSQL instead: "postgresql+psycopg://user@host/db"; a password as "${ENV_VAR}"
+    url: SecretStr | None = None
     media_dir: Path = Path("media")
     warc: bool = True  # every fetch also written as WARC records (crawler/warc.py)
     warc_dir: Path = Path("warc")
     warc_max_bytes: int = Field(1 << 30, ge=1 << 20)  # a WARC file is closed past this size
+
+
+    @property
+    def url_value(self) -> str | None:
+        """The PostgreSQL URL with its secret, for the engine only (never printed)."""
+        return self.url.get_secret_value() if self.url else None
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("postgresql+psycopg://"):
+            raise ValueError('expected a PostgreSQL URL "postgresql+psycopg://user@host:port/database"')
+        return value
 
 
 class Web(_Section):

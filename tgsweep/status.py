@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from store.sqlite import Store
+from store import open_store
 from tgsweep.config import Config
 
 RECENT_ERRORS = 50
@@ -44,7 +44,7 @@ async def gather_status(config: Config) -> dict[str, Any]:
                      "last_run": last_runs.get(job_id), "next_run": _iso(next_runs.get(job_id))})
 
     at = datetime.now(timezone.utc)
-    store = await Store.open(config.storage.database)
+    store = await open_store(config.storage.database, config.storage.url_value)
     try:
         watchlist = {w["channel"]: w for w in await store.watchlist(config.watch.channels)}
         cursors = await store.cursor_rows()

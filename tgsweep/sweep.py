@@ -18,7 +18,8 @@ from detectors.bots.stage import detect_bots
 from detectors.media.stage import enrich_media, fingerprint_fetched
 from graph.alerts.delivery import deliver_alerts
 from graph.stage import run_graph_stage
-from store.sqlite import Store
+from store import open_store
+from store.sqlite import Store  # the type; open_store may give the PostgreSQL one (same interfaces)
 from tgsweep.config import Config
 from tgsweep.summaries import alerts_line, automation_line, graph_lines, media_line
 
@@ -63,7 +64,7 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
     (`tgsweep sweep --discovered`). With `[discovery] interval_minutes` > 0 other sweeps only note
     the references they see: sweeping them is the `discover` job's (crawler.web.stage.sweep_web).
     """
-    store = await Store.open(config.storage.database)
+    store = await open_store(config.storage.database, config.storage.url_value)
     tg_sweep = client = None
     try:
         if source in ("telethon", "all"):

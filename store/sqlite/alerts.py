@@ -40,7 +40,8 @@ async def enqueue_alert(tx: Any, alert_type: str, subject: str, severity: str, r
     body = {"type": alert_type, "id": ident, "created_at": created, "subject": subject,
             "severity": severity, "reasons": list(reasons), "evidence": evidence}
     cur = await tx.execute(
-        "INSERT OR IGNORE INTO alerts (id, type, subject, severity, created_at, payload) VALUES (?,?,?,?,?,?)",
+        "INSERT INTO alerts (id, type, subject, severity, created_at, payload) VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT DO NOTHING",
         (ident, alert_type, subject, severity, created, json.dumps(body, ensure_ascii=False, sort_keys=True)))
     return cur.rowcount == 1
 

@@ -13,9 +13,10 @@ class AuditSQL(Database):
 
     async def record_audit(self, who: str, action: str, subject: str, detail: dict[str, Any] | None = None) -> int:
         async with self.transaction() as db:
-            cursor = await db.execute("INSERT INTO audit_log(at, who, action, subject, detail) VALUES (?,?,?,?,?)",
-                                      (now(), who, action, subject, json.dumps(detail or {}, sort_keys=True)))
-            return int(cursor.lastrowid or 0)
+            rows = await db.execute_fetchall(
+                "INSERT INTO audit_log(at, who, action, subject, detail) VALUES (?,?,?,?,?) RETURNING id",
+                (now(), who, action, subject, json.dumps(detail or {}, sort_keys=True)))
+            return int(rows[0][0])
 
     async def audit_entries(self, subject: str, limit: int) -> list[dict[str, Any]]:
         rows = await self.fetchall("SELECT id, at, who, action, subject, detail FROM audit_log WHERE subject=? "

@@ -9,11 +9,8 @@ from store.sqlite.database import Database
 class AutomationSQL(Database):
     """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
-    async def _has_column(self, table: str, column: str) -> bool:
-        return any(r[1] == column for r in await self.fetchall(f"PRAGMA table_info({table})"))
-
     async def automation_samples(self, max_posts: int) -> list[tuple[Any, ...]]:
-        from_id = ", p.from_id" if await self._has_column("posts", "from_id") else ", NULL"
+        from_id = ", p.from_id" if await self.has_column("posts", "from_id") else ", NULL"
         sql = f"""
             SELECT p.channel, p.id, p.date, p.text, p.views,
                    p.forwarded_channel IS NOT NULL OR p.forwarded_name IS NOT NULL,
@@ -28,8 +25,7 @@ class AutomationSQL(Database):
                   FROM posts WHERE service IS NULL) k
             JOIN posts p ON p.channel = k.channel AND p.id = k.id
             WHERE k.rn <= ?"""
-        async with self.db.execute(sql, (max_posts,)) as cursor:
-            return [tuple(row) async for row in cursor]
+        return [tuple(row) async for row in self.iterate(sql, (max_posts,))]
 
     async def channel_counters(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in await self.fetchall(

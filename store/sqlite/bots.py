@@ -26,7 +26,7 @@ class BotsSQL(Database):
 
     async def bots_to_score(self) -> list[Any]:
         return await self.fetchall(
-            "SELECT username, confirmed, title, description, profile FROM bots WHERE confirmed IS NOT 0")
+            "SELECT username, confirmed, title, description, profile FROM bots WHERE coalesce(confirmed, 1) != 0")
 
     async def mirror_links(self) -> list[tuple[str, str, str, str]]:
         return [tuple(r) for r in await self.fetchall("SELECT bot, predecessor, kind, evidence FROM bot_mirrors")]
@@ -55,16 +55,16 @@ class BotsSQL(Database):
                         p.forwarded_channel IS NOT NULL OR p.forwarded_name IS NOT NULL
                  FROM bot_refs r JOIN posts p ON p.channel = r.channel AND p.id = r.post_id
                  ORDER BY r.channel, r.post_id"""
-        async with self.db.execute(sql) as cursor:
-            cursor.iter_chunk_size = fetch_rows
-            async for row in cursor:
-                yield tuple(row)
+        async for row in self.iterate(sql, (), fetch_rows):
+            yield tuple(row)
 
     async def add_references(self, refs: list[tuple[str, int, str, str]]) -> None:
         if not refs:
             return
         async with self.transaction() as db:  # idempotent: the reference's key holds its kind
-            await db.executemany("INSERT OR IGNORE INTO bot_refs(channel, post_id, bot, how, param) VALUES (?,?,?,?,'')",
+            await self.lock(db, "append")
+            await db.executemany("INSERT INTO bot_refs(channel, post_id, bot, how, param) VALUES (?,?,?,?,'') "
+                                 "ON CONFLICT DO NOTHING",
                                  refs)
 
     async def add_mirror_links(self, links: list[tuple[str, str, str, str]]) -> None:
@@ -73,7 +73,8 @@ class BotsSQL(Database):
         t = now()
         async with self.transaction() as db:
             await db.executemany(
-                "INSERT OR IGNORE INTO bot_mirrors(bot, predecessor, kind, evidence, first_seen) VALUES (?,?,?,?,?)",
+                "INSERT INTO bot_mirrors(bot, predecessor, kind, evidence, first_seen) VALUES (?,?,?,?,?) "
+                "ON CONFLICT DO NOTHING",
                 [(*link, t) for link in links])
 
     async def save_verdicts(self, updates: list[tuple], alerts: AlertSettings) -> int:

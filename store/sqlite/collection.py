@@ -39,11 +39,10 @@ class CollectionSQL(Database):
             if dead:
                 await self._writer.executemany(
                     "UPDATE sweeps SET status='killed', finished_at=? WHERE id=? AND status='running'", dead)
-            cur = await self._writer.execute(
-                "INSERT INTO sweeps(source, started_at, status, pid) VALUES (?, ?, 'running', ?)",
+            rows = await self._writer.execute_fetchall(
+                "INSERT INTO sweeps(source, started_at, status, pid) VALUES (?, ?, 'running', ?) RETURNING id",
                 (source, now(), os.getpid()))
-            assert cur.lastrowid is not None  # an INSERT sets it
-            return cur.lastrowid
+            return int(rows[0][0])
 
     async def finish_sweep(self, sweep_id: int, status: str, stats: dict[str, Any]) -> None:
         async with self.transaction():
@@ -88,7 +87,7 @@ class CollectionSQL(Database):
 
     async def watchlist(self, configured: list[str]) -> list[dict[str, Any]]:
         """The effective watchlist and where each name comes from: (config ∪ watched=1) minus removed."""
-        rows = {r[0]: (r[1], r[2]) for r in await self.db.execute_fetchall(
+        rows = {r[0]: (r[1], r[2]) for r in await self.fetchall(
             "SELECT username, watched, unwatched_at FROM channels WHERE watched=1 OR unwatched_at IS NOT NULL")}
         entries = []
         for name in sorted(set(configured) | set(rows)):
@@ -104,9 +103,10 @@ class CollectionSQL(Database):
     _TOUCH_CHANNEL = """INSERT INTO channels(username, watched, depth, discovered_from, first_seen, last_seen)
                VALUES (?,?,?,?,?,?)
                ON CONFLICT(username) DO UPDATE SET
-                 watched = max(watched, excluded.watched),
-                 depth = CASE WHEN depth IS NULL OR excluded.depth < depth THEN excluded.depth ELSE depth END,
-                 discovered_from = coalesce(discovered_from, excluded.discovered_from),
+                 watched = CASE WHEN excluded.watched > channels.watched THEN excluded.watched ELSE channels.watched END,
+                 depth = CASE WHEN channels.depth IS NULL OR excluded.depth < channels.depth THEN excluded.depth
+                              ELSE channels.depth END,
+                 discovered_from = coalesce(channels.discovered_from, excluded.discovered_from),
                  last_seen = excluded.last_seen"""
 
     async def _touch_channel(self, username: str, watched: int = 0, depth: int | None = None,
@@ -131,7 +131,7 @@ class CollectionSQL(Database):
                VALUES (?,?,?,?,?,?,?)
                ON CONFLICT(channel, source) DO UPDATE SET last_id=excluded.last_id,
                  pending_top=excluded.pending_top, pending_bottom=excluded.pending_bottom,
-                 last_success=coalesce(excluded.last_success, last_success), updated_at=excluded.updated_at""",
+                 last_success=coalesce(excluded.last_success, cursors.last_success), updated_at=excluded.updated_at""",
             (channel, source, cursor.last_id, cursor.top, cursor.bottom, t if done else None, t),
         )
 
@@ -159,7 +159,7 @@ class CollectionSQL(Database):
     async def bots_profiled_before(self, cutoff: str, limit: int) -> list[str]:
         rows = await self.fetchall(
             """SELECT b.username FROM bots b LEFT JOIN channels c ON c.username = b.username
-               WHERE b.confirmed IS NOT 0 AND (c.profile_at IS NULL OR c.profile_at <= ?)
+               WHERE coalesce(b.confirmed, 1) != 0 AND (c.profile_at IS NULL OR c.profile_at <= ?)
                ORDER BY c.profile_at IS NOT NULL, c.profile_at, b.username LIMIT ?""", (cutoff, limit))
         return [r[0] for r in rows]
 
@@ -180,19 +180,34 @@ class CollectionSQL(Database):
     # -- captures and custody --------------------------------------------------------------
 
     async def _custody(self, action: str, digest: str, url: str, sweep_id: int | None) -> None:
+        """A custody entry, appended to the chain when this transaction commits (`_before_commit`)."""
+        self._custody_pending.append((now(), action, digest, url, sweep_id))
+
+    async def _before_commit(self) -> None:
+        """The transaction's custody entries, chained last: on PostgreSQL the chain's lock is then held
+        for these few statements, not the whole transaction, so other writers' pages go in meanwhile."""
+        pending, self._custody_pending = self._custody_pending, []
+        if not pending:
+            return
+        await self.lock(self._writer, "custody")  # one chain: its appends one writer at a time, in commit order
         rows = await self._writer.execute_fetchall("SELECT seq, entry_hash FROM custody_log ORDER BY seq DESC LIMIT 1")
-        seq, prev = (rows[0][0] + 1, rows[0][1]) if rows else (1, GENESIS)
-        at = now()
-        await self._writer.execute(
+        seq, prev = (rows[0][0], rows[0][1]) if rows else (0, GENESIS)
+        entries = []
+        for at, action, digest, url, sweep_id in pending:
+            seq += 1
+            link = entry_hash(prev, seq, at, action, digest, url, sweep_id)
+            entries.append((seq, at, action, digest, url, sweep_id, prev, link))
+            prev = link
+        await self._writer.executemany(
             "INSERT INTO custody_log(seq, at, action, sha256, url, sweep_id, prev_hash, entry_hash) VALUES (?,?,?,?,?,?,?,?)",
-            (seq, at, action, digest, url, sweep_id, prev, entry_hash(prev, seq, at, action, digest, url, sweep_id)),
-        )
+            entries)
 
     async def capture(self, capture: Capture, sweep_id: int | None) -> str:
         """Keep one raw capture unaltered with its custody entry; inside `transaction()`."""
         digest = capture.sha256
         await self._writer.execute(
-            "INSERT OR IGNORE INTO raw_captures(sha256, kind, url, size, encoding, content, first_fetched) VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO raw_captures(sha256, kind, url, size, encoding, content, first_fetched) VALUES (?,?,?,?,?,?,?) "
+            "ON CONFLICT DO NOTHING",
             (digest, capture.kind, capture.url, len(capture.content), "zlib", zlib.compress(capture.content, 1), now()),
         )
         await self._custody("capture", digest, capture.url, sweep_id)
@@ -226,6 +241,7 @@ class CollectionSQL(Database):
         that have no profile yet.
         """
         async with self.transaction():
+            await self.lock(self._writer, "append")  # posts and references: see store/postgres/graph.py
             digest = await self.capture(capture, sweep_id)
             await self._touch_channel(channel)
             if info is not None:
@@ -237,7 +253,7 @@ class CollectionSQL(Database):
                 marks = ",".join("?" * len(result.bots))
                 rows = await self._writer.execute_fetchall(
                     f"""SELECT b.username FROM bots b LEFT JOIN channels c ON c.username = b.username
-                        WHERE b.username IN ({marks}) AND b.confirmed IS NOT 0 AND b.profile IS NULL
+                        WHERE b.username IN ({marks}) AND coalesce(b.confirmed, 1) != 0 AND b.profile IS NULL
                           AND c.profile_at IS NULL""", result.bots)
                 unprofiled = {r[0] for r in rows}
                 result.bots = [b for b in result.bots if b in unprofiled]
@@ -253,7 +269,7 @@ class CollectionSQL(Database):
             f"""SELECT channel, post_id, position, kind, url, thumb_url, status FROM media_items
                 WHERE channel=? AND ((post_id IN ({marks}) AND status != 'skipped'
                                       AND (status='pending' OR thumb_url IS NOT NULL))
-                     OR (? AND status='pending' AND fetched_at IS NULL))
+                     OR (? = 1 AND status='pending' AND fetched_at IS NULL))
                 ORDER BY post_id, position""", [channel, *post_ids, int(pending_too)])
         return [dict(r) for r in rows]
 
@@ -261,7 +277,7 @@ class CollectionSQL(Database):
         """Bots referenced but never profiled (a sweep killed before it read them), oldest first."""
         rows = await self.fetchall(
             """SELECT b.username FROM bots b LEFT JOIN channels c ON c.username = b.username
-               WHERE b.confirmed IS NOT 0 AND b.profile IS NULL AND c.profile_at IS NULL
+               WHERE coalesce(b.confirmed, 1) != 0 AND b.profile IS NULL AND c.profile_at IS NULL
                ORDER BY b.first_seen, b.username LIMIT ?""", (limit,))
         return [r[0] for r in rows]
 
@@ -343,11 +359,11 @@ class CollectionSQL(Database):
             """INSERT INTO posts(channel, id, channel_id, date, text, views, edited, author, forwarded_channel,
                  forwarded_post, forwarded_name, reply_channel, reply_post, via_bot, service, source, record,
                  capture_sha256, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-               ON CONFLICT(channel, id) DO UPDATE SET views=coalesce(excluded.views, views),
-                 edited=max(edited, excluded.edited),
-                 record=CASE WHEN excluded.source = 'web' AND json_extract(record, '$.source') = 'telethon'
-                             THEN record ELSE excluded.record END,  -- the API's record is the richer one
-                 channel_id=coalesce(channel_id, excluded.channel_id), last_seen=excluded.last_seen""",
+               ON CONFLICT(channel, id) DO UPDATE SET views=coalesce(excluded.views, posts.views),
+                 edited=CASE WHEN excluded.edited > posts.edited THEN excluded.edited ELSE posts.edited END,
+                 record=CASE WHEN excluded.source = 'web' AND json_extract(posts.record, '$.source') = 'telethon'
+                             THEN posts.record ELSE excluded.record END,  -- the API's record is the richer one
+                 channel_id=coalesce(posts.channel_id, excluded.channel_id), last_seen=excluded.last_seen""",
             rows,
         )
         if versions:
@@ -360,16 +376,17 @@ class CollectionSQL(Database):
         # Every statement is a round trip to aiosqlite's thread: none for an empty batch, one per batch.
         if media_rows:
             await self._writer.executemany(
-                """INSERT OR IGNORE INTO media_items(channel, post_id, position, item_post_id, kind, url, thumb_url,
-                     duration, status, error) VALUES (?,?,?,?,?,?,?,?,?,?)""", media_rows)
+                """INSERT INTO media_items(channel, post_id, position, item_post_id, kind, url, thumb_url,
+                     duration, status, error) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING""", media_rows)
         if bot_rows:
-            await self._writer.executemany("INSERT OR IGNORE INTO bot_refs VALUES (?,?,?,?,?)", bot_rows)
+            await self._writer.executemany("INSERT INTO bot_refs(channel, post_id, bot, how, param) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING", bot_rows)
             await self._writer.executemany(
                 "INSERT INTO bots(username, first_seen, last_seen) VALUES (?, ?, ?) "
                 "ON CONFLICT(username) DO UPDATE SET last_seen=excluded.last_seen",
                 [(b, t, t) for b in {r[2] for r in bot_rows}])
         if ref_rows:
-            await self._writer.executemany("INSERT OR IGNORE INTO channel_refs VALUES (?,?,?,?,?)", ref_rows)
+            await self._writer.executemany("INSERT INTO channel_refs(channel, post_id, target, how, target_post) VALUES (?,?,?,?,?) "
+                "ON CONFLICT DO NOTHING", ref_rows)
             touched = now()
             await self._writer.executemany(self._TOUCH_CHANNEL, [(target, 0, None, None, touched, touched)
                                                             for target in {r[2] for r in ref_rows}])
@@ -427,8 +444,8 @@ class CollectionSQL(Database):
             t = now()
             if media is not None:
                 await self._writer.execute(
-                    """INSERT OR IGNORE INTO media(sha256, md5, size, mime, width, height, path, first_seen)
-                       VALUES (?,?,?,?,?,?,?,?)""",
+                    """INSERT INTO media(sha256, md5, size, mime, width, height, path, first_seen)
+                       VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING""",
                     (media.sha256, media.md5, media.size, media.mime, media.width, media.height, media.path, t))
                 await self._custody("media", media.sha256, url, sweep_id)
             column = "thumb_sha256" if role == "thumb" else "sha256"
@@ -451,27 +468,25 @@ class CollectionSQL(Database):
         """Recompute the custody chain and every capture's (and kept media file's) SHA-256."""
         problems: list[str] = []
         prev, expected_seq, entries = GENESIS, 1, 0
-        async with self.db.execute(
-                "SELECT seq, at, action, sha256, url, sweep_id, prev_hash, entry_hash FROM custody_log ORDER BY seq") as cur:
-            async for seq, at, action, digest, url, sweep_id, prev_hash, stored_hash in cur:
-                entries += 1
-                if seq != expected_seq:
-                    problems.append(f"custody entry {seq}: expected sequence number {expected_seq} (entries missing)")
-                if prev_hash != prev:
-                    problems.append(f"custody entry {seq}: prev_hash does not match entry {seq - 1}")
-                if entry_hash(prev_hash, seq, at, action, digest, url, sweep_id) != stored_hash:
-                    problems.append(f"custody entry {seq}: contents were altered (hash mismatch)")
-                prev, expected_seq = stored_hash, seq + 1
+        async for seq, at, action, digest, url, sweep_id, prev_hash, stored_hash in self.iterate(
+                "SELECT seq, at, action, sha256, url, sweep_id, prev_hash, entry_hash FROM custody_log ORDER BY seq"):
+            entries += 1
+            if seq != expected_seq:
+                problems.append(f"custody entry {seq}: expected sequence number {expected_seq} (entries missing)")
+            if prev_hash != prev:
+                problems.append(f"custody entry {seq}: prev_hash does not match entry {seq - 1}")
+            if entry_hash(prev_hash, seq, at, action, digest, url, sweep_id) != stored_hash:
+                problems.append(f"custody entry {seq}: contents were altered (hash mismatch)")
+            prev, expected_seq = stored_hash, seq + 1
         captures = 0
-        async with self.db.execute("SELECT sha256, encoding, content FROM raw_captures") as cur:
-            async for digest, encoding, content in cur:
-                captures += 1
-                try:
-                    ok = sha256(_decode(encoding, content)) == digest
-                except zlib.error:
-                    ok = False
-                if not ok:
-                    problems.append(f"raw capture {digest[:16]}: content does not match its SHA-256")
+        async for digest, encoding, content in self.iterate("SELECT sha256, encoding, content FROM raw_captures"):
+            captures += 1
+            try:
+                ok = sha256(_decode(encoding, content)) == digest
+            except zlib.error:
+                ok = False
+            if not ok:
+                problems.append(f"raw capture {digest[:16]}: content does not match its SHA-256")
         logged = {r[0] for r in await self.fetchall("SELECT DISTINCT sha256 FROM custody_log")}
         for (digest,) in await self.fetchall("SELECT sha256 FROM raw_captures"):
             if digest not in logged:

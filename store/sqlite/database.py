@@ -84,6 +84,7 @@ class Database:
         self.path = path
         self._write_lock = asyncio.Lock()  # one write transaction at a time
         self._open_writer: _Writer | None = None  # every write: see _Writer
+        self._custody_pending: list[tuple] = []  # the transaction's custody entries (store/sqlite/collection.py)
 
     @classmethod
     async def open(cls, path: str | Path) -> "Database":
@@ -152,7 +153,9 @@ class Database:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield self._writer
+                await self._before_commit()
             except BaseException:
+                self._custody_pending = []
                 await self._writer.execute("ROLLBACK")
                 raise
             else:
@@ -166,6 +169,29 @@ class Database:
 
     async def fetchall(self, sql: str, params: tuple | list = ()) -> list[aiosqlite.Row]:
         return list(await self.db.execute_fetchall(sql, params))
+
+    async def iterate(self, sql: str, params: tuple | list = (), batch: int = 2_000) -> AsyncIterator[aiosqlite.Row]:
+        """Rows of a long read a batch at a time, not all in memory."""
+        async with self.db.execute(sql, params) as cursor:
+            cursor.iter_chunk_size = batch
+            async for row in cursor:
+                yield row
+
+    async def _before_commit(self) -> None:
+        """What a write transaction does last (the custody chain's appends: store/sqlite/collection.py)."""
+
+    async def lock(self, tx: _Writer, name: str) -> None:
+        """What must be serial across writers already is: SQLite runs one write transaction at a time
+        (PostgreSQL takes an advisory lock here: store/postgres/database.py)."""
+
+    async def schema_version(self) -> int:
+        return int(await self.scalar("PRAGMA user_version"))
+
+    async def integrity_check(self) -> str:
+        return str(await self.scalar("PRAGMA integrity_check"))
+
+    async def has_column(self, table: str, column: str) -> bool:
+        return any(r[1] == column for r in await self.fetchall(f"PRAGMA table_info({table})"))
 
     async def fetchone(self, sql: str, params: tuple | list = ()) -> aiosqlite.Row | None:
         # the cursor is closed at once: an open statement would hold the reader's snapshot, and every

@@ -36,8 +36,9 @@ class DeliveriesSQL(Database):
         async with self.transaction() as tx:  # every pending alert gets a row per configured sink
             for name in sinks:
                 await tx.execute(  # the retry window starts now: a sink added later gets its full max_age_days
-                    "INSERT OR IGNORE INTO alert_deliveries(alert_id, sink, state, next_attempt_at, window_start) "
-                    "SELECT id, ?, 'pending', created_at, ? FROM alerts WHERE state='pending'", (name, start))
+                    "INSERT INTO alert_deliveries(alert_id, sink, state, next_attempt_at, window_start) "
+                    "SELECT id, ?, 'pending', created_at, ? FROM alerts WHERE state='pending' ON CONFLICT DO NOTHING",
+                    (name, start))
             if sinks:  # a sink removed from the config: alerts it alone held up get their final state
                 marks = ",".join("?" * len(sinks))
                 for (alert_id,) in await tx.execute_fetchall(

@@ -12,8 +12,6 @@ class EscalationsSQL(Database):
     """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     async def automation_score_rows(self) -> list[tuple[str, float, str]]:
-        if not await self.fetchone("SELECT 1 FROM sqlite_master WHERE type='table' AND name='automation_scores'"):
-            return []
         return [tuple(r) for r in await self.fetchall("SELECT subject, score, reasons FROM automation_scores")]
 
     async def save_escalations(self, plan: Callable[[dict[str, str | None]], tuple[list[tuple], list[Alert]]]) -> int:

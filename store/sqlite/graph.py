@@ -26,6 +26,11 @@ SOURCES = {
                       WHERE rowid > ? AND rowid <= ? AND author IS NOT NULL AND author != '' ORDER BY rowid"""),
 }
 
+# what `export messages` reads of a post (PostgreSQL's posts also has its rowid column)
+POST_COLUMNS = ("channel, id, channel_id, date, text, views, edited, author, forwarded_channel, forwarded_post, "
+                "forwarded_name, reply_channel, reply_post, via_bot, service, source, record, capture_sha256, "
+                "first_seen, last_seen")
+
 
 def _prefetched(uri: str, sql: str, params: tuple, batch: int = 20_000) -> Iterator[tuple]:
     """Rows of `sql`, read a few batches ahead by a helper thread on its own connection.
@@ -111,7 +116,6 @@ class GraphSQL(Database):
         async def rows(sql: str) -> list[tuple[Any, ...]]:
             return [tuple(r) for r in await self.fetchall(sql)]
 
-        escalations = await self.fetchone("SELECT 1 FROM sqlite_master WHERE type='table' AND name='escalations'")
         return {
             "bank_matches": await rows(
                 """SELECT DISTINCT m.cluster, b.bank, b.tier FROM bank_matches b JOIN media m ON m.sha256 = b.sha256
@@ -131,8 +135,7 @@ class GraphSQL(Database):
             "clusters": await rows(
                 """SELECT id, origin_channel, origin_post, origin_date, files, appearances, channels, updated_at
                    FROM media_clusters"""),
-            "escalations": await rows("SELECT subject, score, pagerank, community, reasons FROM escalations")
-            if escalations else [],
+            "escalations": await rows("SELECT subject, score, pagerank, community, reasons FROM escalations"),
         }
 
     # -- `export messages` ---------------------------------------------------------------------
@@ -156,6 +159,5 @@ class GraphSQL(Database):
             "SELECT post_id, bot FROM bot_refs WHERE channel=? ORDER BY rowid", (channel,))]
 
     async def channel_post_rows(self, channel: str) -> AsyncIterator[Any]:
-        async with self.db.execute("SELECT * FROM posts WHERE channel=? ORDER BY id", (channel,)) as cur:
-            async for row in cur:
-                yield row
+        async for row in self.iterate(f"SELECT {POST_COLUMNS} FROM posts WHERE channel=? ORDER BY id", (channel,)):
+            yield row

@@ -6,6 +6,10 @@ from typing import Any
 from store.sqlite.database import Database
 
 
+_CLUSTER_FIELDS = ("id", "origin_sha256", "origin_channel", "origin_post", "origin_date", "files", "appearances",
+                   "channels", "max_distance", "updated_at")
+
+
 class MediaSQL(Database):
     """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
@@ -30,7 +34,10 @@ class MediaSQL(Database):
 
     async def save_pair_checks(self, rows: list[tuple[str, str, int, str, str]]) -> None:
         async with self.transaction() as db:
-            await db.executemany("INSERT OR REPLACE INTO media_pair_checks VALUES (?,?,?,?,?)", rows)
+            await db.executemany(
+                "INSERT INTO media_pair_checks(a, b, same, reason, checked_at) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(a, b) DO UPDATE SET same=excluded.same, reason=excluded.reason, checked_at=excluded.checked_at",
+                rows)
 
     async def media_to_fingerprint(self) -> list[Any]:
         return await self.fetchall(
@@ -53,4 +60,6 @@ class MediaSQL(Database):
             await db.execute("UPDATE media SET cluster=NULL WHERE cluster IS NOT NULL")
             await db.executemany("UPDATE media SET cluster=? WHERE sha256=?", members)
             await db.execute("DELETE FROM media_clusters")
-            await db.executemany("INSERT OR REPLACE INTO media_clusters VALUES (?,?,?,?,?,?,?,?,?,?)", clusters)
+            await db.executemany(
+                f"INSERT INTO media_clusters({', '.join(_CLUSTER_FIELDS)}) VALUES ({', '.join('?' * len(_CLUSTER_FIELDS))}) "
+                f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{f}=excluded.{f}' for f in _CLUSTER_FIELDS[1:])}", clusters)

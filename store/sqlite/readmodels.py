@@ -89,7 +89,7 @@ class ReadModelsSQL(Database):
 
     async def channel_list_page(self, sort: str, descending: bool, offset: int, limit: int,
                                 watched: bool | None = None) -> tuple[int, list[Any]]:
-        where = "WHERE c.kind IS NOT 'bot' AND (? IS NULL OR c.watched = ?)"
+        where = "WHERE coalesce(c.kind, '') != 'bot' AND (? IS NULL OR c.watched = ?)"
         params = (None if watched is None else int(watched),) * 2
         total = await self.scalar(f"SELECT count(*) FROM channels c {where}", params)
         way = "DESC" if descending else "ASC"
@@ -166,7 +166,7 @@ class ReadModelsSQL(Database):
             """SELECT b.bank, b.label, m.cluster,
                       min(CASE b.tier WHEN 'near-certain' THEN 0 WHEN 'match' THEN 1 ELSE 2 END) AS tier_rank,
                       count(DISTINCT b.sha256) AS files, min(b.sha256) AS sample_sha256,
-                      max(m.path IS NOT NULL AND m.mime LIKE 'image/%') AS sample_kept,
+                      max(CASE WHEN m.path IS NOT NULL AND m.mime LIKE 'image/%' THEN 1 ELSE 0 END) AS sample_kept,
                       min(b.distance) AS distance,
                       c.origin_channel, c.origin_post, c.origin_date, c.channels, c.appearances
                FROM bank_matches b JOIN media m ON m.sha256 = b.sha256
@@ -237,7 +237,7 @@ class ReadModelsSQL(Database):
         return await self.fetchall(
             """SELECT r.channel, count(DISTINCT r.post_id) AS posts, group_concat(DISTINCT r.how) AS how,
                       group_concat(DISTINCT nullif(r.param, '')) AS codes, min(p.date) AS first, max(p.date) AS last,
-                      group_concat(DISTINCT r.post_id) AS post_ids
+                      group_concat(DISTINCT CAST(r.post_id AS TEXT)) AS post_ids
                FROM bot_refs r LEFT JOIN posts p ON p.channel = r.channel AND p.id = r.post_id
                WHERE r.bot=? GROUP BY r.channel ORDER BY posts DESC, r.channel LIMIT ?""", (username, limit))
 

@@ -36,12 +36,6 @@ class StatusSQL(Database):
     async def watched_count(self) -> int:
         return await self.scalar("SELECT count(*) FROM channels WHERE watched=1")
 
-    async def schema_version(self) -> int:
-        return await self.scalar("PRAGMA user_version")
-
-    async def integrity_check(self) -> str:
-        return await self.scalar("PRAGMA integrity_check")
-
     # -- verify: records re-derived from their captures and decisions ------------------------------
 
     async def post_version_rows(self) -> list[Any]:

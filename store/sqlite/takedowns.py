@@ -27,8 +27,10 @@ class TakedownsSQL(CollectionSQL):
             state = plan(dict(rows[0]) if rows else None, first_seen[0][0] if first_seen else None)
             if capture is not None:
                 state["capture_sha256"] = await self.capture(capture, None)
-            await tx.execute(f"INSERT OR REPLACE INTO takedown_checks({', '.join(_FIELDS)}) "
-                             f"VALUES ({', '.join('?' * len(_FIELDS))})", [state.get(f) for f in _FIELDS])
+            await tx.execute(f"INSERT INTO takedown_checks({', '.join(_FIELDS)}) "
+                             f"VALUES ({', '.join('?' * len(_FIELDS))}) ON CONFLICT(url) DO UPDATE SET "
+                             + ", ".join(f"{f}=excluded.{f}" for f in _FIELDS if f != "url"),
+                             [state.get(f) for f in _FIELDS])
         return state
 
     async def takedown_rows(self) -> list[dict[str, Any]]:

@@ -29,8 +29,8 @@ class TelethonSQL(CollectionSQL):
             await db.executemany(
                 """INSERT INTO telethon_entities(username, peer_id, kind, access_hash, resolved_at, error)
                    VALUES (?,?,?,?,?,?) ON CONFLICT(username) DO UPDATE SET
-                     peer_id=coalesce(excluded.peer_id, peer_id), kind=excluded.kind,
-                     access_hash=coalesce(excluded.access_hash, access_hash), resolved_at=excluded.resolved_at,
+                     peer_id=coalesce(excluded.peer_id, telethon_entities.peer_id), kind=excluded.kind,
+                     access_hash=coalesce(excluded.access_hash, telethon_entities.access_hash), resolved_at=excluded.resolved_at,
                      error=excluded.error""",
                 [(u.lower(), pid, kind, ah, t, err) for u, pid, kind, ah, err in entries])
 
@@ -119,15 +119,16 @@ class TelethonSQL(CollectionSQL):
                     await db.execute(
                         """INSERT INTO bots(username, confirmed, title, description, profile, first_seen, last_seen)
                            VALUES (?,1,?,?,?,?,?) ON CONFLICT(username) DO UPDATE SET confirmed=1,
-                             title=coalesce(title, excluded.title), description=coalesce(description, excluded.description),
-                             profile=coalesce(profile, excluded.profile), last_seen=excluded.last_seen""",
+                             title=coalesce(bots.title, excluded.title),
+                             description=coalesce(bots.description, excluded.description),
+                             profile=coalesce(bots.profile, excluded.profile), last_seen=excluded.last_seen""",
                         (bot["username"], bot["title"], bot["description"],
                          json.dumps(bot | {"in_chat": name}, ensure_ascii=False), t, t))
 
     async def bots_for_api_profiles(self) -> list[str]:
         return [r[0] for r in await self.fetchall(
             """SELECT b.username FROM bots b LEFT JOIN telethon_entities e ON e.username = b.username
-               WHERE b.confirmed IS NOT 0 AND (e.kind IS NULL OR e.kind IN ('bot', 'not_found', 'invalid'))
+               WHERE coalesce(b.confirmed, 1) != 0 AND (e.kind IS NULL OR e.kind IN ('bot', 'not_found', 'invalid'))
                ORDER BY b.username""")]
 
     async def save_api_bot_profile(self, name: str, profile: dict[str, Any], capture: Capture,

@@ -1,4 +1,4 @@
-"""The SQLite store implements every interface of store/: the seam a second database plugs into.
+"""Each store (SQLite, PostgreSQL) implements every interface of store/: the seam a second database plugs into.
 
 Each concern's Protocol (store/<concern>.py) lists what its stages may call; a method the Protocol
 names but the Store lacks, or with other parameters, fails here before any stage runs.
@@ -10,11 +10,18 @@ import inspect
 import pkgutil
 
 import store
+import pytest
+
+from store.postgres import PostgresStore
+from store.postgres.graph import PgAppendOnlyRead
 from store.sqlite import Store
 from store.sqlite.graph import AppendOnlyRead
 from store.sqlite.jobs import JobHistory
 
-IMPLEMENTED_BY = {"AppendOnlyReader": AppendOnlyRead, "JobRuns": JobHistory}  # the rest: the Store itself
+# the rest: the Store itself; the job history of `tgsweep run` stays SQLite (APScheduler's own store)
+IMPLEMENTED_BY = {"sqlite": {"AppendOnlyReader": AppendOnlyRead, "JobRuns": JobHistory},
+                  "postgresql": {"AppendOnlyReader": PgAppendOnlyRead, "JobRuns": JobHistory}}
+STORES = {"sqlite": Store, "postgresql": PostgresStore}
 
 
 def _protocols() -> list[type]:
@@ -38,11 +45,12 @@ def test_there_is_one_protocol_per_concern():
     assert len(names) >= 10, names
 
 
-def test_the_sqlite_store_implements_every_protocol():
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_each_store_implements_every_protocol(engine):
     for protocol in _protocols():
         members = _members(protocol)
         assert members, f"{protocol.__name__} names no method"
-        implementation = IMPLEMENTED_BY.get(protocol.__name__, Store)
+        implementation = IMPLEMENTED_BY[engine].get(protocol.__name__, STORES[engine])
         for name, declared in members.items():
             implemented = getattr(implementation, name, None)
             assert implemented is not None, f"{implementation.__name__} lacks {protocol.__name__}.{name}"

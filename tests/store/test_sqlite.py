@@ -19,11 +19,30 @@ def posts(channel: str, ids: list[int]) -> list[Post]:
                  media=[MediaItem(kind="photo", url=f"http://x/{i}.jpg")]) for i in ids]
 
 
-@pytest.fixture
-async def store(tmp_path):
-    s = await Store.open(tmp_path / "t.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request, tmp_path):
+    """Each store test runs on both engines: the same SQL must mean the same on both."""
+    if request.param == "sqlite":
+        s = await Store.open(tmp_path / "t.db")
+    else:
+        from store.postgres import PostgresStore
+        s = await PostgresStore.open(request.getfixturevalue("pg_url"))
     yield s
     await s.close()
+
+
+async def raw(store, sql: str, params: tuple = ()) -> None:
+    """A statement straight on the database, past the store (what someone with direct access can do)."""
+    if isinstance(store, Store) and not hasattr(store, "engine"):
+        await store.db.execute(sql, params)
+        return
+    from store.postgres.database import to_pg
+    async with store.engine.begin() as conn:
+        await conn.exec_driver_sql(to_pg(sql), params)
+
+
+def drop_trigger(store, name: str) -> str:
+    return f"DROP TRIGGER {name}" + (" ON custody_log" if hasattr(store, "engine") else "")
 
 
 async def count(store: Store, table: str) -> int:
@@ -99,14 +118,14 @@ async def test_custody_chain_verifies_and_detects_an_edited_row(store, tmp_path)
     report = await store.verify()
     assert report.ok and report.entries == 3 and report.captures == 2
 
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        await store.db.execute("UPDATE custody_log SET url='forged' WHERE seq=2")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        await store.db.execute("DELETE FROM custody_log WHERE seq=3")
+    with pytest.raises(Exception, match="append-only"):
+        await raw(store, "UPDATE custody_log SET url='forged' WHERE seq=2")
+    with pytest.raises(Exception, match="append-only"):
+        await raw(store, "DELETE FROM custody_log WHERE seq=3")
 
-    # Someone with direct file access drops the trigger and edits an entry: verify sees it.
-    await store.db.execute("DROP TRIGGER custody_log_no_update")
-    await store.db.execute("UPDATE custody_log SET url='forged' WHERE seq=2")
+    # Someone with direct access drops the trigger and edits an entry: verify sees it.
+    await raw(store, drop_trigger(store, "custody_log_no_update"))
+    await raw(store, "UPDATE custody_log SET url='forged' WHERE seq=2")
     report = await store.verify()
     assert not report.ok
     assert report.problems == ["custody entry 2: contents were altered (hash mismatch)"]
@@ -116,9 +135,9 @@ async def test_verify_detects_an_altered_capture_and_a_removed_entry(store):
     await store.ingest_page(1, "news", None, posts("news", [1]), Capture("channel_page", "u1", b"one"), Cursor(1), True)
     await store.ingest_page(1, "news", None, posts("news", [2]), Capture("channel_page", "u2", b"two"), Cursor(2), True)
     import zlib
-    await store.db.execute("UPDATE raw_captures SET content=? WHERE url='u1'", (zlib.compress(b"forged"),))
-    await store.db.execute("DROP TRIGGER custody_log_no_delete")
-    await store.db.execute("DELETE FROM custody_log WHERE seq=1")
+    await raw(store, "UPDATE raw_captures SET content=? WHERE url='u1'", (zlib.compress(b"forged"),))
+    await raw(store, drop_trigger(store, "custody_log_no_delete"))
+    await raw(store, "DELETE FROM custody_log WHERE seq=1")
     problems = (await store.verify()).problems
     assert any("content does not match its SHA-256" in p for p in problems)
     assert any("expected sequence number 1" in p for p in problems)

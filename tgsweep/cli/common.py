@@ -24,9 +24,9 @@ out = Console(highlight=False, markup=False, soft_wrap=True)
 
 
 def open_store(config: Config):
-    from store.sqlite import Store
+    from store import open_store as open_any
 
-    return Store.open(config.storage.database)
+    return open_any(config.storage.database, config.storage.url_value)
 
 
 def with_store(config: Config, work: Callable[[Any], Awaitable[T]],

@@ -31,7 +31,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
-from store.sqlite import Store
+from store import open_store
+from store.sqlite import Store  # the type; open_store may give the PostgreSQL one (same interfaces)
 from tgsweep.config import Config, Serve, default
 from tgsweep.explorer.routes import alerts, graph, pages, subjects
 from tgsweep.explorer.state import COOKIE, PUBLIC, STATIC, ExplorerState, GraphCache, _session_value
@@ -95,12 +96,12 @@ def create_app(config: Config, settings: ServeSettings | None = None, prewarm: b
     check_binding(settings)
     hash_only = config.media.keep == "none"
     media_dir = config.storage.media_dir
-    cache = GraphCache(config.storage.database)
+    cache = GraphCache(config.storage.database, config.storage.url_value)
     thumbs: OrderedDict[str, bytes] = OrderedDict()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = await Store.open(config.storage.database)
+        store = await open_store(config.storage.database, config.storage.url_value)
         app.state.store = store
         warm = asyncio.create_task(_prewarm(app.state.ctx, store)) if prewarm else None
         try:

@@ -71,8 +71,8 @@ class GraphCache:
     build is saved beside the database (`<database>.explorer.pickle`, private); at start the saved
     one is served while the current one is built, so a restarted explorer opens at once."""
 
-    def __init__(self, database: Path | None = None) -> None:
-        self.database = database
+    def __init__(self, database: Path | None = None, url: str | None = None) -> None:
+        self.database, self.url = database, url
         self.saved = None if database is None else Path(f"{database}.explorer.pickle")
         self.version: int | None = None
         self.graph: nx.MultiDiGraph | None = None
@@ -111,7 +111,7 @@ class GraphCache:
             version = await store.generation()  # read before the build: a write meanwhile means another
             if self.graph is None or self.stale or version != self.version:
                 graph, notes = (await data.load_graph(store) if self.database is None
-                                else await run_in_threadpool(_build_apart, self.database))
+                                else await run_in_threadpool(_build_apart, self.database, self.url))
                 if set(graph) != set(self.positions):
                     self.communities, self.positions = await run_in_threadpool(_place, graph)
                 self.graph, self.notes, self.version, self.stale = graph, notes, version, False
@@ -152,12 +152,12 @@ def _read_saved(path: Path) -> dict[str, Any]:
         return pickle.load(f)  # written by GraphCache only, private, beside the database it describes
 
 
-def _build_apart(database: Path) -> tuple[nx.MultiDiGraph, list[str]]:
+def _build_apart(database: Path, url: str | None) -> tuple[nx.MultiDiGraph, list[str]]:
     """data.load_graph on a read connection of this thread's own, off the server's event loop."""
-    from store.sqlite import Store
+    from store import open_store
 
     async def build() -> tuple[nx.MultiDiGraph, list[str]]:
-        store = await Store.open(database)
+        store = await open_store(database, url)
         try:
             return await data.load_graph(store)
         finally:
