@@ -127,6 +127,7 @@ class PgDatabase:
         self.path = None  # no file: what needs one (the explorer's saved graph) asks for `url`
         self._write_lock = asyncio.Lock()  # a Store object runs one write transaction at a time, as on SQLite
         self._tx: _Connection | None = None
+        self._tx_task: asyncio.Task | None = None  # the task whose transaction _tx is
         self._custody_pending: list[tuple] = []  # the transaction's custody entries (store/sqlite/collection.py)
 
     @classmethod
@@ -201,18 +202,21 @@ class PgDatabase:
         """One write transaction of this Store object (others, in other processes, run beside it)."""
         async with self._write_lock:
             async with self.engine.begin() as conn:
-                self._tx = _Connection(conn)
+                self._tx, self._tx_task = _Connection(conn), asyncio.current_task()
                 try:
                     yield self._tx
                     await self._before_commit()  # type: ignore[attr-defined]  # the custody chain: CollectionSQL
                     await self._tx.execute("UPDATE store_generation SET n = n + 1")
                 finally:
-                    self._tx, self._custody_pending = None, []
+                    self._tx, self._tx_task, self._custody_pending = None, None, []
 
     @property
     def _writer(self) -> _Connection | "_Autocommit":
-        """The current transaction's connection; outside one, reads on a pooled connection."""
-        return self._tx if self._tx is not None else _Autocommit(self)
+        """The current transaction's connection, for the task running it; for any other task (a read while
+        another task writes) a pooled connection, which sees what is committed."""
+        if self._tx is not None and self._tx_task is asyncio.current_task():
+            return self._tx
+        return _Autocommit(self)
 
     async def lock(self, tx: _Connection, name: str) -> None:
         """Hold the advisory lock `name` until `tx` ends: what must be serial across processes."""

@@ -353,6 +353,9 @@ CREATE FUNCTION json_array_length(doc TEXT, path TEXT) RETURNS BIGINT LANGUAGE s
     SELECT CASE WHEN jsonb_typeof(v) = 'array' THEN jsonb_array_length(v) END
     FROM (SELECT jsonb_path_query_first(doc::jsonb, path::jsonpath) AS v) x
 $$;
+CREATE FUNCTION json_array_length(doc TEXT) RETURNS BIGINT LANGUAGE sql IMMUTABLE AS $$
+    SELECT json_array_length(doc, '$')
+$$;
 CREATE FUNCTION json_each(doc TEXT, path TEXT) RETURNS TABLE (value TEXT) LANGUAGE sql IMMUTABLE AS $$
     SELECT e::text FROM jsonb_array_elements(
         CASE WHEN jsonb_typeof(jsonb_path_query_first(doc::jsonb, path::jsonpath)) = 'array'

@@ -22,6 +22,7 @@ from store.alerts import (
     mirror_alert,
 )
 from store.records import now
+from store.sqlite.database import marks
 
 
 async def enqueue_alert(tx: Any, alert_type: str, subject: str, severity: str, reasons: list[str],
@@ -58,7 +59,7 @@ async def _existing(tx: Any, alert_type: str, keys: list[str]) -> set[str]:
     items = list(ids)
     for start in range(0, len(items), 500):
         chunk = items[start:start + 500]
-        rows = await tx.execute_fetchall(f"SELECT id FROM alerts WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        rows = await tx.execute_fetchall(f"SELECT id FROM alerts WHERE id IN ({marks(chunk)})", chunk)
         found |= {ids[r[0]] for r in rows}
     return found
 

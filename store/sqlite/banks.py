@@ -6,7 +6,7 @@ from typing import Any
 from store.alerts import AlertSettings
 from store.records import now
 from store.sqlite.alerts import bank_match_rule
-from store.sqlite.database import Database
+from store.sqlite.database import Database, marks
 
 
 async def _withdraw_alerts(db: Any, bank: str, why: str, only_unmatched: bool = False) -> int:
@@ -21,10 +21,10 @@ async def _withdraw_alerts(db: Any, bank: str, why: str, only_unmatched: bool = 
                         "AND m.sha256 = json_extract(payload, '$.evidence.sha256'))")
         params.append(bank)
     ids = [r[0] for r in await db.execute_fetchall(undelivered, params)]
-    marks = ",".join("?" * len(ids))
+    places = marks(ids)
     await db.execute(f"UPDATE alert_deliveries SET state='withdrawn', next_attempt_at=NULL "
-                     f"WHERE state != 'delivered' AND alert_id IN ({marks})", ids)
-    await db.execute(f"UPDATE alerts SET state='withdrawn', next_attempt_at=NULL, last_error=? WHERE id IN ({marks})",
+                     f"WHERE state != 'delivered' AND alert_id IN ({places})", ids)
+    await db.execute(f"UPDATE alerts SET state='withdrawn', next_attempt_at=NULL, last_error=? WHERE id IN ({places})",
                      [why, *ids])
     return len(ids)
 

@@ -7,7 +7,7 @@ from typing import Any, AsyncIterator
 from store.alerts import AlertSettings
 from store.records import now
 from store.sqlite.alerts import deepfake_bot_rule, mirror_rule
-from store.sqlite.database import Database
+from store.sqlite.database import Database, marks
 
 
 async def _bot_alerts(db: Any, settings: AlertSettings) -> int:
@@ -39,14 +39,14 @@ class BotsSQL(Database):
                       WHERE c.channel = a.channel AND c.post_id = a.post_id) <= ?""", (max_bots_per_post,))]
 
     async def promotion_texts(self, bots: list[str], per_bot: int) -> list[tuple[str, str, str | None]]:
-        marks = ",".join("?" * len(bots))
+        places = marks(bots)
         rows = await self.fetchall(
-            f"""WITH r AS (SELECT DISTINCT bot, channel, post_id FROM bot_refs WHERE bot IN ({marks}))
+            f"""WITH r AS (SELECT DISTINCT bot, channel, post_id FROM bot_refs WHERE bot IN ({places}))
                 SELECT bot, text, (SELECT group_concat(DISTINCT b.bot) FROM bot_refs b
                                    WHERE b.channel = c AND b.post_id = i) AS named FROM (
                     SELECT r.bot, p.text, p.channel AS c, p.id AS i, row_number() OVER (
                         PARTITION BY r.bot ORDER BY p.date DESC, p.channel, p.id) AS n
-                    FROM r JOIN posts p ON p.channel = r.channel AND p.id = r.post_id WHERE p.text != '')
+                    FROM r JOIN posts p ON p.channel = r.channel AND p.id = r.post_id WHERE p.text != '') recent
                 WHERE n <= ? ORDER BY bot, n""", [*bots, per_bot])
         return [(r[0], r[1], r[2]) for r in rows]
 

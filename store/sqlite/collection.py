@@ -23,7 +23,7 @@ from store.records import (
     now,
 )
 from store.refs import bot_refs, channel_refs
-from store.sqlite.database import Database
+from store.sqlite.database import Database, marks
 
 
 class CollectionSQL(Database):
@@ -164,16 +164,16 @@ class CollectionSQL(Database):
         return [r[0] for r in rows]
 
     async def count_unknown(self, usernames: list[str]) -> int:
-        marks = ",".join("?" * len(usernames))
-        return await self.scalar(f"SELECT count(*) FROM channels WHERE username IN ({marks}) AND kind='unknown'",
+        places = marks(usernames)
+        return await self.scalar(f"SELECT count(*) FROM channels WHERE username IN ({places}) AND kind='unknown'",
                                  usernames)
 
     async def sweep_outcome(self, sweep_ids: list[int]) -> tuple[list[str], list[dict[str, Any]]]:
-        marks = ",".join("?" * len(sweep_ids))
+        places = marks(sweep_ids)
         statuses = [r[0] for r in await self.fetchall(
-            f"SELECT status FROM sweeps WHERE id IN ({marks}) ORDER BY id DESC", sweep_ids)]
+            f"SELECT status FROM sweeps WHERE id IN ({places}) ORDER BY id DESC", sweep_ids)]
         errors = [dict(r) for r in await self.fetchall(
-            f"SELECT kind, channel, url, message FROM sweep_errors WHERE sweep_id IN ({marks}) "
+            f"SELECT kind, channel, url, message FROM sweep_errors WHERE sweep_id IN ({places}) "
             "ORDER BY sweep_id, id", sweep_ids)]
         return statuses, errors
 
@@ -250,10 +250,10 @@ class CollectionSQL(Database):
             await self._set_cursor(channel, source, cursor, done)
             result.media = await self._media_to_fetch(channel, result.new_ids, pending_too)
             if result.bots:
-                marks = ",".join("?" * len(result.bots))
+                places = marks(result.bots)
                 rows = await self._writer.execute_fetchall(
                     f"""SELECT b.username FROM bots b LEFT JOIN channels c ON c.username = b.username
-                        WHERE b.username IN ({marks}) AND coalesce(b.confirmed, 1) != 0 AND b.profile IS NULL
+                        WHERE b.username IN ({places}) AND coalesce(b.confirmed, 1) != 0 AND b.profile IS NULL
                           AND c.profile_at IS NULL""", result.bots)
                 unprofiled = {r[0] for r in rows}
                 result.bots = [b for b in result.bots if b in unprofiled]
@@ -264,10 +264,10 @@ class CollectionSQL(Database):
     async def _media_to_fetch(self, channel: str, post_ids: list[int], pending_too: bool) -> list[dict[str, Any]]:
         if not post_ids and not pending_too:
             return []
-        marks = ",".join("?" * len(post_ids))
+        places = marks(post_ids)
         rows = await self._writer.execute_fetchall(
             f"""SELECT channel, post_id, position, kind, url, thumb_url, status FROM media_items
-                WHERE channel=? AND ((post_id IN ({marks}) AND status != 'skipped'
+                WHERE channel=? AND ((post_id IN ({places}) AND status != 'skipped'
                                       AND (status='pending' OR thumb_url IS NOT NULL))
                      OR (? = 1 AND status='pending' AND fetched_at IS NULL))
                 ORDER BY post_id, position""", [channel, *post_ids, int(pending_too)])
@@ -296,15 +296,15 @@ class CollectionSQL(Database):
             return result
         channel = posts[0].channel
         ids = [p.id for p in posts]
-        marks = ",".join("?" * len(ids))
+        places = marks(ids)
         existing = {r[0]: r[1] for r in await self._writer.execute_fetchall(
-            f"SELECT id, source FROM posts WHERE channel=? AND id IN ({marks})", [channel, *ids])}
+            f"SELECT id, source FROM posts WHERE channel=? AND id IN ({places})", [channel, *ids])}
         latest = {(r[0], r[1]): (r[2], r[3]) for r in await self._writer.execute_fetchall(
-            f"""SELECT id, source, version, content FROM post_versions v WHERE channel=? AND id IN ({marks})
+            f"""SELECT id, source, version, content FROM post_versions v WHERE channel=? AND id IN ({places})
                 AND version = (SELECT max(version) FROM post_versions WHERE channel=v.channel AND id=v.id
                                AND source=v.source)""", [channel, *ids])} if existing else {}
         newest = {r[0]: r[1] for r in await self._writer.execute_fetchall(
-            f"SELECT id, max(version) FROM post_versions WHERE channel=? AND id IN ({marks}) GROUP BY id",
+            f"SELECT id, max(version) FROM post_versions WHERE channel=? AND id IN ({places}) GROUP BY id",
             [channel, *ids])} if existing else {}
         t = now()
         rows, media_rows, bot_rows, ref_rows, versions, edited = [], [], [], [], [], []

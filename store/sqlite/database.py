@@ -19,6 +19,12 @@ import aiosqlite
 from store.sqlite.schema import MIGRATIONS
 
 
+def marks(values: Any) -> str:
+    """The placeholders of `IN (...)` for these values; `NULL` for none (PostgreSQL refuses an empty `IN ()`,
+    and `IN (NULL)` matches nothing on either engine)."""
+    return ",".join("?" * len(values)) or "NULL"
+
+
 class _Cursor:
     """A sqlite3 cursor with aiosqlite's awaitable fetch methods."""
 

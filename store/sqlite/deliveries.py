@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from store.alerts import delivery_state
-from store.sqlite.database import Database
+from store.sqlite.database import Database, marks
 
 
 async def _refresh_alert(tx: Any, alert_id: str, sinks: list[str]) -> str:
@@ -26,8 +26,8 @@ class DeliveriesSQL(Database):
     """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     async def known_alert_ids(self, ids: list[str]) -> set[str]:
-        marks = ",".join("?" * len(ids))  # SQLite takes an empty IN ()
-        return {r[0] for r in await self.fetchall(f"SELECT id FROM alerts WHERE id IN ({marks})", ids)}
+        places = marks(ids)
+        return {r[0] for r in await self.fetchall(f"SELECT id FROM alerts WHERE id IN ({places})", ids)}
 
     async def pending_alert_count(self) -> int:
         return await self.scalar("SELECT count(*) FROM alerts WHERE state='pending'")
@@ -40,11 +40,11 @@ class DeliveriesSQL(Database):
                     "SELECT id, ?, 'pending', created_at, ? FROM alerts WHERE state='pending' ON CONFLICT DO NOTHING",
                     (name, start))
             if sinks:  # a sink removed from the config: alerts it alone held up get their final state
-                marks = ",".join("?" * len(sinks))
+                places = marks(sinks)
                 for (alert_id,) in await tx.execute_fetchall(
                         f"""SELECT id FROM alerts a WHERE state='pending' AND NOT EXISTS (
                               SELECT 1 FROM alert_deliveries d WHERE d.alert_id = a.id AND d.state = 'pending'
-                              AND d.sink IN ({marks}))""", sinks):
+                              AND d.sink IN ({places}))""", sinks):
                     await _refresh_alert(tx, alert_id, sinks)
 
     async def due_deliveries(self, sink: str, at: str) -> list[str]:
@@ -54,10 +54,10 @@ class DeliveriesSQL(Database):
             (sink, at))]
 
     async def due_payloads(self, sink: str, alert_ids: list[str], at: str) -> list[tuple[str, str]]:
-        marks = ",".join("?" * len(alert_ids))
+        places = marks(alert_ids)
         return [(r["id"], r["payload"]) for r in await self.fetchall(
             f"""SELECT a.id, a.payload FROM alerts a JOIN alert_deliveries d ON d.alert_id = a.id AND d.sink=?
-                WHERE a.id IN ({marks}) AND d.state='pending' AND d.next_attempt_at <= ?
+                WHERE a.id IN ({places}) AND d.state='pending' AND d.next_attempt_at <= ?
                 ORDER BY a.created_at, a.id""", [sink, *alert_ids, at])]
 
     async def record_deliveries(self, sink: str, sinks: list[str], outcomes: list[tuple[str, Any]],
@@ -99,7 +99,7 @@ class DeliveriesSQL(Database):
             "FROM alert_deliveries ORDER BY sink") if limit is None else [r for chunk in range(0, len(ids), 500)
             for r in await self.fetchall(
                 "SELECT alert_id, sink, state, attempts, next_attempt_at, last_status, last_error, delivered_at "
-                f"FROM alert_deliveries WHERE alert_id IN ({','.join('?' * len(ids[chunk:chunk + 500]))}) ORDER BY sink",
+                f"FROM alert_deliveries WHERE alert_id IN ({marks(ids[chunk:chunk + 500])}) ORDER BY sink",
                 ids[chunk:chunk + 500])]
         return alerts, deliveries
 
@@ -109,7 +109,7 @@ class DeliveriesSQL(Database):
     async def retry_deliveries(self, at: str, ids: list[str] | None = None) -> int:
         where, params = "state IN ('pending', 'dead')", []
         if ids:
-            where += f" AND alert_id IN ({','.join('?' * len(ids))})"
+            where += f" AND alert_id IN ({marks(ids)})"
             params = list(ids)
         async with self.transaction() as tx:
             rows = await tx.execute_fetchall(f"SELECT DISTINCT alert_id FROM alert_deliveries WHERE {where}", params)
@@ -119,5 +119,5 @@ class DeliveriesSQL(Database):
             for start in range(0, len(alert_ids), 500):
                 chunk = alert_ids[start:start + 500]
                 await tx.execute(f"UPDATE alerts SET state='pending', next_attempt_at=? "
-                                 f"WHERE id IN ({','.join('?' * len(chunk))}) AND state != 'delivered'", [at, *chunk])
+                                 f"WHERE id IN ({marks(chunk)}) AND state != 'delivered'", [at, *chunk])
         return len(alert_ids)

@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 from store.alerts import Alert
 from store.sqlite.alerts import enqueue_alert
-from store.sqlite.database import Database
+from store.sqlite.database import Database, marks
 
 
 class EscalationsSQL(Database):
@@ -40,7 +40,7 @@ class EscalationsSQL(Database):
     async def subject_posts(self, kind: str, name: str, promotion_kinds: tuple[str, ...]) -> list[tuple[str, int]]:
         suspect = """SELECT substr(subject, 5) FROM escalations WHERE kind='bot' AND score > 0
                      UNION SELECT username FROM bots WHERE label='deepfake_generator'"""
-        kinds = ",".join("?" * len(promotion_kinds))
+        kinds = marks(promotion_kinds)
         if kind == "channel":
             keys = await self.fetchall(
                 f"""SELECT DISTINCT channel, post_id FROM bot_refs WHERE channel=? AND how IN ({kinds})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.sqlite.database import Database
+from store.sqlite.database import Database, marks
 
 
 class EvidenceSQL(Database):
@@ -67,7 +67,7 @@ class EvidenceSQL(Database):
             part = digests[start:start + 500]
             custody += [dict(r) for r in await self.fetchall(
                 f"SELECT seq, at, action, sha256, url, sweep_id, prev_hash, entry_hash FROM custody_log "
-                f"WHERE sha256 IN ({','.join('?' * len(part))}) ORDER BY seq", part)]
+                f"WHERE sha256 IN ({marks(part)}) ORDER BY seq", part)]
         return custody
 
     async def custody_head(self) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from store.readmodels import QueueFilter
-from store.sqlite.database import Database
+from store.sqlite.database import Database, marks
 
 
 _POST_PAGE = """SELECT p.channel, p.id, p.date, p.text, p.views, p.edited, p.forwarded_channel, p.forwarded_post,
@@ -66,7 +66,8 @@ class ReadModelsSQL(Database):
             """SELECT r.bot, count(DISTINCT r.post_id) AS posts, group_concat(DISTINCT r.how) AS how,
                       group_concat(DISTINCT nullif(r.param, '')) AS codes, min(p.date) AS first, max(p.date) AS last,
                       b.label, b.score FROM bot_refs r LEFT JOIN posts p ON p.channel = r.channel AND p.id = r.post_id
-               LEFT JOIN bots b ON b.username = r.bot WHERE r.channel=? GROUP BY r.bot ORDER BY posts DESC, r.bot""",
+               LEFT JOIN bots b ON b.username = r.bot WHERE r.channel=? GROUP BY r.bot, b.label, b.score
+               ORDER BY posts DESC, r.bot""",
             (username,))
 
     async def channel_posts_page(self, username: str, offset: int, limit: int, sort: str = "date",
@@ -79,7 +80,7 @@ class ReadModelsSQL(Database):
 
     async def bot_posts_page(self, username: str, offset: int, limit: int, sort: str = "date",
                              descending: bool = True) -> tuple[int, list[Any]]:
-        total = await self.scalar("SELECT count(*) FROM (SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot=?)",
+        total = await self.scalar("SELECT count(*) FROM (SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot=?) refs",
                                   (username,))
         rows = await self.fetchall(
             _POST_PAGE + f""" JOIN (SELECT DISTINCT channel, post_id FROM bot_refs WHERE bot=?) b
@@ -172,7 +173,7 @@ class ReadModelsSQL(Database):
                FROM bank_matches b JOIN media m ON m.sha256 = b.sha256
                LEFT JOIN media_clusters c ON c.id = m.cluster
                WHERE ? IS NULL OR b.bank = ?
-               GROUP BY b.bank, b.label, m.cluster
+               GROUP BY b.bank, b.label, m.cluster, c.id
                ORDER BY tier_rank, coalesce(c.appearances, 0) DESC, b.bank, b.label LIMIT ?""", (bank, bank, limit))
 
     async def search(self, text: str, limit: int) -> dict[str, list[Any]]:
@@ -214,10 +215,10 @@ class ReadModelsSQL(Database):
         rows = []
         for start in range(0, len(shas), 400):
             chunk = shas[start:start + 400]
-            marks = ",".join("?" * len(chunk))
+            places = marks(chunk)
             rows += await self.fetchall(
                 f"""SELECT sha256, bank, label, hash_type, distance, tier, via FROM bank_matches
-                    WHERE sha256 IN ({marks}) ORDER BY distance, bank""", chunk)
+                    WHERE sha256 IN ({places}) ORDER BY distance, bank""", chunk)
         return rows
 
     async def bot_row(self, username: str) -> Any:

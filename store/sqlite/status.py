@@ -82,9 +82,11 @@ class StatusSQL(Database):
             "mirrors": await rows(
                 "SELECT bot, predecessor, min(evidence) FROM bot_mirrors GROUP BY bot, predecessor ORDER BY bot"),
             "matches": await rows(
-                """SELECT i.channel, i.post_id, b.tier, b.distance, b.via FROM bank_matches b
-                   JOIN media_items i ON i.sha256 = b.sha256 WHERE b.hash_type = 'pdq'
-                   GROUP BY i.channel, i.post_id ORDER BY i.channel, i.post_id"""),
+                """SELECT channel, post_id, tier, distance, via FROM (
+                     SELECT i.channel, i.post_id, b.tier, b.distance, b.via, row_number() OVER (
+                              PARTITION BY i.channel, i.post_id ORDER BY b.distance, b.bank, b.hash) AS n
+                     FROM bank_matches b JOIN media_items i ON i.sha256 = b.sha256 WHERE b.hash_type = 'pdq') best
+                   WHERE n = 1 ORDER BY channel, post_id"""),
             "clusters": await rows(
                 "SELECT id, origin_channel, origin_post, channels FROM media_clusters WHERE files > 1 "
                 "ORDER BY json_array_length(channels) DESC, id LIMIT 3"),

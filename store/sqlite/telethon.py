@@ -6,6 +6,7 @@ from typing import Any
 
 from store.records import Capture, now
 from store.sqlite.collection import CollectionSQL
+from store.sqlite.database import marks
 from store.telethon import SOURCE, CachedEntity, in_future, until
 
 
@@ -79,7 +80,7 @@ class TelethonSQL(CollectionSQL):
     async def known_users(self, peer_ids: set[int]) -> list[tuple[int, str, str]]:
         rows = await self.fetchall(
             f"SELECT peer_id, username, kind FROM telethon_entities WHERE kind IN ('bot', 'user') "
-            f"AND peer_id IN ({','.join('?' * len(peer_ids))})", list(peer_ids))
+            f"AND peer_id IN ({marks(peer_ids)})", list(peer_ids))
         return [(r[0], r[1], r[2]) for r in rows]
 
     async def pending_api_media_posts(self, channel: str, limit: int) -> list[tuple[int, int]]:
@@ -91,7 +92,7 @@ class TelethonSQL(CollectionSQL):
     async def pending_api_media(self, channel: str, post_ids: list[int]) -> list[Any]:
         return await self.fetchall(
             f"""SELECT post_id, position, item_post_id, kind, url, thumb_url FROM media_items
-                WHERE status='pending' AND channel=? AND url LIKE 'tg://%' AND post_id IN ({','.join('?' * len(post_ids))})
+                WHERE status='pending' AND channel=? AND url LIKE 'tg://%' AND post_id IN ({marks(post_ids)})
                 ORDER BY post_id, position""", [channel, *post_ids])
 
     async def media_not_offered(self, channel: str, post_id: int, position: int, why: str) -> None:

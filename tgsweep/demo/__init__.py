@@ -19,7 +19,7 @@ from crawler.web.stage import run_async
 from detectors.media.banks import import_bank, parse_hash_csv
 from graph.exports import export_messages
 from store.records import Post
-from store.sqlite import Store
+from store import open_store
 from tgsweep.config import load_config
 from tgsweep.demo.corpus import SHARED_PICTURE, build_demo_world, demo_watchlist
 from tgsweep.demo.tme_server import TmeServer
@@ -50,7 +50,7 @@ async def analyst_review(config) -> None:
     from detectors.bots.stage import set_override
     from store.alerts import alert_settings
 
-    store = await Store.open(config.storage.database)
+    store = await open_store(config.storage.database, config.storage.url_value)
     try:
         await set_override(store, REVIEWED_BOT, "deepfake_generator",
                            "demo: face-swap bot promoted with referral codes, mirror of a banned bot",
@@ -59,13 +59,14 @@ async def analyst_review(config) -> None:
         await store.close()
 
 
-def demo_config(folder: Path, base_url: str) -> str:
+def demo_config(folder: Path, base_url: str, store_url: str | None = None) -> str:
     channels = ", ".join(f'"{c}"' for c in demo_watchlist())
+    url = f'url = "{store_url}"\n' if store_url else ""
     return f"""# written by `tgsweep demo`: a synthetic Telegram on loopback
 [storage]
 database = "tgsweep.db"
 media_dir = "media"
-
+{url}
 [web]
 base_url = "{base_url}"
 request_delay = 0.0
@@ -84,14 +85,15 @@ path = "alerts.jsonl"
 """
 
 
-def run_demo(folder: Path | None, console: Console) -> int:
+def run_demo(folder: Path | None, console: Console, store_url: str | None = None) -> int:
+    """The demo; with `store_url`, on that PostgreSQL database instead of a SQLite file."""
     folder = folder or Path(tempfile.mkdtemp(prefix="tgsweep-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     world = build_demo_world()
     with TmeServer(world) as server:
         base_url = server.base_url
         config_file = folder / "config.toml"
-        config_file.write_text(demo_config(folder, base_url), encoding="utf-8")
+        config_file.write_text(demo_config(folder, base_url, store_url), encoding="utf-8")
         config = load_config(config_file)
         for path, fault in FAULTS:
             server.add_faults(path, fault)
@@ -101,7 +103,7 @@ def run_demo(folder: Path | None, console: Console) -> int:
         bank_csv.write_text(known_content_csv(world), encoding="utf-8")
 
         async def both() -> tuple[SweepResult, SweepResult, int]:
-            store = await Store.open(config.storage.database)
+            store = await open_store(config.storage.database, config.storage.url_value)
             try:
                 await import_bank(store, "demo_case", parse_hash_csv(bank_csv.read_text()), str(bank_csv))
             finally:
@@ -152,14 +154,15 @@ def run_demo(folder: Path | None, console: Console) -> int:
     console.print(f"    {len(lines)} alerts written to {alerts_file}"
                   + (f" ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))})" if kinds else "")
                   + "; `tgsweep alerts list` shows them with their delivery state")
-    console.print(f"\noutputs in {folder}:\n  config   {config_file}\n  database {config.storage.database}\n"
+    database = "PostgreSQL (config's [storage] url)" if store_url else config.storage.database
+    console.print(f"\noutputs in {folder}:\n  config   {config_file}\n  database {database}\n"
                   f"  media    {config.storage.media_dir}\n  messages {messages}\n"
                   f"try: tgsweep --config {config_file} export messages | head -3")
     return 0 if counts["verified"] else 1
 
 
 async def _export_and_verify(config, messages: Path) -> dict:
-    store = await Store.open(config.storage.database)
+    store = await open_store(config.storage.database, config.storage.url_value)
     try:
         n, ok, errors = 0, 0, Counter()
         with messages.open("w", encoding="utf-8") as handle:

@@ -12,14 +12,14 @@ from graph.evidence.bundle import EvidenceInput, write_bundle
 from graph.evidence.gather import gather_evidence, gather_takedown
 from graph.exports import draw_picture, write_graph
 from graph.takedown.items import render_csv
-from store.sqlite import Store
+from store import open_store
 
 
 def graph_outputs(config: Any, folder: Any, top: int = 5) -> list[str]:
     """For `tgsweep demo`: the top escalations (as the last sweep scored them), the graph as node-link
     JSON and GEXF, and the picture, written to `folder`; the lines to print."""
     async def work() -> tuple[Any, list[dict[str, Any]]]:
-        store = await Store.open(config.storage.database)
+        store = await open_store(config.storage.database, config.storage.url_value)
         try:
             return (await build_graph(store, max_posts=config.graph.max_edge_posts,
                                       incremental=config.graph.incremental),
@@ -46,7 +46,7 @@ def graph_outputs(config: Any, folder: Any, top: int = 5) -> list[str]:
 def evidence_outputs(config: Any, folder: Path) -> list[str]:
     """For `tgsweep demo`: a bundle about the top escalated subject and the takedown list, in `folder`."""
     async def work() -> tuple[EvidenceInput | None, list[dict[str, Any]]]:
-        store = await Store.open(config.storage.database)
+        store = await open_store(config.storage.database, config.storage.url_value)
         try:
             top = await escalated_subjects(store)
             evidence = await gather_evidence(store, config, top[0]["subject"]) if top else None
