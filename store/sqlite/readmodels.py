@@ -96,7 +96,7 @@ class ReadModelsSQL(Database):
         way = "DESC" if descending else "ASC"
         rows = await self.fetchall(
             f"""SELECT c.username, c.title, c.kind, c.watched, c.depth, c.first_seen,
-                       json_extract(c.counters, '$.subscribers') AS subscribers,
+                       CAST(json_extract(c.counters, '$.subscribers') AS BIGINT) AS subscribers,
                        coalesce(p.posts, 0) AS posts, p.last_post, e.score AS escalation
                 FROM channels c
                 LEFT JOIN (SELECT channel, count(*) AS posts, max(date) AS last_post FROM posts GROUP BY channel) p
