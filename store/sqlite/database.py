@@ -19,6 +19,9 @@ import aiosqlite
 from store.sqlite.schema import MIGRATIONS
 
 
+NO_LIMIT = 2 ** 62  # `LIMIT ?` with no limit (SQLite's -1 is refused by PostgreSQL)
+
+
 def marks(values: Any) -> str:
     """The placeholders of `IN (...)` for these values; `NULL` for none (PostgreSQL refuses an empty `IN ()`,
     and `IN (NULL)` matches nothing on either engine)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from store.alerts import delivery_state
-from store.sqlite.database import Database, marks
+from store.sqlite.database import NO_LIMIT, Database, marks
 
 
 async def _refresh_alert(tx: Any, alert_id: str, sinks: list[str]) -> str:
@@ -92,7 +92,7 @@ class DeliveriesSQL(Database):
                 SELECT a.id, type, subject, severity, created_at, payload, state, attempts, next_attempt_at,
                        last_error, delivered_at FROM page JOIN alerts a ON a.id = page.id
                 ORDER BY {column} {way}, created_at {way}, a.id""",
-            (state, state, -1 if limit is None else limit, offset))
+            (state, state, NO_LIMIT if limit is None else limit, offset))
         ids = [a["id"] for a in alerts]
         deliveries = await self.fetchall(
             "SELECT alert_id, sink, state, attempts, next_attempt_at, last_status, last_error, delivered_at "

@@ -130,12 +130,13 @@ class GraphSQL(Database):
                    ORDER BY p.date, i.channel, i.post_id"""),
             "mirrors": await rows(
                 "SELECT bot, predecessor, kind, evidence, first_seen FROM bot_mirrors ORDER BY first_seen, bot, predecessor"),
-            "bots": await rows("SELECT username, confirmed, title, label, score, reasons, first_seen, last_seen FROM bots"),
-            "channels": await rows("SELECT username, kind, title, watched, first_seen, last_seen FROM channels"),
+            "bots": await rows("SELECT username, confirmed, title, label, score, reasons, first_seen, last_seen FROM bots "
+                               "ORDER BY username"),
+            "channels": await rows("SELECT username, kind, title, watched, first_seen, last_seen FROM channels ORDER BY username"),
             "clusters": await rows(
                 """SELECT id, origin_channel, origin_post, origin_date, files, appearances, channels, updated_at
-                   FROM media_clusters"""),
-            "escalations": await rows("SELECT subject, score, pagerank, community, reasons FROM escalations"),
+                   FROM media_clusters ORDER BY id"""),
+            "escalations": await rows("SELECT subject, score, pagerank, community, reasons FROM escalations ORDER BY subject"),
         }
 
     # -- `export messages` ---------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The explorer on a PostgreSQL store answers what it answers on SQLite: the demo run on each, every
-read route of its API asked the same questions, the answers compared."""
+"""tgsweep on a PostgreSQL store answers what it answers on SQLite: the demo run once on each, then every
+read route of the explorer's API and every read command asked the same questions, the answers compared."""
 from __future__ import annotations
 
 import re
@@ -54,9 +54,16 @@ QUESTIONS = ["/api/info", "/api/graph", "/api/graph?kind=bot", "/api/graph?min_e
              "/api/audit?subject=bot:swapface_magic2_bot"]
 
 
-def test_every_read_route_answers_the_same_on_both_engines(tmp_path, pg_url):
-    run_demo(tmp_path / "sqlite")
-    run_demo(tmp_path / "postgresql", pg_url)
+@pytest.fixture(scope="module")
+def demos(tmp_path_factory, postgres):
+    folder = tmp_path_factory.mktemp("parity")
+    run_demo(folder / "sqlite")
+    run_demo(folder / "postgresql", postgres.new_database())
+    return folder
+
+
+def test_every_read_route_answers_the_same_on_both_engines(demos):
+    tmp_path = demos
     answers: dict[str, dict[str, Any]] = {}
     for engine in ("sqlite", "postgresql"):
         config = load_config(tmp_path / engine / "config.toml")
@@ -89,3 +96,28 @@ def test_every_read_route_answers_the_same_on_both_engines(tmp_path, pg_url):
 def test_shape_keeps_what_must_agree():
     assert shape({"score": 0.12345, "at": "now", "rows": [{"b": 2}, {"a": 1}]}) == {
         "rows": [{"a": 1}, {"b": 2}], "score": 0.123}
+
+
+COMMANDS = [["status"], ["verify"], ["watch", "list"], ["bots", "list"], ["automation", "list"], ["media", "banks"],
+            ["alerts", "list"], ["takedown", "list"], ["evidence", "takedown", "--format", "csv"],
+            ["graph", "build", "--top", "5"], ["export", "misp"]]
+
+
+def normal(text: str, folder) -> str:
+    text = text.replace(str(folder / "sqlite"), "DIR").replace(str(folder / "postgresql"), "DIR")
+    text = re.sub(r"20\d\d-\d\d-\d\dT[\d:.]+(\+00:00|Z)", "TIME", text)
+    text = re.sub(r"\d+\.\d+ s\b", "S", text)  # timings
+    text = re.sub(r'"uuid": "[0-9a-f-]+"', "UUID", text)  # MISP's per-export ids
+    return re.sub(r"127\.0\.0\.1:\d+", "HOST", text)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_read_command_prints_the_same_on_both_engines(demos, command):
+    printed = {}
+    for engine in ("sqlite", "postgresql"):
+        config = demos / engine / "config.toml"
+        done = subprocess.run([sys.executable, "-m", "tgsweep.cli", "--config", str(config), *command],
+                              capture_output=True, text=True, timeout=120, env=Sweeps.env(), cwd=config.parent)
+        assert done.returncode == 0, (engine, done.stderr[-2000:])
+        printed[engine] = normal(done.stdout, demos)
+    assert printed["postgresql"] == printed["sqlite"]
