@@ -15,6 +15,7 @@ from tgsweep.cli import (
     alerts,
     automation,
     bots,
+    db,
     demo,
     evidence,
     export,
@@ -33,7 +34,7 @@ from tgsweep.logs import redact_root_handlers
 from tgsweep.redact import redact
 
 # the order `tgsweep --help` lists them in
-GROUPS = (demo, init, sweep, service, watch, export, verify, bots, automation, media, evidence, alerts, serve, graph)
+GROUPS = (demo, init, sweep, service, watch, export, verify, bots, automation, media, evidence, alerts, serve, graph, db)
 
 
 def build_parser() -> argparse.ArgumentParser:
