@@ -183,7 +183,7 @@ def current_service() -> "Service":
     return _service
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child, before exec: SIGTERM when the service dies, even by kill -9 (Linux)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -322,7 +322,7 @@ class Service:
             child = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tgsweep.cli", "--config", config_path, *argv,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=None, env=env,
-                preexec_fn=_die_with_parent)
+                preexec_fn=die_with_parent)
             self.children[run] = child
             self.history.update(run, pid=child.pid)
             log.info("job %s run %d: started child %d: tgsweep %s", job_id, run, child.pid, " ".join(argv))

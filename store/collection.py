@@ -46,6 +46,9 @@ class CollectionStore(Protocol):
     async def removed_channels(self) -> set[str]:
         """Channels removed with `watch remove`: never swept, whatever the config says."""
 
+    async def last_successes(self, source: str) -> dict[str, str]:
+        """When each channel was last swept to the end from `source` (ISO 8601, UTC): what makes it due."""
+
     async def watched_channels(self) -> list[str]:
         """Channels on the database's watchlist (`watch add`, or once swept from the config), by name."""
 

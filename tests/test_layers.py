@@ -62,7 +62,7 @@ def test_the_pure_cores_import_no_io_library():
 SQL_TEXT = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|"
                       r"CREATE\s+(TABLE|INDEX|VIEW)|PRAGMA\s|ALTER\s+TABLE|BEGIN\s+IMMEDIATE)", re.S | re.I)
 DATABASE_CALLS = {"execute", "executemany", "execute_fetchall", "executescript", "fetchall", "fetchone", "transaction"}
-DATABASE_LIBRARIES = {"sqlite3", "aiosqlite", "sqlalchemy"}
+DATABASE_LIBRARIES = {"sqlite3", "aiosqlite", "sqlalchemy", "psycopg", "psycopg_pool"}
 
 
 def _database_traces(path: Path) -> list[str]:

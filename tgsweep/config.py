@@ -249,6 +249,16 @@ class Schedule(_Section):
     bank_sync_minutes: float = Field(1440.0, gt=0)  # job sync_banks (`tgsweep media sync`), with bank sources
 
 
+class Distributed(_Section):
+    """Distributed mode (`tgsweep worker`, `dispatch`, `collector`; tgsweep/work/): needs `[storage] url`."""
+
+    buckets: int = Field(16, ge=1, le=4096)  # the watchlist in this many batches: one collect job per due batch
+    tick_seconds: float = Field(30.0, ge=1)  # how often the dispatcher looks for due channels (a periodic job)
+    stalled_seconds: float = Field(60.0, ge=5)  # a worker silent this long is dead: its jobs are run again
+    analysis_minutes: float = Field(15.0, gt=0)  # enrich, detect, automation, graph, deliver over the whole store
+    heartbeat_seconds: float = Field(10.0, gt=0)  # a worker's sign of life (Procrastinate's heartbeat)
+
+
 class Discovery(_Section):
     enabled: bool = False
     max_depth: int = Field(1, ge=0)
@@ -483,6 +493,7 @@ class Config(_Section):
     watch: Watch = Field(default_factory=Watch)
     discovery: Discovery = Field(default_factory=Discovery)
     schedule: Schedule = Field(default_factory=Schedule)
+    distributed: Distributed = Field(default_factory=Distributed)
     telethon: Telethon = Field(default_factory=Telethon)
     alerts: Alerts = Field(default_factory=Alerts)
     bots: Bots = Field(default_factory=Bots)

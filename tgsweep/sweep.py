@@ -56,13 +56,14 @@ class SweepResult:
 
 async def sweep_once(config: Config, channels: list[str] | None = None, progress: bool = False,
                      source: str = "web", telethon_client: Any = None, group: str | None = None,
-                     discovered: bool = False) -> SweepResult:
+                     discovered: bool = False, stages: tuple[str, ...] = STAGES) -> SweepResult:
     """Collect (web previews, Telethon or both, into one store) and read back what the sweep recorded.
 
     With Telethon, the login is checked before anything is collected (NotLoggedIn: `tgsweep login`).
     `group`: one `[[watch.groups]]` group's channels; `discovered`: the channels discovery found
     (`tgsweep sweep --discovered`). With `[discovery] interval_minutes` > 0 other sweeps only note
     the references they see: sweeping them is the `discover` job's (crawler.web.stage.sweep_web).
+    `stages`: the later stages to run (distributed mode runs the store-wide ones as jobs of their own).
     """
     store = await open_store(config.storage.database, config.storage.url_value)
     tg_sweep = client = None
@@ -86,7 +87,8 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
                     sweep_id, stats, seconds = tg_sweep
                     tg_sweep = None
             stage = getattr(show, "stage", None)
-            counts = {name: await _stage(name, run, store, config, sweep_id, stage) for name, run in PIPELINE}
+            counts = {name: await run_stage(name, run, store, config, sweep_id, stage) if name in stages else {}
+                      for name, run in PIPELINE}
         ids = [sweep_id] + ([tg_sweep[0]] if tg_sweep is not None else [])  # --source all: both sweeps count
         statuses, errors = await store.sweep_outcome(ids)
         status = next((s for s in statuses if s != "ok"), statuses[-1])  # the Telethon sweep's, unless ok
@@ -99,7 +101,7 @@ async def sweep_once(config: Config, channels: list[str] | None = None, progress
                        graph=counts["graph"], telethon=tg_sweep)
 
 
-async def _stage(name: str, work: Callable[[Store, Config], Awaitable[dict]], store: Store, config: Config,
+async def run_stage(name: str, work: Callable[[Store, Config], Awaitable[dict]], store: Store, config: Config,
                  sweep_id: int, show: Callable[[str], None] | None = None) -> dict:
     """Run one stage after collection; a failure is recorded on the sweep, what was collected stays.
     Its wall seconds are logged ("<stage> stage: S s"): a unit sees which stage a long sweep spends on."""
@@ -117,8 +119,10 @@ async def _stage(name: str, work: Callable[[Store, Config], Awaitable[dict]], st
 
 
 def run_sweep(config: Config, channels: list[str] | None = None, progress: bool = True, source: str = "web",
-              telethon_client: Any = None, group: str | None = None, discovered: bool = False) -> SweepResult:
-    return run_async(lambda: sweep_once(config, channels, progress, source, telethon_client, group, discovered))
+              telethon_client: Any = None, group: str | None = None, discovered: bool = False,
+              stages: tuple[str, ...] = STAGES) -> SweepResult:
+    return run_async(lambda: sweep_once(config, channels, progress, source, telethon_client, group, discovered,
+                                        stages))
 
 
 

@@ -23,6 +23,17 @@ from store.postgres.schema import MIGRATIONS
 LOCKS = {"migrate": 7_413_001, "custody": 7_413_002, "append": 7_413_003}
 
 
+def conninfo(url: str) -> str:
+    """A SQLAlchemy URL (postgresql+psycopg://...) as libpq's connection string, for psycopg and Procrastinate."""
+    from psycopg.conninfo import make_conninfo
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    parts: dict[str, Any] = {"host": u.host, "port": u.port, "user": u.username, "password": u.password,
+                             "dbname": u.database, **{k: str(v) for k, v in u.query.items()}}
+    return make_conninfo("", **{k: v for k, v in parts.items() if v is not None})
+
+
 class Row(tuple):
     """A result row read like sqlite3.Row: by position, by column name, and `dict(row)`."""
 

@@ -12,17 +12,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from store.postgres.database import LOCKS, to_pg
+from store.postgres.database import LOCKS, conninfo, to_pg
 from store.sqlite.graph import SOURCES
-
-
-def _libpq(url: str) -> str:
-    """A SQLAlchemy URL as psycopg's own connection string."""
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
-    parts = {"host": u.host, "port": u.port, "user": u.username, "password": u.password, "dbname": u.database}
-    return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
 
 
 class PgAppendOnlyRead:
@@ -59,7 +50,7 @@ class PgGraphReads:
     def append_only_read(self) -> Iterator[PgAppendOnlyRead]:
         import psycopg
 
-        with psycopg.connect(_libpq(self.url), autocommit=True) as conn:
+        with psycopg.connect(conninfo(self.url), autocommit=True) as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", (LOCKS["append"],))  # waits for writers mid-way
             try:
                 conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")

@@ -5,10 +5,10 @@ types: 64-bit integers (Telegram's ids and access hashes do not fit 32 bits), BY
 foreign keys (as on SQLite, where media rows may follow their items and `verify` checks them); a `rowid`
 on the append-only tables the graph reads incrementally; SQLite's JSON and group_concat functions the
 store's SQL uses. A schema change appends one migration here and one there; tests/store/test_postgres.py
-checks that both give the same tables and columns.
+checks that both give the same tables and columns. PostgreSQL's version N equals SQLite's N + 13.
 """
 
-SQLITE_VERSION = 14  # the SQLite schema version PostgreSQL's version 1 equals
+SQLITE_OFFSET = 13  # PostgreSQL's version N is SQLite's version N + 13
 
 MIGRATIONS: list[str] = [
     r"""
@@ -403,5 +403,9 @@ CREATE TRIGGER custody_log_no_delete BEFORE DELETE ON custody_log
 CREATE TRIGGER custody_log_no_truncate BEFORE TRUNCATE ON custody_log
     FOR EACH STATEMENT EXECUTE FUNCTION custody_log_append_only();
 INSERT INTO store_generation VALUES (0);
+""",
+    """
+CREATE TABLE dispatch_marks (source TEXT NOT NULL, channel TEXT NOT NULL, deferred_at TEXT NOT NULL,
+                             PRIMARY KEY (source, channel));
 """,
 ]

@@ -20,10 +20,11 @@ from store.sqlite.readmodels import ReadModelsSQL
 from store.sqlite.status import StatusSQL
 from store.sqlite.takedowns import TakedownsSQL
 from store.sqlite.telethon import TelethonSQL
+from store.sqlite.work import WorkSQL
 
 
 class Store(TelethonSQL, TakedownsSQL, CollectionSQL, BotsSQL, AutomationSQL, MediaSQL, BanksSQL, GraphSQL,
-            EscalationsSQL, EvidenceSQL, DeliveriesSQL, ReadModelsSQL, StatusSQL, AuditSQL):
+            EscalationsSQL, EvidenceSQL, DeliveriesSQL, ReadModelsSQL, StatusSQL, AuditSQL, WorkSQL):
     """All reads and writes of the database. Open with `await Store.open(path)`."""
 
 
@@ -45,9 +46,11 @@ if TYPE_CHECKING:  # mypy checks here that the Store implements every interface 
     from store.status import StatusReadModel
     from store.takedowns import TakedownsStore
     from store.telethon import TelethonStateStore
+    from store.work import DispatchStore
 
     def _implements(store: Store) -> tuple[AuditLog, AutomationStore, BanksStore, BotsStore, CollectionStore,
                                            DeliveriesStore, EscalationsStore, EvidenceStore, ExportsStore, GraphSource,
                                            MediaStore, ExplorerReadModel, StatusReadModel, TakedownsStore,
-                                           TelethonStateStore]:
-        return (store, store, store, store, store, store, store, store, store, store, store, store, store, store, store)
+                                           TelethonStateStore, DispatchStore]:
+        return (store, store, store, store, store, store, store, store, store, store, store, store, store, store, store,
+                store)

@@ -131,7 +131,8 @@ class CollectionSQL(Database):
                VALUES (?,?,?,?,?,?,?)
                ON CONFLICT(channel, source) DO UPDATE SET last_id=excluded.last_id,
                  pending_top=excluded.pending_top, pending_bottom=excluded.pending_bottom,
-                 last_success=coalesce(excluded.last_success, cursors.last_success), updated_at=excluded.updated_at""",
+                 last_success=coalesce(excluded.last_success, cursors.last_success), updated_at=excluded.updated_at
+               WHERE excluded.last_id >= cursors.last_id""",  # a replayed, older job never moves a cursor back
             (channel, source, cursor.last_id, cursor.top, cursor.bottom, t if done else None, t),
         )
 
@@ -142,6 +143,10 @@ class CollectionSQL(Database):
 
     async def removed_channels(self) -> set[str]:
         return {r[0] for r in await self.fetchall("SELECT username FROM channels WHERE unwatched_at IS NOT NULL")}
+
+    async def last_successes(self, source: str) -> dict[str, str]:
+        return {r[0]: r[1] for r in await self.fetchall(
+            "SELECT channel, last_success FROM cursors WHERE source=? AND last_success IS NOT NULL", (source,))}
 
     async def watched_channels(self) -> list[str]:
         return [r[0] for r in await self.fetchall("SELECT username FROM channels WHERE watched=1 ORDER BY username")]

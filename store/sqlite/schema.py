@@ -404,4 +404,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX escalations_rank ON escalations(score DESC, subject);
     CREATE INDEX alerts_created ON alerts(created_at DESC, id);  -- the alerts page, newest first
     """,
+    """
+    -- distributed mode (tgsweep/work/): when the dispatcher last queued each channel, so a channel that
+    -- keeps failing is tried once per interval, not at every tick
+    CREATE TABLE dispatch_marks (
+        source      TEXT NOT NULL,          -- web
+        channel     TEXT NOT NULL,
+        deferred_at TEXT NOT NULL,
+        PRIMARY KEY (source, channel)
+    );
+    """,
 ]

@@ -14,13 +14,16 @@ import pytest
 
 from store.postgres import PostgresStore
 from store.postgres.graph import PgAppendOnlyRead
+from store.postgres.queue import ProcrastinateQueue
 from store.sqlite import Store
 from store.sqlite.graph import AppendOnlyRead
 from store.sqlite.jobs import JobHistory
 
 # the rest: the Store itself; the job history of `tgsweep run` stays SQLite (APScheduler's own store)
-IMPLEMENTED_BY = {"sqlite": {"AppendOnlyReader": AppendOnlyRead, "JobRuns": JobHistory},
-                  "postgresql": {"AppendOnlyReader": PgAppendOnlyRead, "JobRuns": JobHistory}}
+IMPLEMENTED_BY = {"sqlite": {"AppendOnlyReader": AppendOnlyRead, "JobRuns": JobHistory,
+                             "WorkQueue": ProcrastinateQueue},  # the queue needs PostgreSQL whatever the store
+                  "postgresql": {"AppendOnlyReader": PgAppendOnlyRead, "JobRuns": JobHistory,
+                                 "WorkQueue": ProcrastinateQueue}}
 STORES = {"sqlite": Store, "postgresql": PostgresStore}
 
 

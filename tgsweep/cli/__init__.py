@@ -27,6 +27,7 @@ from tgsweep.cli import (
     sweep,
     verify,
     watch,
+    work,
 )
 from tgsweep.cli.common import err
 from tgsweep.config import ConfigError
@@ -34,7 +35,7 @@ from tgsweep.logs import redact_root_handlers
 from tgsweep.redact import redact
 
 # the order `tgsweep --help` lists them in
-GROUPS = (demo, init, sweep, service, watch, export, verify, bots, automation, media, evidence, alerts, serve, graph, db)
+GROUPS = (demo, init, sweep, service, watch, export, verify, bots, automation, media, evidence, alerts, serve, graph, db, work)
 
 
 def build_parser() -> argparse.ArgumentParser:

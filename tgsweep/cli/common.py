@@ -80,7 +80,7 @@ def channel_names(config: Config, given: list[str], new_ok: bool = True) -> list
 
     names = [channel_name(g) for g in given]
     known = set(config.watch.configured)
-    if config.storage.database.exists():
+    if config.storage.database.exists() or config.storage.url:
         known |= with_store(config, lambda store: store.channel_names())
     for name in names:
         hint = did_you_mean(name, known - {name})
@@ -93,6 +93,8 @@ def database_watchlist(config: Config) -> bool:
     """Whether the database has channels on the watchlist (`tgsweep watch add`); read without migrating."""
     from store.sqlite.database import has_watched_channels
 
+    if config.storage.url:  # PostgreSQL: opening it migrates nothing a worker did not
+        return bool(with_store(config, lambda store: store.watched_channels()))
     return has_watched_channels(config.storage.database)
 
 

@@ -14,7 +14,7 @@ from tgsweep.logs import setup_logging
 def cmd_sweep(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     setup_logging(config.logging)
-    from tgsweep.sweep import outcome, print_summary, run_sweep
+    from tgsweep.sweep import STAGES, outcome, print_summary, run_sweep
 
     try:
         channels = channel_names(config, args.channel) if args.channel else None
@@ -36,13 +36,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         err.print(f"nothing to sweep: add channels to [watch] channels in {config.source}, "
                   "run `tgsweep watch add NAME`, or pass --channel NAME")
         return 2
+    stages = tuple(s for s in (",".join(STAGES) if args.stages is None else args.stages).split(",") if s)
+    if unknown := set(stages) - set(STAGES):
+        err.print(f"--stages: no stage {', '.join(sorted(unknown))} (the stages: {', '.join(STAGES)})")
+        return 2
     from crawler.telethon.client import NotLoggedIn, TelethonNotConfigured, check_configured
 
     try:
         if args.source in ("telethon", "all"):
             check_configured(config)  # before anything starts
         result = run_sweep(config, channels, progress=not args.no_progress, source=args.source,
-                           group=args.group, discovered=args.discovered)
+                           group=args.group, discovered=args.discovered, stages=stages)
     except (NotLoggedIn, TelethonNotConfigured) as exc:  # nothing was collected; says what to do
         err.print(str(exc))
         return 2
@@ -80,6 +84,8 @@ def register(sub: Any) -> None:
     p.add_argument("--source", choices=["web", "telethon", "all"], default="web")
     p.add_argument("--channel", action="append", metavar="NAME", help="sweep only this channel (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress display")
+    p.add_argument("--stages", metavar="LIST", help="the later stages to run, comma-separated (default: every one: "
+                                                     "enrich,detect,automation,graph,deliver; empty: collect only)")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--group", metavar="NAME", help="sweep only this [[watch.groups]] group's channels")
     which.add_argument("--discovered", action="store_true",

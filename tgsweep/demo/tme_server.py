@@ -784,8 +784,9 @@ _NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 class TmeServer:
     """Serve a World on 127.0.0.1 from a background thread; also the fault and admin controls."""
 
-    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0) -> None:
         self.world = world
+        self.delay = delay  # seconds before every answer: a far server (the distributed benchmark is I/O-bound)
         self.host = host
         self.port = port
         self.base_url = ""
@@ -979,8 +980,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._admin(method, path, payload)
             return
         fault = self.tme._take_fault(path + ("?" + query if query else "")) or {}
-        if fault.get("delay"):
-            time.sleep(float(fault["delay"]))
+        if fault.get("delay") or self.tme.delay:
+            time.sleep(float(fault.get("delay") or self.tme.delay))
         if "status" in fault:
             status = int(fault["status"])
             headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}

@@ -1,0 +1,33 @@
+"""The interface of distributed mode's dispatcher (tgsweep/work/): when it last queued each channel."""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class DispatchStore(Protocol):
+    """What the dispatcher reads and writes beside the cursors (CollectionStore.last_successes)."""
+
+    async def dispatch_marks(self, source: str) -> dict[str, str]:
+        """When each channel was last queued for `source` (ISO 8601, UTC)."""
+
+    async def mark_dispatched(self, source: str, channels: list[str], at: str) -> None:
+        """Note that these channels were queued at `at`."""
+
+
+class WorkQueue(Protocol):
+    """The queue of distributed mode, as the dispatcher, the workers and `tgsweep status` use it."""
+
+    async def ensure_schema(self) -> bool:
+        """Create the queue's tables if they are not there; whether it did."""
+
+    async def defer_collect(self, bucket: int, channels: list[str]) -> bool:
+        """Queue a collect job for this batch of channels; False when one is pending already."""
+
+    async def defer_analysis(self) -> bool:
+        """Queue the store-wide analysis; False when one is pending already."""
+
+    async def retry_stalled(self, seconds: float) -> int:
+        """Run again the jobs of workers silent for `seconds`; how many there were."""
+
+    async def overview(self, stalled_seconds: float) -> dict[str, Any]:
+        """Workers, queues, running jobs with their locks, stalled jobs (`tgsweep status`)."""
