@@ -26,8 +26,9 @@ class WorkQueue(Protocol):
     async def defer_analysis(self) -> bool:
         """Queue the store-wide analysis; False when one is pending already."""
 
-    async def retry_stalled(self, seconds: float) -> int:
-        """Run again the jobs of workers silent for `seconds`; how many there were."""
+    async def retry_stalled(self, seconds: float) -> tuple[int, list[str]]:
+        """Run again the jobs of workers silent for `seconds`: how many there were, and the channels of those
+        that could not be queued again (a newer job of their batch waits already) for the dispatcher."""
 
     async def overview(self, stalled_seconds: float) -> dict[str, Any]:
         """Workers, queues, running jobs with their locks, stalled jobs (`tgsweep status`)."""

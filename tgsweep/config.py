@@ -254,7 +254,7 @@ class Distributed(_Section):
 
     buckets: int = Field(16, ge=1, le=4096)  # the watchlist in this many batches: one collect job per due batch
     tick_seconds: float = Field(30.0, ge=1)  # how often the dispatcher looks for due channels (a periodic job)
-    stalled_seconds: float = Field(60.0, ge=5)  # a worker silent this long is dead: its jobs are run again
+    stalled_seconds: float = Field(60.0, ge=2)  # a worker silent this long is dead: its jobs are run again
     analysis_minutes: float = Field(15.0, gt=0)  # enrich, detect, automation, graph, deliver over the whole store
     heartbeat_seconds: float = Field(10.0, gt=0)  # a worker's sign of life (Procrastinate's heartbeat)
 

@@ -70,13 +70,23 @@ class ProcrastinateQueue:
             return False
         return True
 
-    async def retry_stalled(self, seconds: float) -> int:
+    async def retry_stalled(self, seconds: float) -> tuple[int, list[str]]:
+        import procrastinate.exceptions
+        from procrastinate.jobs import Status
+
         manager = self.app.job_manager
         stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=seconds))
+        given_back: list[str] = []
         for job in stalled:
-            await manager.retry_job(job)
+            try:
+                await manager.retry_job(job)
+            except procrastinate.exceptions.UniqueViolation:
+                # a newer job of the same batch waits already (one pending job per queueing lock): this one
+                # ends as failed and its channels go back to the dispatcher, for the next tick
+                await manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=False)
+                given_back += list(job.task_kwargs.get("channels", []))
         await manager.prune_stalled_workers(seconds)
-        return len(stalled)
+        return len(stalled), given_back
 
     async def overview(self, stalled_seconds: float) -> dict[str, Any]:
         connector, manager = self.app.connector, self.app.job_manager

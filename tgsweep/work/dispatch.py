@@ -34,9 +34,11 @@ async def dispatch_once(config: Config, store: Any, queue: WorkQueue, now: datet
     now = now or datetime.now(timezone.utc)
     at = now.isoformat(timespec="seconds")
     settings = config.distributed
-    retried = await queue.retry_stalled(settings.stalled_seconds)
-    names = plan.due(await watch_intervals(store, config), await store.last_successes("web"),
-                     await marks_store.dispatch_marks("web"), now)
+    retried, given_back = await queue.retry_stalled(settings.stalled_seconds)
+    marks = await marks_store.dispatch_marks("web")
+    for name in given_back:  # their job ended unrun: due again now, whenever they were queued
+        marks.pop(name, None)
+    names = plan.due(await watch_intervals(store, config), await store.last_successes("web"), marks, now)
     queued: list[str] = []
     jobs = 0
     for bucket, batch in sorted(plan.batches(names, settings.buckets).items()):
