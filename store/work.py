@@ -4,6 +4,10 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 
+class LeaseLost(Exception):
+    """The process no longer holds the account it collects with (its lease connection is gone): stop at once."""
+
+
 class DispatchStore(Protocol):
     """What the dispatcher reads and writes beside the cursors (CollectionStore.last_successes)."""
 

@@ -39,6 +39,7 @@ from crawler.telethon.mapping import (
     bot_profile, capture_bytes, channel_kind, channel_profile, known_entities, map_messages, size_of, user_kind,
 )
 from store.telethon import SOURCE, TelethonStateStore, older_than
+from store.work import LeaseLost
 from tgsweep.config import Config
 
 
@@ -75,8 +76,10 @@ class TelethonCollector:
     """One sweep's worth of Telethon collection into the store (a client that is connected and logged in)."""
 
     def __init__(self, client: Any, store: TelethonCollectorStore, config: Config, sweep_id: int, stats: TelethonStats,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, fingerprint: FingerprintHook | None = None):
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, fingerprint: FingerprintHook | None = None,
+                 guard: Callable[[], Awaitable[None]] | None = None):
         self.client, self.store, self.config, self.sweep_id, self.stats = client, store, config, sweep_id, stats
+        self.guard = guard  # before every request: the account's lease still held (tgsweep collector)
         self.fingerprint = fingerprint
         self.sleep = sleep
         self.tg = config.telethon
@@ -95,7 +98,10 @@ class TelethonCollector:
 
     # -- requests, with flood handling ------------------------------------------------------------
 
-    def _count(self, kind: str) -> None:
+    async def _request(self, kind: str) -> None:
+        """Before every request: the guard (LeaseLost: another process may hold the account now), then counted."""
+        if self.guard is not None:
+            await self.guard()
         self.stats.requests[kind] = self.stats.requests.get(kind, 0) + 1
 
     async def _call(self, kind: str, make: Callable[[], Awaitable[Any]], channel: str | None = None) -> Any:
@@ -103,7 +109,7 @@ class TelethonCollector:
         if kind in self.waits:
             raise AccountWait(f"account flood wait on {kind} until {self.waits[kind]}")
         for attempt in range(2):
-            self._count(kind)
+            await self._request(kind)
             try:
                 return await make()
             except errors.FloodWaitError as exc:
@@ -279,13 +285,13 @@ class TelethonCollector:
             raise AccountWait(f"account flood wait on history until {self.waits['history']}")
         buffer: list[Any] = []
         last = cursor.last_id
-        self._count("history")
+        await self._request("history")
         seen = 0
         async for msg in self.client.iter_messages(peer, min_id=cursor.last_id, reverse=True, limit=None):
             buffer.append(msg)
             seen += 1
             if seen % PAGE == 0:
-                self._count("history")  # the next message comes from the next request
+                await self._request("history")  # the next message comes from the next request
                 split = len(buffer) - _trailing_album(buffer)  # never 0: a whole-album buffer is stored
                 last = await self._store_page(name, buffer[:split], last)
                 buffer = buffer[split:]
@@ -442,10 +448,11 @@ async def sweep_telethon(config: Config, store: TelethonCollectorStore, client: 
                          on_progress: Callable[[SweepStats], None] | None = None,
                          sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, group: str | None = None,
                          discovered: bool = False, fingerprint: FingerprintHook | None = None,
-                         ) -> tuple[int, TelethonStats, float]:
+                         guard: Callable[[], Awaitable[None]] | None = None) -> tuple[int, TelethonStats, float]:
     """Collect every channel to sweep with a connected, logged-in client; returns (sweep id, stats, seconds).
 
-    `group`, `discovered`: which channels, as in crawler.web.stage.channels_to_sweep."""
+    `group`, `discovered`: which channels, as in crawler.web.stage.channels_to_sweep. `guard`: awaited before
+    every request (distributed mode: the account's lease, store/postgres/lease.py); what it raises ends the sweep."""
     from crawler.web.stage import _on_signals, channels_to_sweep, close_warcs
     from tgsweep.logs import bind
 
@@ -456,7 +463,7 @@ async def sweep_telethon(config: Config, store: TelethonCollectorStore, client: 
     bind(sweep_id=sweep_id)
     log.info("telethon sweep %d started: %d channels", sweep_id, len(names))
     stats = TelethonStats()
-    collector = TelethonCollector(client, store, config, sweep_id, stats, sleep, fingerprint)
+    collector = TelethonCollector(client, store, config, sweep_id, stats, sleep, fingerprint, guard)
     collector.waits = await store.account_waits()
     started = time.monotonic()
     status = "failed"
@@ -476,6 +483,9 @@ async def sweep_telethon(config: Config, store: TelethonCollectorStore, client: 
         if not stopping:
             raise
         task.uncancel()
+    except LeaseLost:
+        status = "interrupted"  # the account's lease is gone: what was stored stays, the new holder resumes
+        raise
     finally:
         stop()
         elapsed = time.monotonic() - started

@@ -413,5 +413,13 @@ MIGRATIONS: list[str] = [
         deferred_at TEXT NOT NULL,
         PRIMARY KEY (source, channel)
     );
+    -- who held which Telethon account when (store/postgres/lease.py): acquired, released, lost
+    CREATE TABLE lease_log (
+        id          INTEGER PRIMARY KEY,
+        account     TEXT NOT NULL,
+        holder      TEXT NOT NULL,          -- host:pid
+        event       TEXT NOT NULL,
+        at          TEXT NOT NULL
+    );
     """,
 ]

@@ -47,6 +47,35 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_collector(args: argparse.Namespace) -> int:
+    import signal
+
+    from crawler.telethon.client import NotLoggedIn, TelethonNotConfigured, check_configured
+    from tgsweep.work.collector import run_collector
+
+    config = _distributed(args)
+    if config is None:
+        return 2
+    try:
+        check_configured(config)
+    except TelethonNotConfigured as exc:
+        err.print(str(exc))
+        return 2
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # finish the request in flight, release the lease
+            loop.add_signal_handler(sig, stop.set)
+        return await run_collector(config, args.account, stop=stop)
+
+    try:
+        return asyncio.run(run())
+    except NotLoggedIn as exc:
+        err.print(str(exc))
+        return 2
+
+
 def register(sub: Any) -> None:
     """Add this group's commands to the command line."""
     p = sub.add_parser("worker", help="distributed mode: take collect, analysis and dispatch jobs from the queue "
@@ -55,6 +84,11 @@ def register(sub: Any) -> None:
                                                      "(default: all)")
     p.add_argument("--concurrency", type=int, default=1, metavar="N", help="jobs at once in this process (default 1)")
     p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("collector", help="distributed mode: the Telethon collector of one account, holding its "
+                                         "lease (a second one on the same account waits as a standby)")
+    p.add_argument("--account", default="default", metavar="NAME",
+                   help="the account's name: one lease per name (default: default, the [telethon] account)")
+    p.set_defaults(func=cmd_collector)
     p = sub.add_parser("dispatch", help="distributed mode: queue the due channels and the analysis now (the "
                                         "workers' periodic tick does it too)")
     p.set_defaults(func=cmd_dispatch)
