@@ -14,6 +14,10 @@ class DispatchStore(Protocol):
     async def dispatch_marks(self, source: str) -> dict[str, str]:
         """When each channel was last queued for `source` (ISO 8601, UTC)."""
 
+    async def lease_states(self) -> list[dict[str, Any]]:
+        """Each Telethon account's newest lease event: account, holder, event, at."""
+        ...
+
     async def mark_dispatched(self, source: str, channels: list[str], at: str) -> None:
         """Note that these channels were queued at `at`."""
 

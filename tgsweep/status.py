@@ -73,9 +73,12 @@ async def gather_status(config: Config) -> dict[str, Any]:
 
         takedowns = {k: v for k, v in (await takedown_report(store)).items() if k != "posts"}
         account = await store.account_waits()  # Telethon flood waits for the whole account (telethon_waits)
+        leases = await store.lease_states() if config.storage.url_value else []
     finally:
         await store.close()
+    distributed = await _distributed(config, leases) if config.storage.url_value else None
     return {
+        "distributed": distributed,
         "at": at.isoformat(timespec="seconds"),
         "service": {"running": pid is not None, "pid": pid if pid and pid > 0 else None,
                     "jobs_database": str(jobs_db)},
@@ -93,6 +96,32 @@ async def gather_status(config: Config) -> dict[str, Any]:
         "errors_last_day": {"count": sum(by_kind.values()), "by_kind": by_kind, "recent": recent},
         "takedowns": takedowns,
     }
+
+
+async def _distributed(config: Config, leases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Distributed mode: the workers, queues, running and stalled jobs (Procrastinate's tables), the leases."""
+    from tgsweep.work.worker import opened
+
+    async with opened(config) as queue:
+        overview = await queue.overview(config.distributed.stalled_seconds)
+    workers = [{"id": w["id"], "last_heartbeat": w["last_heartbeat"].isoformat(timespec="seconds")
+                if isinstance(w["last_heartbeat"], datetime) else w["last_heartbeat"]} for w in overview["workers"]]
+    return {**overview, "workers": workers, "leases": leases}
+
+
+def _distributed_lines(d: dict[str, Any]) -> list[str]:
+    lines = [f"distributed mode: {len(d['workers'])} worker(s)"
+             + "".join(f"\n  worker {w['id']} last heartbeat {w['last_heartbeat']}" for w in d["workers"])]
+    queues = d["queues"]
+    lines.append("queues: " + (", ".join(f"{q['name']} {q['jobs_count']} job(s) ({q['todo']} waiting, {q['doing']} "
+                                          f"running, {q['failed']} failed)" for q in queues) if queues else "empty"))
+    for j in d["running"]:
+        lines.append(f"  running job {j['id']} {j['task']} (lock {j['lock']}) on worker {j['worker']}")
+    lines.append("stalled jobs (their worker stopped beating): "
+                 + (", ".join(str(i) for i in d["stalled"]) if d["stalled"] else "none"))
+    lines.append("leases: " + (", ".join(f"{x['account']} {x['event']} by {x['holder']} at {x['at']}"
+                                         for x in d["leases"]) if d["leases"] else "no collector has run"))
+    return lines
 
 
 def format_status(s: dict[str, Any], channels: bool = False) -> list[str]:
@@ -152,4 +181,6 @@ def format_status(s: dict[str, Any], channels: bool = False) -> list[str]:
         from tgsweep.summaries import takedown_lines
 
         lines += takedown_lines(s["takedowns"])
+    if s.get("distributed"):
+        lines += _distributed_lines(s["distributed"])
     return lines

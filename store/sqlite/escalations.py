@@ -12,6 +12,8 @@ class EscalationsSQL(Database):
     """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
     async def automation_score_rows(self) -> list[tuple[str, float, str]]:
+        if not await self.has_column("automation_scores", "score"):  # interface 4: written by another tool, if at all
+            return []
         return [tuple(r) for r in await self.fetchall("SELECT subject, score, reasons FROM automation_scores")]
 
     async def save_escalations(self, plan: Callable[[dict[str, str | None]], tuple[list[tuple], list[Alert]]]) -> int:

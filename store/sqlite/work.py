@@ -1,6 +1,8 @@
 """SQL of the store, distributed mode's dispatch marks (store/work.py)."""
 from __future__ import annotations
 
+from typing import Any
+
 from store.sqlite.database import Database
 
 
@@ -19,3 +21,9 @@ class WorkSQL(Database):
                 "INSERT INTO dispatch_marks(source, channel, deferred_at) VALUES (?,?,?) "
                 "ON CONFLICT(source, channel) DO UPDATE SET deferred_at=excluded.deferred_at",
                 [(source, c, at) for c in channels])
+
+    async def lease_states(self) -> list[dict[str, Any]]:
+        """Each Telethon account's newest lease event (`tgsweep status`)."""
+        return [dict(zip(("account", "holder", "event", "at"), r)) for r in await self.fetchall(
+            "SELECT account, holder, event, at FROM lease_log l "
+            "WHERE id = (SELECT max(id) FROM lease_log m WHERE m.account = l.account) ORDER BY account")]

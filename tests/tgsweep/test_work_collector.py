@@ -14,6 +14,7 @@ from crawler.telethon.collect import TelethonCollector
 from store.postgres import PostgresStore
 from tests.crawler.telethon.test_collect import ALL, world
 from tgsweep.config import parse_config
+from tgsweep.status import format_status, gather_status
 from tgsweep.work.collector import run_collector
 
 
@@ -80,3 +81,5 @@ async def test_two_collectors_never_use_one_account_at_once(tmp_path, pg_url, mo
     events = [event for _, event in log]
     assert events[0] == "acquired" and events[-1] == "released" and sorted(events[1:3]) == ["acquired", "lost"]
     assert custody.ok, custody.problems
+    shown = "\n".join(format_status(await gather_status(config)))  # tgsweep status: the account's lease
+    assert "leases: unit released by " in shown and "stalled jobs (their worker stopped beating): none" in shown
