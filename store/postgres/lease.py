@@ -35,8 +35,10 @@ class Lease:
         self.key = zlib.crc32(account.encode()) & 0x7FFFFFFF
 
     @classmethod
-    async def acquire(cls, url: str, account: str, holder: str, poll_seconds: float = 5.0) -> "Lease":
-        """Hold the account's lease, waiting while another process holds it (a standby)."""
+    async def acquire(cls, url: str, account: str, holder: str, poll_seconds: float = 5.0,
+                      stop: asyncio.Event | None = None) -> "Lease | None":
+        """Hold the account's lease, waiting while another process holds it (a standby); None if `stop` is set
+        while waiting (SIGTERM to a standby)."""
         import psycopg
 
         conn = await psycopg.AsyncConnection.connect(conninfo(url), autocommit=True)
@@ -46,6 +48,13 @@ class Lease:
             if not waited:
                 log.info("account %s is held by another collector: waiting (standby)", account)
                 waited = True
+            if stop is not None:
+                try:
+                    await asyncio.wait_for(stop.wait(), poll_seconds)
+                except asyncio.TimeoutError:
+                    continue
+                await conn.close()
+                return None
             await asyncio.sleep(poll_seconds)
         await lease._log("acquired")
         log.info("lease on account %s acquired by %s", account, holder)

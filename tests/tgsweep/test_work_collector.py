@@ -83,3 +83,21 @@ async def test_two_collectors_never_use_one_account_at_once(tmp_path, pg_url, mo
     assert custody.ok, custody.problems
     shown = "\n".join(format_status(await gather_status(config)))  # tgsweep status: the account's lease
     assert "leases: unit released by " in shown and "stalled jobs (their worker stopped beating): none" in shown
+
+
+async def test_a_standby_stops_when_told_while_waiting(pg_url):
+    from store import open_store
+    from store.postgres.lease import Lease
+
+    await (await open_store("unused.sqlite", pg_url)).close()  # the schema
+    holder = await Lease.acquire(pg_url, "unit", "holder", 0.05)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.3, stop.set)  # SIGTERM to the standby
+    try:
+        assert await asyncio.wait_for(Lease.acquire(pg_url, "unit", "standby", 0.05, stop), 10) is None
+        await holder.check()  # still the holder's
+    finally:
+        await holder.release()
+    again = await asyncio.wait_for(Lease.acquire(pg_url, "unit", "next", 0.05), 10)  # released: free again
+    assert again is not None
+    await again.release()

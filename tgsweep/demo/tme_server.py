@@ -1078,6 +1078,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--page-size", type=int, default=None)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before every answer (a far server)")
     args = parser.parse_args(argv)
     if args.demo:
         from tgsweep.demo.corpus import build_demo_world
@@ -1090,7 +1091,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    server = TmeServer(world, args.host, args.port)
+    server = TmeServer(world, args.host, args.port, delay=args.delay)
     url = server.start()
     print(f"READY {url}", flush=True)
     while not stop.wait(0.2):

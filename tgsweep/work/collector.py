@@ -34,7 +34,9 @@ async def run_collector(config: Config, account: str, client: Any = None, stop: 
         raise ValueError(f"the collector needs the store on PostgreSQL: set [storage] url in {config.source}")
     stop = stop or asyncio.Event()
     await (await open_store(config.storage.database, url)).close()  # the schema, lease_log included, is there
-    lease = await Lease.acquire(url, account, f"{socket.gethostname()}:{os.getpid()}", poll_seconds)
+    lease = await Lease.acquire(url, account, f"{socket.gethostname()}:{os.getpid()}", poll_seconds, stop)
+    if lease is None:  # stopped while a standby
+        return 0
     client = client or build_client(config)
     done = 0
     try:
