@@ -9,11 +9,13 @@ is the shell's (tgsweep/work/tasks.py), handed in as a Procrastinate blueprint.
 """
 from __future__ import annotations
 
-from typing import Any
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
 
 from store.postgres.database import conninfo
 
 SCHEMA_LOCK = 7_413_009  # advisory lock: one process creates Procrastinate's tables
+DISPATCH_LOCK = 7_413_010  # advisory lock: one dispatcher pass at a time
 
 
 def build_app(url: str, blueprint: Any, tick_seconds: float) -> Any:
@@ -32,6 +34,18 @@ def build_app(url: str, blueprint: Any, tick_seconds: float) -> Any:
 
 class ProcrastinateQueue:
     """WorkQueue on an open Procrastinate app."""
+
+    @staticmethod
+    @asynccontextmanager
+    async def exclusive(url: str) -> AsyncIterator[bool]:
+        """True while this process alone dispatches (a session advisory lock: released by PostgreSQL when a
+        killed dispatcher's connection ends). Not Procrastinate's job `lock`: a tick killed while running keeps
+        that lock until its job is retried, and retrying stalled jobs is the tick's own work: it would wait forever."""
+        import psycopg
+
+        async with await psycopg.AsyncConnection.connect(conninfo(url), autocommit=True) as conn:
+            row = await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (DISPATCH_LOCK,))).fetchone()
+            yield bool(row and row[0])
 
     def __init__(self, app: Any):
         self.app = app

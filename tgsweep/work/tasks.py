@@ -73,7 +73,7 @@ async def analyse() -> dict[str, Any]:
     return done
 
 
-@blueprint.task(name="tick", queue="dispatch", lock="dispatch", pass_context=True)
+@blueprint.task(name="tick", queue="dispatch", pass_context=True)
 async def tick(context: Any, timestamp: int) -> dict[str, Any]:
     """The dispatcher, once per [distributed] tick_seconds (periodic: deferred once whatever the workers)."""
     from store import open_store
@@ -81,8 +81,11 @@ async def tick(context: Any, timestamp: int) -> dict[str, Any]:
     from tgsweep.work.dispatch import dispatch_once
 
     config = current_config()
-    store = await open_store(config.storage.database, config.storage.url_value)
-    try:
-        return await dispatch_once(config, store, ProcrastinateQueue(context.app))
-    finally:
-        await store.close()
+    async with ProcrastinateQueue.exclusive(config.storage.url_value) as alone:
+        if not alone:
+            return {"skipped": "another dispatcher pass is running"}
+        store = await open_store(config.storage.database, config.storage.url_value)
+        try:
+            return await dispatch_once(config, store, ProcrastinateQueue(context.app))
+        finally:
+            await store.close()
