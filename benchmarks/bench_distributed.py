@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import shutil
 import signal
 import subprocess
@@ -42,38 +41,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_sweep import build_world  # noqa: E402
+from bench_sweep import _config_text, build_world  # noqa: E402
 
 
 def _config(folder: Path, base_url: str, channels: list[str], concurrency: int, url: str | None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    text = f"""
-[storage]
-database = "{folder / 'tgsweep.db'}"
-media_dir = "{folder / 'media'}"
-{f'url = "{url}"' if url else ''}
-
-[web]
-base_url = "{base_url}"
-request_delay = 0
-concurrent_requests = {concurrency}
-
-[media]
-download = false
-
-[watch]
-channels = {json.dumps(channels)}
-
-[discovery]
-enabled = false
-
+    text = _config_text(folder / "tgsweep.db", base_url, channels, concurrency, url=url) + """
 [distributed]
 tick_seconds = 1
 buckets = 16
 analysis_minutes = 100000
-
-[logging]
-level = "WARNING"
 """
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")

@@ -395,12 +395,14 @@ def child_loop_parse(base_url: str, channels: list[str]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _config_text(db: Path, base_url: str, channels: list[str], concurrency: int, warc: bool = True) -> str:
+def _config_text(db: Path, base_url: str, channels: list[str], concurrency: int, warc: bool = True,
+                 url: str | None = None) -> str:
     return f"""
 [storage]
 database = "{db}"
 media_dir = "{db.parent / 'media'}"
 warc = {'true' if warc else 'false'}
+{f'url = "{url}"' if url else ''}
 
 [web]
 base_url = "{base_url}"

@@ -323,6 +323,20 @@ def test_faulted_requests_are_logged_with_their_status(server):
     assert server.requests() == [{"method": "GET", "path": "/s/alpha", "query": "before=10", "status": 429}]
 
 
+def test_a_request_still_served_when_the_log_is_cleared_is_not_logged(server):
+    """A killed client's slow page finishes after the test cleared the log: it is not the next run's."""
+    import threading
+
+    server.add_faults("/s/alpha", {"delay": 0.5})
+    slow = threading.Thread(target=get, args=(server.base_url + "/s/alpha?before=10",))
+    slow.start()
+    time.sleep(0.2)
+    server.clear_requests()
+    get(server.base_url + "/s/alpha")
+    slow.join()
+    assert [r["query"] for r in server.requests()] == [""]
+
+
 # --------------------------------------------------------------------------------------------
 # JSON, subprocess mode, speed
 

@@ -41,6 +41,9 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     done = asyncio.run(dispatch(config))
+    if done is None:
+        out.print("another dispatcher pass is running (a worker's tick): nothing done")
+        return 0
     out.print(f"{done['due']} channel(s) due; {done['queued_channels']} queued in {done['collect_jobs']} collect "
               f"job(s); analysis {'queued' if done['analysis'] else 'not due or already queued'}; "
               f"{done['retried']} stalled job(s) run again")

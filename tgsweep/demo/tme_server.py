@@ -794,6 +794,7 @@ class TmeServer:
         self._lock = threading.Lock()
         self._faults: dict[str, list[dict[str, Any]]] = {}
         self._log: list[dict[str, Any]] = []
+        self._log_generation = 0  # bumped by clear_requests: a request received before it is not logged
         self._wrap_cache: dict[tuple[str, int], str] = {}
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -903,12 +904,15 @@ class TmeServer:
             return [dict(r) for r in self._log if r["path"].startswith(path_prefix)]
 
     def clear_requests(self) -> None:
+        """Forget the log, including requests still being served (a killed client's slow page)."""
         with self._lock:
             self._log.clear()
+            self._log_generation += 1
 
-    def _record(self, method: str, path: str, query: str, status: int) -> None:
+    def _record(self, method: str, path: str, query: str, status: int, generation: int) -> None:
         with self._lock:
-            self._log.append({"method": method, "path": path, "query": query, "status": status})
+            if generation == self._log_generation:
+                self._log.append({"method": method, "path": path, "query": query, "status": status})
 
     # pages ----------------------------------------------------------------------------------
     def channel_page(self, name: str, before: int | None, empty: bool = False) -> str:
@@ -979,6 +983,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/__admin/"):
             self._admin(method, path, payload)
             return
+        generation = self.tme._log_generation
         fault = self.tme._take_fault(path + ("?" + query if query else "")) or {}
         if fault.get("delay") or self.tme.delay:
             time.sleep(float(fault.get("delay") or self.tme.delay))
@@ -988,11 +993,11 @@ class _Handler(BaseHTTPRequestHandler):
             if "location" in fault:  # a redirect, as a hostile mirror would send
                 headers["Location"] = str(fault["location"])
             body = f"<html><body><h1>{status}</h1></body></html>".encode()
-            self.tme._record(method, path, query, status)
+            self.tme._record(method, path, query, status, generation)
             self._send(status, body, headers=headers, truncate=fault.get("truncate"))
             return
         status, body, ctype, headers = self._route(method, path, query, bool(fault.get("empty")))
-        self.tme._record(method, path, query, status)
+        self.tme._record(method, path, query, status, generation)
         self._send(status, body, ctype, headers, truncate=fault.get("truncate"))
 
     def _route(self, method: str, path: str, query: str,

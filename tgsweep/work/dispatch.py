@@ -53,3 +53,19 @@ async def dispatch_once(config: Config, store: Any, queue: WorkQueue, now: datet
             await marks_store.mark_dispatched("analysis", ["store"], at)
     return {"retried": retried, "due": len(names), "queued_channels": len(queued), "collect_jobs": jobs,
             "analysis": analysis}
+
+
+async def dispatch_alone(config: Config, queue: WorkQueue) -> dict[str, Any] | None:
+    """One pass on its own store connection, unless another pass runs now (then None): the tick and
+    `tgsweep dispatch` alike."""
+    from store import open_store
+    from store.postgres.queue import ProcrastinateQueue
+
+    async with ProcrastinateQueue.exclusive(config.storage.url_value or "") as alone:
+        if not alone:
+            return None
+        store = await open_store(config.storage.database, config.storage.url_value)
+        try:
+            return await dispatch_once(config, store, queue)
+        finally:
+            await store.close()

@@ -76,16 +76,8 @@ async def analyse() -> dict[str, Any]:
 @blueprint.task(name="tick", queue="dispatch", pass_context=True)
 async def tick(context: Any, timestamp: int) -> dict[str, Any]:
     """The dispatcher, once per [distributed] tick_seconds (periodic: deferred once whatever the workers)."""
-    from store import open_store
     from store.postgres.queue import ProcrastinateQueue
-    from tgsweep.work.dispatch import dispatch_once
+    from tgsweep.work.dispatch import dispatch_alone
 
-    config = current_config()
-    async with ProcrastinateQueue.exclusive(config.storage.url_value) as alone:
-        if not alone:
-            return {"skipped": "another dispatcher pass is running"}
-        store = await open_store(config.storage.database, config.storage.url_value)
-        try:
-            return await dispatch_once(config, store, ProcrastinateQueue(context.app))
-        finally:
-            await store.close()
+    done = await dispatch_alone(current_config(), ProcrastinateQueue(context.app))
+    return done if done is not None else {"skipped": "another dispatcher pass is running"}

@@ -41,14 +41,9 @@ async def run_worker(config: Config, queues: list[str] | None, concurrency: int)
             shutdown_graceful_timeout=config.schedule.stop_grace_seconds, delete_jobs="successful")
 
 
-async def dispatch(config: Config) -> dict[str, Any]:
-    """One dispatcher pass now (the workers' periodic tick does the same)."""
-    from store import open_store
-    from tgsweep.work.dispatch import dispatch_once
+async def dispatch(config: Config) -> dict[str, Any] | None:
+    """One dispatcher pass now (the workers' periodic tick does the same); None while another runs."""
+    from tgsweep.work.dispatch import dispatch_alone
 
     async with opened(config) as queue:
-        store = await open_store(config.storage.database, config.storage.url_value)
-        try:
-            return await dispatch_once(config, store, queue)
-        finally:
-            await store.close()
+        return await dispatch_alone(config, queue)
