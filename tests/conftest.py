@@ -32,11 +32,12 @@ class StampedTmeServer(TmeServer):
         super().__init__(*args, **kwargs)
         self.stamps: list[dict[str, Any]] = []
 
-    def _record(self, method: str, path: str, query: str, status: int) -> None:
-        super()._record(method, path, query, status)
+    def _record(self, method: str, path: str, query: str, status: int, generation: int) -> None:
+        super()._record(method, path, query, status, generation)
         with self._lock:
-            self.stamps.append({"at": time.monotonic(), "method": method, "path": path, "query": query,
-                                "status": status})
+            if generation == self._log_generation:
+                self.stamps.append({"at": time.monotonic(), "method": method, "path": path, "query": query,
+                                    "status": status})
 
     def clear_requests(self) -> None:
         super().clear_requests()
