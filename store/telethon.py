@@ -4,6 +4,7 @@ Entities (username -> id, access hash) are resolved once and reused, so a sweep 
 ResolveUsername request on a channel or bot it has seen; a FloodWait longer than the
 threshold becomes a not-before time, on the channel's cursor (`cursors.not_before`, source
 telethon) or account-wide for one kind of request (`telethon_waits`), which later sweeps honour.
+Access hashes and account-wide waits are the account's own (several accounts may share a store).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 from store.records import Capture
 
 SOURCE = "telethon"
+DEFAULT_ACCOUNT = "default"  # the account of `tgsweep sweep --source telethon`; `tgsweep collector --account NAME` names its own
 
 
 @dataclass(slots=True)
@@ -53,19 +55,25 @@ def until(seconds: float) -> str:
 class TelethonStateStore(Protocol):
     """The Telethon collector's memory between sweeps."""
 
-    async def cached_entity(self, username: str) -> CachedEntity | None:
-        """The resolved entity of a username, if it was resolved before."""
+    async def cached_entity(self, username: str, account: str = DEFAULT_ACCOUNT) -> CachedEntity | None:
+        """The resolved entity of a username, if it was resolved before, with this account's access hash."""
 
-    async def cache_entities(self, entries: list[tuple[str, int | None, str, int | None, str | None]]) -> None:
-        """(username, peer id, kind, access hash, error) rows; a known id or hash is kept if none is given."""
+    async def cache_entities(self, entries: list[tuple[str, int | None, str, int | None, str | None]],
+                             account: str = DEFAULT_ACCOUNT) -> None:
+        """(username, peer id, kind, access hash, error) rows, the hashes this account's; a known id or hash is
+        kept if none is given."""
 
-    async def forget_access_hash(self, username: str) -> None:
-        """An access hash Telegram refused: resolve the username again next time."""
+    async def forget_access_hash(self, username: str, account: str = DEFAULT_ACCOUNT) -> None:
+        """An access hash Telegram refused this account: resolve the username again next time."""
 
-    async def account_waits(self) -> dict[str, str]:
-        """Account-wide flood waits in force: request kind -> until."""
+    async def account_waits(self, account: str = DEFAULT_ACCOUNT) -> dict[str, str]:
+        """The account's flood waits in force: request kind -> until."""
 
-    async def record_account_wait(self, kind: str, seconds: int, request: str) -> str:
+    async def all_account_waits(self) -> dict[str, dict[str, str]]:
+        """Every account's flood waits in force: account -> request kind -> until (`tgsweep status`)."""
+
+    async def record_account_wait(self, kind: str, seconds: int, request: str,
+                                  account: str = DEFAULT_ACCOUNT) -> str:
         """An account-wide flood wait for one kind of request; returns until when."""
 
     async def channel_wait(self, channel: str) -> str | None:

@@ -72,7 +72,7 @@ async def gather_status(config: Config) -> dict[str, Any]:
         from graph.takedown.check import takedown_report
 
         takedowns = {k: v for k, v in (await takedown_report(store)).items() if k != "posts"}
-        account = await store.account_waits()  # Telethon flood waits for the whole account (telethon_waits)
+        accounts = await store.all_account_waits()  # each Telethon account's own flood waits (telethon_waits)
         leases = await store.lease_states() if config.storage.url_value else []
     finally:
         await store.close()
@@ -87,8 +87,8 @@ async def gather_status(config: Config) -> dict[str, Any]:
         "channels": cursors,
         "flood_waits": [{"channel": c["channel"], "source": c["source"], "until": c["not_before"]}
                         for c in cursors if c["flood_wait"]]
-                       + [{"channel": f"(account: {kind})", "source": "telethon", "until": until}
-                          for kind, until in sorted(account.items())],
+                       + [{"channel": f"(account {account}: {kind})", "source": "telethon", "until": until}
+                          for account, waits in accounts.items() for kind, until in sorted(waits.items())],
         "alerts": {"pending": alerts.get("pending", {}).get("count", 0),
                    "oldest_pending": alerts.get("pending", {}).get("oldest"),
                    "dead": alerts.get("dead", {}).get("count", 0),

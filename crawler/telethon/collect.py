@@ -38,7 +38,7 @@ from store.collection import CollectionStore
 from crawler.telethon.mapping import (
     bot_profile, capture_bytes, channel_kind, channel_profile, known_entities, map_messages, size_of, user_kind,
 )
-from store.telethon import SOURCE, TelethonStateStore, older_than
+from store.telethon import DEFAULT_ACCOUNT, SOURCE, TelethonStateStore, older_than
 from store.work import LeaseLost
 from tgsweep.config import Config
 
@@ -77,8 +77,9 @@ class TelethonCollector:
 
     def __init__(self, client: Any, store: TelethonCollectorStore, config: Config, sweep_id: int, stats: TelethonStats,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, fingerprint: FingerprintHook | None = None,
-                 guard: Callable[[], Awaitable[None]] | None = None):
+                 guard: Callable[[], Awaitable[None]] | None = None, account: str = DEFAULT_ACCOUNT):
         self.client, self.store, self.config, self.sweep_id, self.stats = client, store, config, sweep_id, stats
+        self.account = account  # whose access hashes and flood waits these are
         self.guard = guard  # before every request: the account's lease still held (tgsweep collector)
         self.fingerprint = fingerprint
         self.sleep = sleep
@@ -130,11 +131,11 @@ class TelethonCollector:
             await self.store.record_error(self.sweep_id, "flood_wait", f"FloodWait of {seconds} s on {kind}: "
                                           f"{channel} not fetched before {at}", channel)
             return f"flood wait until {at}"
-        at = await self.store.record_account_wait(kind, seconds, kind)
+        at = await self.store.record_account_wait(kind, seconds, kind, self.account)
         self.waits[kind] = at
         if channel is not None and kind == "history":
             await self.store.record_channel_wait(channel, seconds)
-        self.stats.flood_waits.append(f"account:{kind} until {at}")
+        self.stats.flood_waits.append(f"{self.account}:{kind} until {at}")
         await self.store.record_error(self.sweep_id, "flood_wait", f"FloodWait of {seconds} s on {kind}: no "
                                       f"{kind} requests from this account before {at}", channel)
         return f"account flood wait on {kind} until {at}"
@@ -143,7 +144,7 @@ class TelethonCollector:
 
     async def _resolve(self, username: str) -> tuple[Any, str]:
         """(input peer, kind) of a public username: from the cache, else resolved once (get_entity) and cached."""
-        cached = await self.store.cached_entity(username)
+        cached = await self.store.cached_entity(username, self.account)
         if cached and cached.kind in ("not_found", "invalid"):
             if not older_than(cached.resolved_at, self.tg.retry_unavailable_hours):
                 raise LookupError(f"@{username} did not resolve at {cached.resolved_at} ({cached.error}); "
@@ -155,10 +156,10 @@ class TelethonCollector:
         try:
             entity = await self._call("resolve", lambda: self.client.get_entity(username))
         except _NOT_FOUND as exc:
-            await self.store.cache_entities([(username, None, "not_found", None, type(exc).__name__)])
+            await self._cache([(username, None, "not_found", None, type(exc).__name__)])
             raise LookupError(f"@{username} does not exist ({type(exc).__name__})") from None
         except ValueError as exc:  # "Cannot find any entity corresponding to ..." / "No user has ... as username"
-            await self.store.cache_entities([(username, None, "not_found", None, "no entity")])
+            await self._cache([(username, None, "not_found", None, "no entity")])
             raise LookupError(f"@{username} could not be resolved ({exc})") from None
         if isinstance(entity, types.Channel) and entity.access_hash is not None:
             kind = channel_kind(entity)
@@ -167,10 +168,13 @@ class TelethonCollector:
             kind = user_kind(entity)
             peer = types.InputPeerUser(entity.id, entity.access_hash)
         else:
-            await self.store.cache_entities([(username, None, "invalid", None, type(entity).__name__)])
+            await self._cache([(username, None, "invalid", None, type(entity).__name__)])
             raise LookupError(f"@{username} is not a public channel, group or bot ({type(entity).__name__})")
-        await self.store.cache_entities([(username, entity.id, kind, entity.access_hash, None)])
+        await self._cache([(username, entity.id, kind, entity.access_hash, None)])
         return peer, kind
+
+    async def _cache(self, entries: list[tuple[str, int | None, str, int | None, str | None]]) -> None:
+        await self.store.cache_entities(entries, self.account)
 
     async def _cache_from_messages(self, messages: list[Any]) -> None:
         """Entities Telegram sent with the messages (via bots, forward sources): cached for free."""
@@ -185,7 +189,7 @@ class TelethonCollector:
                     entries.append((name, entity.id, user_kind(entity), ah, None))
                 elif isinstance(entity, types.Channel):
                     entries.append((name, entity.id, channel_kind(entity), ah, None))
-        await self.store.cache_entities(list({e[0].lower(): e for e in entries}.values()))
+        await self._cache(list({e[0].lower(): e for e in entries}.values()))
 
     # -- channels ------------------------------------------------------------------------------------
 
@@ -227,7 +231,7 @@ class TelethonCollector:
             await self._profile(name, peer)
             await self._history(name, peer)
         except errors.ChannelInvalidError:  # the cached access hash is not valid for this account: resolve again
-            await self.store.forget_access_hash(name)
+            await self.store.forget_access_hash(name, self.account)
             peer, _ = await self._resolve(name)
             await self._profile(name, peer)
             await self._history(name, peer)
@@ -246,7 +250,7 @@ class TelethonCollector:
         await self._media(name, by_id, sorted({r[0] for r in rows}))
 
     async def _profile(self, name: str, peer: Any) -> None:
-        cached = await self.store.cached_entity(name)
+        cached = await self.store.cached_entity(name, self.account)
         if cached is not None and not older_than(cached.full_at, self.tg.profile_refresh_hours):
             return
         try:
@@ -255,7 +259,7 @@ class TelethonCollector:
         except AccountWait:
             return  # the profile waits; the history need not
         profile = channel_profile(full)
-        await self.store.cache_entities([(u.username, u.id, user_kind(u), u.access_hash, None) for u in full.users
+        await self._cache([(u.username, u.id, user_kind(u), u.access_hash, None) for u in full.users
                                           if u.username and u.access_hash is not None and not u.min])
         capture = self._archived(Capture("telethon_json", f"tg://{name}?full_channel",
                                          capture_bytes("channels.GetFullChannel", name, [full])), name)
@@ -390,7 +394,7 @@ class TelethonCollector:
         """GetFullUserRequest for every referenced bot whose API profile is missing or stale."""
         names = await self.store.bots_for_api_profiles()
         for name in names:
-            cached = await self.store.cached_entity(name)
+            cached = await self.store.cached_entity(name, self.account)
             if cached is not None and cached.kind == "bot" and not older_than(cached.full_at, self.tg.profile_refresh_hours):
                 continue
             if cached is not None and cached.kind in ("not_found", "invalid") and not older_than(
@@ -448,11 +452,13 @@ async def sweep_telethon(config: Config, store: TelethonCollectorStore, client: 
                          on_progress: Callable[[SweepStats], None] | None = None,
                          sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep, group: str | None = None,
                          discovered: bool = False, fingerprint: FingerprintHook | None = None,
-                         guard: Callable[[], Awaitable[None]] | None = None) -> tuple[int, TelethonStats, float]:
+                         guard: Callable[[], Awaitable[None]] | None = None,
+                         account: str = DEFAULT_ACCOUNT) -> tuple[int, TelethonStats, float]:
     """Collect every channel to sweep with a connected, logged-in client; returns (sweep id, stats, seconds).
 
     `group`, `discovered`: which channels, as in crawler.web.stage.channels_to_sweep. `guard`: awaited before
-    every request (distributed mode: the account's lease, store/postgres/lease.py); what it raises ends the sweep."""
+    every request (distributed mode: the account's lease, store/postgres/lease.py); what it raises ends the sweep.
+    `account`: whose access hashes and flood waits the store gives and keeps (`tgsweep collector --account`)."""
     from crawler.web.stage import _on_signals, channels_to_sweep, close_warcs
     from tgsweep.logs import bind
 
@@ -463,8 +469,8 @@ async def sweep_telethon(config: Config, store: TelethonCollectorStore, client: 
     bind(sweep_id=sweep_id)
     log.info("telethon sweep %d started: %d channels", sweep_id, len(names))
     stats = TelethonStats()
-    collector = TelethonCollector(client, store, config, sweep_id, stats, sleep, fingerprint, guard)
-    collector.waits = await store.account_waits()
+    collector = TelethonCollector(client, store, config, sweep_id, stats, sleep, fingerprint, guard, account)
+    collector.waits = await store.account_waits(account)
     started = time.monotonic()
     status = "failed"
     task = asyncio.current_task()

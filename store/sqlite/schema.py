@@ -323,7 +323,7 @@ MIGRATIONS: list[str] = [
         username        TEXT PRIMARY KEY,   -- lower case, no @
         peer_id         INTEGER,            -- bare id (channel_id / user_id); NULL: not resolvable
         kind            TEXT NOT NULL,      -- channel, group, bot, user, not_found, invalid
-        access_hash     INTEGER,            -- bound to this account's session
+        access_hash     INTEGER,            -- bound to this account's session (moved to telethon_access)
         resolved_at     TEXT NOT NULL,
         full_at         TEXT,               -- last GetFullChannel / GetFullUser (refreshed after profile_refresh_hours)
         profile         TEXT,               -- JSON: the mapped full profile
@@ -331,7 +331,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX telethon_entities_peer ON telethon_entities(peer_id);
     CREATE TABLE telethon_waits (       -- account-wide flood waits (a channel's own wait is cursors.not_before)
-        scope           TEXT PRIMARY KEY,   -- account:<request kind> (history, resolve, full_channel, full_user, media)
+        scope           TEXT PRIMARY KEY,   -- <account>:<request kind> (history, resolve, full_channel, full_user, media)
         until           TEXT NOT NULL,      -- ISO 8601 UTC: no request of this kind before then
         seconds         INTEGER NOT NULL,
         request         TEXT NOT NULL,
@@ -421,5 +421,20 @@ MIGRATIONS: list[str] = [
         event       TEXT NOT NULL,
         at          TEXT NOT NULL
     );
+    """,
+    """
+    -- several Telethon accounts on one store (tgsweep collector --account NAME): an access hash is good
+    -- only for the account that received it, and a flood wait binds only the account that got it;
+    -- what one account had so far is the account `default`'s (tgsweep sweep --source telethon)
+    CREATE TABLE telethon_access (
+        account     TEXT NOT NULL,
+        username    TEXT NOT NULL,          -- lower case, no @ (telethon_entities.username)
+        access_hash INTEGER NOT NULL,
+        PRIMARY KEY (account, username)
+    );
+    INSERT INTO telethon_access(account, username, access_hash)
+        SELECT 'default', username, access_hash FROM telethon_entities WHERE access_hash IS NOT NULL;
+    ALTER TABLE telethon_entities DROP COLUMN access_hash;
+    UPDATE telethon_waits SET scope = 'default:' || substr(scope, 9) WHERE substr(scope, 1, 8) = 'account:';
     """,
 ]

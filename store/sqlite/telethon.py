@@ -7,50 +7,63 @@ from typing import Any
 from store.records import Capture, now
 from store.sqlite.collection import CollectionSQL
 from store.sqlite.database import marks
-from store.telethon import SOURCE, CachedEntity, in_future, until
+from store.telethon import DEFAULT_ACCOUNT, SOURCE, CachedEntity, in_future, until
 
 
 class TelethonSQL(CollectionSQL):
     """This concern's SQL; store.sqlite.Store mixes every concern into one Database."""
 
-    async def cached_entity(self, username: str) -> CachedEntity | None:
+    async def cached_entity(self, username: str, account: str = DEFAULT_ACCOUNT) -> CachedEntity | None:
         row = await self.fetchone(
-            "SELECT username, peer_id, kind, access_hash, resolved_at, full_at, profile, error "
-            "FROM telethon_entities WHERE username=?", (username.lower(),))
+            "SELECT e.username, e.peer_id, e.kind, a.access_hash, e.resolved_at, e.full_at, e.profile, e.error "
+            "FROM telethon_entities e LEFT JOIN telethon_access a ON a.username = e.username AND a.account = ? "
+            "WHERE e.username=?", (account, username.lower()))
         if row is None:
             return None
         return CachedEntity(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]) if row[6] else None,
                             row[7])
 
-    async def cache_entities(self, entries: list[tuple[str, int | None, str, int | None, str | None]]) -> None:
+    async def cache_entities(self, entries: list[tuple[str, int | None, str, int | None, str | None]],
+                             account: str = DEFAULT_ACCOUNT) -> None:
         if not entries:
             return
         t = now()
         async with self.transaction() as db:
             await db.executemany(
-                """INSERT INTO telethon_entities(username, peer_id, kind, access_hash, resolved_at, error)
-                   VALUES (?,?,?,?,?,?) ON CONFLICT(username) DO UPDATE SET
+                """INSERT INTO telethon_entities(username, peer_id, kind, resolved_at, error)
+                   VALUES (?,?,?,?,?) ON CONFLICT(username) DO UPDATE SET
                      peer_id=coalesce(excluded.peer_id, telethon_entities.peer_id), kind=excluded.kind,
-                     access_hash=coalesce(excluded.access_hash, telethon_entities.access_hash), resolved_at=excluded.resolved_at,
-                     error=excluded.error""",
-                [(u.lower(), pid, kind, ah, t, err) for u, pid, kind, ah, err in entries])
+                     resolved_at=excluded.resolved_at, error=excluded.error""",
+                [(u.lower(), pid, kind, t, err) for u, pid, kind, _, err in entries])
+            await db.executemany(
+                """INSERT INTO telethon_access(account, username, access_hash) VALUES (?,?,?)
+                   ON CONFLICT(account, username) DO UPDATE SET access_hash=excluded.access_hash""",
+                [(account, u.lower(), ah) for u, _, _, ah, _ in entries if ah is not None])
 
-    async def forget_access_hash(self, username: str) -> None:
+    async def forget_access_hash(self, username: str, account: str = DEFAULT_ACCOUNT) -> None:
         async with self.transaction() as db:
-            await db.execute("UPDATE telethon_entities SET access_hash=NULL WHERE username=?", (username,))
+            await db.execute("DELETE FROM telethon_access WHERE account=? AND username=?", (account, username.lower()))
 
-    async def account_waits(self) -> dict[str, str]:
-        rows = await self.fetchall("SELECT scope, until FROM telethon_waits")
-        return {r[0].removeprefix("account:"): r[1] for r in rows if in_future(r[1])}
+    async def account_waits(self, account: str = DEFAULT_ACCOUNT) -> dict[str, str]:
+        return (await self.all_account_waits()).get(account, {})
 
-    async def record_account_wait(self, kind: str, seconds: int, request: str) -> str:
+    async def all_account_waits(self) -> dict[str, dict[str, str]]:
+        waits: dict[str, dict[str, str]] = {}
+        for scope, at in await self.fetchall("SELECT scope, until FROM telethon_waits ORDER BY scope"):
+            if in_future(at):
+                account, _, kind = scope.rpartition(":")
+                waits.setdefault(account, {})[kind] = at
+        return waits
+
+    async def record_account_wait(self, kind: str, seconds: int, request: str,
+                                  account: str = DEFAULT_ACCOUNT) -> str:
         at = until(seconds)
         async with self.transaction() as db:
             await db.execute(
                 """INSERT INTO telethon_waits(scope, until, seconds, request, recorded_at) VALUES (?,?,?,?,?)
                    ON CONFLICT(scope) DO UPDATE SET until=excluded.until, seconds=excluded.seconds,
                      request=excluded.request, recorded_at=excluded.recorded_at""",
-                (f"account:{kind}", at, seconds, request, now()))
+                (f"{account}:{kind}", at, seconds, request, now()))
         return at
 
     async def channel_wait(self, channel: str) -> str | None:

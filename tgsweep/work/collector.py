@@ -45,7 +45,7 @@ async def run_collector(config: Config, account: str, client: Any = None, stop: 
             await lease.check()
             store = await open_store(config.storage.database, url)
             try:
-                await sweep_telethon(config, store, client, None, guard=lease.check,
+                await sweep_telethon(config, store, client, None, guard=lease.check, account=account,
                                      fingerprint=functools.partial(fingerprint_fetched, store, config))
             finally:
                 await store.close()

@@ -289,11 +289,11 @@ async def test_account_wide_flood_wait_stops_that_request_kind(tmp_path):
     tg = world()
     tg.floods["resolve"] = [None, 7200]  # the first resolve is fine, the second gets a two-hour wait
     _, stats, _ = await sweep(config, tg)
-    assert rows(config, "SELECT scope, seconds FROM telethon_waits") == [("account:resolve", 7200)]
+    assert rows(config, "SELECT scope, seconds FROM telethon_waits") == [("default:resolve", 7200)]
     assert any("account flood wait on resolve" in s for s in stats.skipped)
     from tgsweep.status import gather_status
     status = await gather_status(config)
-    assert any(w["channel"] == "(account: resolve)" for w in status["flood_waits"])
+    assert any(w["channel"] == "(account default: resolve)" for w in status["flood_waits"])
     tg.calls.clear()
     await sweep(config, tg)
     assert tg.calls["resolve"] == 0  # skipped until the wait passes; the resolved channel is still collected
@@ -325,14 +325,42 @@ async def test_stale_access_hash_is_resolved_again_by_username(tmp_path):
     tg = world()
     await sweep(config, tg)
     db = sqlite3.connect(config.storage.database)  # a hash from another session: ChannelInvalidError
-    db.execute("UPDATE telethon_entities SET access_hash = 1 WHERE username='long_feed'")
+    db.execute("UPDATE telethon_access SET access_hash = 1 WHERE username='long_feed'")
     db.commit()
     db.close()
     tg.channels["long_feed"].messages.append(message(FEED, 251, "new"))
     tg.calls.clear()
     _, stats, _ = await sweep(config, tg)
     assert tg.calls["resolve"] == 1 and stats.new_posts == 1
-    assert rows(config, "SELECT access_hash FROM telethon_entities WHERE username='long_feed'") == [(FEED * 7 + 1,)]
+    assert rows(config, "SELECT access_hash FROM telethon_access WHERE username='long_feed'") == [(FEED * 7 + 1,)]
+
+
+async def test_each_account_keeps_its_own_access_hashes_and_flood_waits(tmp_path):
+    """Two accounts on one store (`tgsweep collector --account`): a hash or a wait of one never binds the other."""
+    from crawler.telethon.collect import sweep_telethon
+    from store import open_store
+    from tgsweep.status import gather_status
+
+    config = make_config(tmp_path, ["sample_news", "long_feed"], flood_sleep_threshold=30)
+    first = world()
+    first.floods["resolve"] = [None, 7200]  # the first account gets a two-hour wait on its second resolve
+    store = await open_store(config.storage.database)
+    try:
+        await sweep_telethon(config, store, first, account="first")
+        second = world()
+        await sweep_telethon(config, store, second, account="second")  # not bound by the first's wait
+        assert second.calls["resolve"] >= 2  # both channels (and the bots the first had to skip)
+        assert await store.account_waits("first") == {"resolve": rows(config, "SELECT until FROM telethon_waits")[0][0]}
+        assert await store.account_waits("second") == {}
+        assert (await store.cached_entity("long_feed", "first")).access_hash is None  # never resolved by it
+        assert (await store.cached_entity("long_feed", "second")).access_hash == FEED * 7 + 1
+        await store.forget_access_hash("sample_news", "second")  # refused to the second: the first's stays
+        assert (await store.cached_entity("sample_news", "second")).access_hash is None
+        assert (await store.cached_entity("sample_news", "first")).access_hash is not None
+    finally:
+        await store.close()
+    shown = [w["channel"] for w in (await gather_status(config))["flood_waits"]]
+    assert "(account first: resolve)" in shown and not any("second" in w for w in shown)
 
 
 async def test_session_without_login_says_to_run_login(tmp_path):
@@ -372,7 +400,7 @@ async def test_media_left_by_a_flood_wait_is_fetched_by_a_later_sweep(tmp_path):
     tg = world()
     tg.floods["media"] = [None, 3600]  # the first download goes through, then a one-hour wait
     await sweep(config, tg)
-    assert rows(config, "SELECT scope FROM telethon_waits") == [("account:media",)]
+    assert rows(config, "SELECT scope FROM telethon_waits") == [("default:media",)]
     pending = rows(config, "SELECT count(*) FROM media_items WHERE channel='sample_news' AND status='pending'")[0][0]
     assert pending >= 4  # posts are stored; their files wait
     db = sqlite3.connect(config.storage.database)
