@@ -1,5 +1,5 @@
-"""Distributed mode against a real PostgreSQL and the loopback t.me server: worker processes killed with
-SIGKILL at random points lose nothing and double nothing."""
+"""Distributed mode against a real PostgreSQL and the loopback t.me server: worker and collector processes
+killed with SIGKILL at random points lose nothing and double nothing, and no account is used by two at once."""
 from __future__ import annotations
 
 import asyncio
@@ -60,6 +60,32 @@ def _spawn_worker(config: Path, log: Path) -> subprocess.Popen:
                             start_new_session=True)
 
 
+def _spawn_collector(config: Path, notes: Path, log: Path) -> subprocess.Popen:
+    """A collector on the account `unit` (tests/tgsweep/collector_process.py: offline Telegram, requests noted)."""
+    return subprocess.Popen([sys.executable, "-m", "tests.tgsweep.collector_process", str(config), "unit", str(notes)],
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=config.parent, env=Sweeps.env(),
+                            start_new_session=True)
+
+
+def _reference_telethon_posts(folder: Path) -> set[tuple[str, int]]:
+    """What one uninterrupted Telethon sweep of the offline Telegram stores (a SQLite store of its own)."""
+    from crawler.telethon.collect import sweep_telethon
+    from store import open_store
+    from tests.crawler.telethon.test_collect import ALL, make_config, world
+
+    folder.mkdir()
+    config = make_config(folder, ALL)
+
+    async def run() -> set[tuple[str, int]]:
+        store = await open_store(config.storage.database)
+        try:
+            await sweep_telethon(config, store, world())
+            return {tuple(r) for r in await store.fetchall("SELECT channel, id FROM posts")}
+        finally:
+            await store.close()
+    return asyncio.run(run())
+
+
 def _kill(process: subprocess.Popen) -> None:
     """SIGKILL the worker; its sweep child dies with it (PR_SET_PDEATHSIG), as after a machine loses power."""
     if process.poll() is None:
@@ -75,11 +101,19 @@ async def _read(url: str, sql: str) -> list[tuple]:
         await store.close()
 
 
-def test_workers_killed_at_random_lose_and_double_nothing(tmp_path, pg_url):
+def test_workers_and_collectors_killed_at_random_lose_and_double_nothing(tmp_path, pg_url):
+    from tests.crawler.telethon.test_collect import ALL
+
     world = _world(extra_channels=12, posts_each=120)
     watch = demo_watchlist() + [n for n in world.entities if n.startswith("relay_")]
+    telethon_posts = _reference_telethon_posts(tmp_path / "reference")
     rng = random.Random(int(os.environ.get("TGSWEEP_KILL_SEED", "19")))
     with TmeServer(world, delay=0.03) as server:
+        # the collectors' config: the same store and files, the offline Telegram's channels, API settings
+        collector_config = Sweeps.write_config(
+            tmp_path, server.base_url, ALL, storage={"url": pg_url},
+            telethon={"api_id": 12345, "api_hash": "0123456789abcdef0123456789abcdef", "interval_minutes": 0.005})
+        collector_config = collector_config.rename(tmp_path / "collector.toml")
         config = Sweeps.write_config(
             tmp_path, server.base_url, watch, storage={"url": pg_url},
             web={"concurrent_requests": 2}, distributed={"buckets": 6, "tick_seconds": 1, "stalled_seconds": 3,
@@ -97,8 +131,9 @@ def test_workers_killed_at_random_lose_and_double_nothing(tmp_path, pg_url):
                 await store.close()
         asyncio.run(bank())
 
-        logs = tmp_path / "workers.log"
+        logs, notes = tmp_path / "workers.log", tmp_path / "requests.txt"
         workers = [_spawn_worker(config, logs) for _ in range(3)]
+        collectors = [_spawn_collector(collector_config, notes, logs) for _ in range(2)]  # a holder, a standby
         kills = 0
         try:
             deadline = time.monotonic() + 240
@@ -106,8 +141,12 @@ def test_workers_killed_at_random_lose_and_double_nothing(tmp_path, pg_url):
                 time.sleep(rng.uniform(0.5, 2.5))
                 victim = rng.randrange(len(workers))
                 _kill(workers[victim])
-                kills += 1
                 workers[victim] = _spawn_worker(config, logs)
+                time.sleep(rng.uniform(0, 0.5))
+                victim = rng.randrange(len(collectors))
+                _kill(collectors[victim])
+                collectors[victim] = _spawn_collector(collector_config, notes, logs)
+                kills += 1
 
             def settled() -> bool:
                 swept = asyncio.run(_read(pg_url, "SELECT count(*) FROM cursors WHERE source='web' "
@@ -115,7 +154,9 @@ def test_workers_killed_at_random_lose_and_double_nothing(tmp_path, pg_url):
                 pending = asyncio.run(_read(pg_url, "SELECT count(*) FROM media_items WHERE status='pending'"))[0][0]
                 busy = asyncio.run(_read(pg_url, "SELECT count(*) FROM procrastinate_jobs "
                                                  "WHERE status IN ('todo', 'doing') AND task_name != 'tgsweep:tick'"))[0][0]
-                return swept >= len(watch) - 1 and pending == 0 and busy == 0
+                collected = set(asyncio.run(_read(pg_url, "SELECT channel, id FROM posts WHERE channel IN ("
+                                                          + ",".join(f"'{n}'" for n in ALL) + ")")))
+                return swept >= len(watch) - 1 and pending == 0 and busy == 0 and collected == telethon_posts
             while not settled():
                 assert time.monotonic() < deadline, logs.read_text()[-3000:]
                 time.sleep(1)
@@ -125,20 +166,32 @@ def test_workers_killed_at_random_lose_and_double_nothing(tmp_path, pg_url):
                 assert time.monotonic() < deadline
                 time.sleep(1)
         finally:
-            for w in workers:
+            for w in workers + collectors:
                 if w.poll() is None:
                     w.send_signal(signal.SIGTERM)
-            for w in workers:
+            for w in workers + collectors:
                 try:
                     w.wait(timeout=60)
                 except subprocess.TimeoutExpired:
                     _kill(w)
     assert kills == 10
 
-    # every post exactly once
+    # every post exactly once: the web's and the collectors'
     served = {(name, p.id) for name, e in world.entities.items() if e.has_preview and name in watch for p in e.posts}
     stored = asyncio.run(_read(pg_url, "SELECT channel, id FROM posts"))
-    assert len(stored) == len(set(stored)) and set(stored) == served
+    assert len(stored) == len(set(stored)) and set(stored) == served | telethon_posts
+    # the account was never used by two processes: each process's requests came after the one before stopped
+    spans: dict[int, list[float]] = {}
+    for line in notes.read_text().splitlines():
+        pid, at = line.split()
+        spans.setdefault(int(pid), []).append(float(at))
+    ordered = sorted((min(t), max(t), pid) for pid, t in spans.items())
+    assert len(ordered) >= 2, ordered  # the lease changed hands
+    assert all(a[1] < b[0] for a, b in zip(ordered, ordered[1:])), ordered
+    lease_log = asyncio.run(_read(pg_url, "SELECT holder, event FROM lease_log WHERE account = 'unit' ORDER BY id"))
+    holders = [holder for holder, event in lease_log if event == "acquired"]
+    assert {int(h.rsplit(":", 1)[1]) for h in holders} >= set(spans)  # whoever made requests had acquired it
+    assert len(holders) == len(set(holders))  # and each acquired it once
     # every media item fetched or recorded as an error
     states = dict(asyncio.run(_read(pg_url, "SELECT status, count(*) FROM media_items GROUP BY status")))
     assert "pending" not in states and states.get("stored", 0) > 100, states
