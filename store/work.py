@@ -21,6 +21,9 @@ class DispatchStore(Protocol):
     async def mark_dispatched(self, source: str, channels: list[str], at: str) -> None:
         """Note that these channels were queued at `at`."""
 
+    async def forget_dispatched(self, source: str, channels: list[str]) -> None:
+        """These channels' job ended unrun: due at the next dispatch, whenever they were queued."""
+
 
 class WorkQueue(Protocol):
     """The queue of distributed mode, as the dispatcher, the workers and `tgsweep status` use it."""

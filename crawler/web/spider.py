@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -79,8 +80,23 @@ class TmeSpider(scrapy.Spider):
         self.noted: set[str] = set()
         self.watching: set[str] = set()
         self.pages_done: dict[str, int] = {}
+        self.raised: list[tuple[str | None, str | None, str]] = []  # (channel, url, error) a callback raised
         web = config.web
         self.limits = PostLimits(web.max_bot_lookups_per_post, web.max_media_per_post)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "TmeSpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._callback_raised, signal=signals.spider_error)
+        return spider
+
+    def _callback_raised(self, failure: Failure, response: Response | Failure, spider: Any) -> None:
+        """A callback raised (a store error such as a deadlock, a bug): Scrapy only logs it, and that
+        channel's paging ends there. Kept here; the stage records it once the crawl ends (crawler/web/stage.py)."""
+        meta = response.meta if isinstance(response, Response) else {}
+        url = response.url if isinstance(response, Response) else None
+        channel = meta.get("channel") or meta.get("name") or (meta.get("item") or {}).get("channel")
+        self.raised.append((channel, url, f"{failure.type.__name__}: {failure.getErrorMessage()[:300]}"))
 
     # -- requests -----------------------------------------------------------------------------
 

@@ -124,12 +124,21 @@ async def sweep_web(config: Config, store: CollectionStore, channels: list[str] 
             ticker.cancel()
             on_progress(stats)
         elapsed = time.monotonic() - started
+        await asyncio.shield(_record_raised(store, sweep_id, getattr(crawler, "spider", None), stats))
         summary = stats.as_dict() | {"seconds": round(elapsed, 2)}
         await asyncio.shield(close_warcs(config, store, sweep_id))
         await asyncio.shield(store.finish_sweep(sweep_id, status, summary))
         log.info("sweep %d %s in %.1f s: %d pages, %d new posts, %d errors", sweep_id, status, elapsed,
                  stats.pages, stats.new_posts, stats.errors + stats.media_errors)
     return sweep_id, stats, elapsed
+
+
+async def _record_raised(store: CollectionStore, sweep_id: int, spider: Any, stats: SweepStats) -> None:
+    """What a spider callback raised, as an `internal` error of the sweep: nothing ends silently."""
+    for channel, url, message in getattr(spider, "raised", []):
+        stats.errors += 1
+        await store.record_error(sweep_id, "internal", f"{message} while handling this response; the channel's "
+                                 "paging stopped here and the next sweep resumes it", channel, url)
 
 
 async def close_warcs(config: Config, store: CollectionStore, sweep_id: int | None) -> None:

@@ -22,6 +22,12 @@ class WorkSQL(Database):
                 "ON CONFLICT(source, channel) DO UPDATE SET deferred_at=excluded.deferred_at",
                 [(source, c, at) for c in channels])
 
+    async def forget_dispatched(self, source: str, channels: list[str]) -> None:
+        if not channels:
+            return
+        async with self.transaction() as tx:
+            await tx.executemany("DELETE FROM dispatch_marks WHERE source=? AND channel=?", [(source, c) for c in channels])
+
     async def lease_states(self) -> list[dict[str, Any]]:
         """Each Telethon account's newest lease event (`tgsweep status`)."""
         return [dict(zip(("account", "holder", "event", "at"), r)) for r in await self.fetchall(

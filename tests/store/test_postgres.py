@@ -74,8 +74,30 @@ async def test_writers_in_parallel_keep_one_unbroken_custody_chain(pg_url):
             await s.close()
 
 
+async def test_writers_touching_shared_rows_in_opposite_orders_do_not_deadlock(pg_url):
+    """Two processes' pages mention the same channels in opposite orders, their upserts interleaved:
+    without one writer at a time PostgreSQL aborts one of them as a deadlock (seen with 2 workers)."""
+    stores = [await PostgresStore.open(pg_url) for _ in range(2)]
+    upsert = ("INSERT INTO channels(username, first_seen, last_seen) VALUES (?, 'x', 'x') "
+              "ON CONFLICT(username) DO UPDATE SET last_seen = excluded.last_seen")
+    try:
+        async def page(store: PostgresStore, names: list[str]) -> None:
+            async with store.transaction() as db:
+                for name in names:
+                    await db.execute(upsert, (name,))
+                    await asyncio.sleep(0.2)  # the other writer's page is being handled meanwhile
+        for name in ("shared_a", "shared_b"):
+            await stores[0].discovered(name, 1, "test")
+        await asyncio.gather(page(stores[0], ["shared_a", "shared_b"]), page(stores[1], ["shared_b", "shared_a"]))
+        assert await stores[0].scalar("SELECT count(*) FROM channels WHERE last_seen = 'x'") == 2
+    finally:
+        for s in stores:
+            await s.close()
+
+
 async def test_a_graph_read_never_skips_a_row_another_writer_numbered_first(pg_url):
-    """A writer holds rowid 1 uncommitted while another commits rowid 2: the read waits for the first."""
+    """A writer holds rowid 1 uncommitted: another writer waits for it (one writer at a time), and a
+    read meanwhile waits too, so no reader sees rowid 2 before rowid 1."""
     first, second = await PostgresStore.open(pg_url), await PostgresStore.open(pg_url)
     try:
         entered, release = asyncio.Event(), asyncio.Event()
@@ -89,7 +111,7 @@ async def test_a_graph_read_never_skips_a_row_another_writer_numbered_first(pg_u
 
         task = asyncio.create_task(slow_writer())
         await entered.wait()
-        await second.add_references([("b", 2, "y_bot", "mention")])  # shares the lock: not blocked
+        adding = asyncio.create_task(second.add_references([("b", 2, "y_bot", "mention")]))
 
         def read() -> tuple[int, list[tuple]]:
             with second.append_only_read() as snapshot:
@@ -97,10 +119,13 @@ async def test_a_graph_read_never_skips_a_row_another_writer_numbered_first(pg_u
 
         reading = asyncio.create_task(asyncio.to_thread(read))
         await asyncio.sleep(0.3)
-        assert not reading.done()  # it waits for the writer mid-way
+        assert not adding.done() and not reading.done()  # both wait for the writer mid-way
         release.set()
         await task
+        await adding
         top, rows = await reading
+        assert [r[2] for r in rows] == ["x_bot", "y_bot"][:top]  # whatever it saw, nothing before it skipped
+        top, rows = await asyncio.to_thread(read)
         assert top == 2 and [r[2] for r in rows] == ["x_bot", "y_bot"]
     finally:
         await first.close()

@@ -36,6 +36,47 @@ def test_the_dispatcher_queues_due_channels_once_per_interval():
     assert all(plan.bucket_of(n, 2) == b for b, names in buckets.items() for n in names)
 
 
+class _RefusingQueue:
+    """The queue as the dispatcher sees it, after a dead worker: its stalled batch could not be retried
+    (a newer job of the batch waits), so its channels come back; the first deferral is refused too."""
+
+    def __init__(self, given_back: list[str]) -> None:
+        self.given_back, self.deferred, self.refuse = given_back, [], True
+
+    async def retry_stalled(self, seconds: float) -> tuple[int, list[str]]:
+        back, self.given_back = self.given_back, []
+        return (1 if back else 0), back
+
+    async def defer_collect(self, bucket: int, channels: list[str]) -> bool:
+        if self.refuse:
+            return False
+        self.deferred += channels
+        return True
+
+    async def defer_analysis(self) -> bool:
+        return False
+
+
+async def test_channels_of_a_job_that_ended_unrun_stay_due_until_queued(tmp_path):
+    from store import open_store
+    from tgsweep.config import load_config
+    from tgsweep.work.dispatch import dispatch_once
+
+    config = load_config(Sweeps.write_config(tmp_path, "http://127.0.0.1:9", ["alpha", "beta"]))
+    store = await open_store(config.storage.database)
+    try:
+        await store.watch(["alpha", "beta"])
+        first = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+        await store.mark_dispatched("web", ["alpha", "beta"], first.isoformat())  # queued; the worker died
+        queue = _RefusingQueue(["alpha"])
+        await dispatch_once(config, store, queue, first + timedelta(minutes=1))  # given back, refused this tick
+        queue.refuse = False
+        await dispatch_once(config, store, queue, first + timedelta(minutes=2))  # the next tick queues it
+        assert queue.deferred == ["alpha"]  # beta was not given back: not due before its interval
+    finally:
+        await store.close()
+
+
 def _world(extra_channels: int, posts_each: int):
     """The demo's world (pictures, bots, a banked picture) and plain text channels to make collection long."""
     world = build_demo_world()
@@ -150,15 +191,29 @@ def test_workers_and_collectors_killed_at_random_lose_and_double_nothing(tmp_pat
 
             def settled() -> bool:
                 swept = asyncio.run(_read(pg_url, "SELECT count(*) FROM cursors WHERE source='web' "
-                                                  "AND last_success IS NOT NULL"))[0][0]
+                                                  "AND last_success IS NOT NULL AND channel IN ("
+                                                  + ",".join(f"'{n}'" for n in watch) + ")"))[0][0]
                 pending = asyncio.run(_read(pg_url, "SELECT count(*) FROM media_items WHERE status='pending'"))[0][0]
                 busy = asyncio.run(_read(pg_url, "SELECT count(*) FROM procrastinate_jobs "
                                                  "WHERE status IN ('todo', 'doing') AND task_name != 'tgsweep:tick'"))[0][0]
                 collected = set(asyncio.run(_read(pg_url, "SELECT channel, id FROM posts WHERE channel IN ("
                                                           + ",".join(f"'{n}'" for n in ALL) + ")")))
+                state.update(swept=swept, of=len(watch), pending=pending, busy=busy,
+                             telethon_missing=len(telethon_posts - collected),
+                             unswept=asyncio.run(_read(pg_url, "SELECT channel, last_error, pending_top, pending_bottom "
+                                                               "FROM cursors WHERE source='web' AND last_success IS NULL")),
+                             never=asyncio.run(_read(pg_url, "SELECT c.username, m.deferred_at FROM channels c LEFT JOIN "
+                                                             "dispatch_marks m ON m.channel = c.username AND m.source='web' "
+                                                             "WHERE c.watched = 1 AND NOT EXISTS (SELECT 1 FROM cursors u "
+                                                             "WHERE u.channel = c.username AND u.source = 'web')")),
+                             jobs=asyncio.run(_read(pg_url, "SELECT id, status, args::text FROM procrastinate_jobs "
+                                                            "WHERE task_name = 'tgsweep:collect_web'")),
+                             errors=asyncio.run(_read(pg_url, "SELECT kind, channel, message FROM sweep_errors "
+                                                              "WHERE kind != 'media' ORDER BY id DESC LIMIT 8")))
                 return swept >= len(watch) - 1 and pending == 0 and busy == 0 and collected == telethon_posts
+            state: dict = {}
             while not settled():
-                assert time.monotonic() < deadline, logs.read_text()[-3000:]
+                assert time.monotonic() < deadline, f"{state}\n" + logs.read_text()[-3000:]
                 time.sleep(1)
             time.sleep(3)  # an analysis after the last collection: deliveries done
             while asyncio.run(_read(pg_url, "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing') "

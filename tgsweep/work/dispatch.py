@@ -35,9 +35,10 @@ async def dispatch_once(config: Config, store: Any, queue: WorkQueue, now: datet
     at = now.isoformat(timespec="seconds")
     settings = config.distributed
     retried, given_back = await queue.retry_stalled(settings.stalled_seconds)
+    # their job ended unrun: due again now, whenever they were queued, and at every tick until queued
+    # (a batch's pending job may refuse them now); only a kill between these two lines delays them an interval
+    await marks_store.forget_dispatched("web", given_back)
     marks = await marks_store.dispatch_marks("web")
-    for name in given_back:  # their job ended unrun: due again now, whenever they were queued
-        marks.pop(name, None)
     names = plan.due(await watch_intervals(store, config), await store.last_successes("web"), marks, now)
     queued: list[str] = []
     jobs = 0

@@ -417,6 +417,46 @@ def test_persistent_failure_is_recorded_and_the_next_sweep_resumes_where_it_stop
     assert sweeps.rows(config, "SELECT count(*) FROM sweep_errors WHERE sweep_id=2") == [(0,)]
 
 
+RAISING_SWEEP = """
+import sys
+from store.sqlite.collection import CollectionSQL
+from tgsweep.cli import main
+
+ingest, calls = CollectionSQL.ingest_page, []
+
+async def failing(self, sweep_id, channel, *args, **kwargs):  # alpha's second page: the database fails
+    calls.append(channel)
+    if channel == "alpha" and calls.count("alpha") == 2:
+        raise RuntimeError("deadlock detected (injected)")
+    return await ingest(self, sweep_id, channel, *args, **kwargs)
+CollectionSQL.ingest_page = failing
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_an_exception_while_handling_a_page_is_recorded_and_the_channel_resumes_next_sweep(sweeps, tmp_path):
+    """Scrapy only logs what a callback raises; the sweep records it, says it had problems, and loses nothing."""
+    import subprocess
+    import sys
+
+    world = World(page_size=10)
+    world.add(plain_channel("alpha", 2002, 45))
+    world.add(plain_channel("beta", 2003, 15))
+    with sweeps.Server(world) as server:
+        config = sweeps.write_config(tmp_path, server.base_url, ["alpha", "beta"])
+        first = subprocess.run([sys.executable, "-c", RAISING_SWEEP, "--config", str(config), "sweep", "--no-progress"],
+                               capture_output=True, text=True, timeout=60, cwd=tmp_path, env=sweeps.env())
+        assert first.returncode == 1, first.stdout + first.stderr  # done, with problems
+        errors = sweeps.rows(config, "SELECT kind, channel, url, message FROM sweep_errors")
+        assert len(errors) == 1 and errors[0][:2] == ("internal", "alpha"), errors
+        assert errors[0][2].endswith("/s/alpha?before=36") and "RuntimeError: deadlock detected" in errors[0][3]
+        assert "error [internal] alpha" in first.stdout
+        assert stored_ids(sweeps, config, "alpha") == list(range(36, 46)) and len(stored_ids(sweeps, config, "beta")) == 15
+        second = sweeps.sweep(config)
+        assert second.returncode == 0, second.stdout + second.stderr
+    assert stored_ids(sweeps, config, "alpha") == list(range(1, 46))
+
+
 # --------------------------------------------------------------------------------------------
 # Media: content-addressed files, broken files as errors on their item, hash-only mode
 
