@@ -15,7 +15,9 @@ What runs, each in its own process:
 - named baseline ``sqlite sweep``: ``tgsweep sweep --stages ""`` (collection only) on a new SQLite
   store; then the same command on a new PostgreSQL store (``postgresql sweep``);
 - ``W workers``: ``tgsweep db upgrade``, then W ``tgsweep worker --queues dispatch,collect``
-  processes on a new PostgreSQL store ([distributed] tick_seconds = 1, buckets = 16); timed from
+  processes on a new PostgreSQL store ([distributed] tick_seconds = 1, buckets = 8: five channels, a few
+  seconds of work, per job; with 16, two or three channels per job, each job's `tgsweep sweep` process
+  start (about 1.5 s of CPU) kept 4 workers CPU-bound on a 2-core machine: 2.57x instead of 3.14x); timed from
   spawning the workers until every post is stored (the store polled every 0.25 s).
 
 Every run must store exactly N distinct posts (exit 2 otherwise). The first SQLite sweep is a
@@ -23,7 +25,7 @@ warm-up (the server renders and caches each page once) and is not reported.
 [web] concurrent_requests is 2 per sweep process (`--concurrency`), so one process is I/O-bound.
 
 Usage: python3 benchmarks/bench_distributed.py [--posts N] [--channels C] [--delay S]
-         [--concurrency K] [--workers 1,2,4]
+         [--concurrency K] [--workers 1,2,4] [--buckets B]
 """
 from __future__ import annotations
 
@@ -44,12 +46,13 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_sweep import _config_text, build_world  # noqa: E402
 
 
-def _config(folder: Path, base_url: str, channels: list[str], concurrency: int, url: str | None) -> Path:
+def _config(folder: Path, base_url: str, channels: list[str], concurrency: int, url: str | None,
+            buckets: int = 8) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    text = _config_text(folder / "tgsweep.db", base_url, channels, concurrency, url=url) + """
+    text = _config_text(folder / "tgsweep.db", base_url, channels, concurrency, url=url) + f"""
 [distributed]
 tick_seconds = 1
-buckets = 16
+buckets = {buckets}
 analysis_minutes = 100000
 """
     path = folder / "config.toml"
@@ -123,6 +126,7 @@ def main() -> int:
     parser.add_argument("--delay", type=float, default=0.1, help="seconds the server waits before every answer")
     parser.add_argument("--concurrency", type=int, default=2, help="[web] concurrent_requests per sweep process")
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--buckets", type=int, default=8, help="[distributed] buckets: the watchlist in this many jobs")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds a run may take")
     args = parser.parse_args()
 
@@ -151,7 +155,7 @@ def main() -> int:
         rows.append(("postgresql sweep", sweep(_config(folder / "pg", base_url, channels, args.concurrency,
                                                       pg.new_database()), args.posts)))
         for n in [int(x) for x in args.workers.split(",")]:
-            config = _config(folder / f"w{n}", base_url, channels, args.concurrency, pg.new_database())
+            config = _config(folder / f"w{n}", base_url, channels, args.concurrency, pg.new_database(), args.buckets)
             rows.append((f"{n} worker(s)", workers(config, n, args.posts, args.timeout)))
             print(f"  {rows[-1][0]}: {rows[-1][1]:.1f} s", flush=True)
     except RuntimeError as exc:
