@@ -40,8 +40,9 @@ class StampedTmeServer(TmeServer):
                                     "status": status})
 
     def clear_requests(self) -> None:
-        super().clear_requests()
-        with self._lock:
+        with self._lock:  # the log, its generation and the stamps at once
+            self._log.clear()
+            self._log_generation += 1
             self.stamps.clear()
 
 

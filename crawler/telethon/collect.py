@@ -63,7 +63,7 @@ class TelethonStats(SweepStats):
     """SweepStats plus what only this collector does."""
 
     requests: dict[str, int] = field(default_factory=dict)  # history, resolve, full_channel, full_user, media
-    flood_waits: list[str] = field(default_factory=list)  # "<channel or account:kind> until <time>"
+    flood_waits: list[str] = field(default_factory=list)  # "<channel or <account>:<kind>> until <time>"
     skipped: list[str] = field(default_factory=list)  # channels skipped (a wait in force, unavailable)
     bots_profiled: int = 0
 

@@ -93,8 +93,9 @@ class TmeSpider(scrapy.Spider):
     def _callback_raised(self, failure: Failure, response: Response | Failure, spider: Any) -> None:
         """A callback raised (a store error such as a deadlock, a bug): Scrapy only logs it, and that
         channel's paging ends there. Kept here; the stage records it once the crawl ends (crawler/web/stage.py)."""
-        meta = response.meta if isinstance(response, Response) else {}
-        url = response.url if isinstance(response, Response) else None
+        request = response.request if isinstance(response, Response) else getattr(response, "request", None)
+        meta = request.meta if request is not None else {}  # an errback's: the download's Failure, its request
+        url = request.url if request is not None else None
         channel = meta.get("channel") or meta.get("name") or (meta.get("item") or {}).get("channel")
         self.raised.append((channel, url, f"{failure.type.__name__}: {failure.getErrorMessage()[:300]}"))
 

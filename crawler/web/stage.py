@@ -134,11 +134,16 @@ async def sweep_web(config: Config, store: CollectionStore, channels: list[str] 
 
 
 async def _record_raised(store: CollectionStore, sweep_id: int, spider: Any, stats: SweepStats) -> None:
-    """What a spider callback raised, as an `internal` error of the sweep: nothing ends silently."""
+    """What a spider callback raised, as an `internal` error of the sweep: nothing ends silently. When
+    the store itself fails (the usual cause), logged, and the sweep is still closed."""
     for channel, url, message in getattr(spider, "raised", []):
         stats.errors += 1
-        await store.record_error(sweep_id, "internal", f"{message} while handling this response; the channel's "
-                                 "paging stopped here and the next sweep resumes it", channel, url)
+        try:
+            await store.record_error(sweep_id, "internal", f"{message} while handling this response; what "
+                                     "depended on it waits for the next sweep (a channel's paging resumes "
+                                     "there)", channel, url)
+        except Exception as exc:  # noqa: BLE001 - the store is failing: say so, close the sweep anyway
+            log.error("sweep %d: %s (%s) could not be recorded: %s", sweep_id, message, url, exc)
 
 
 async def close_warcs(config: Config, store: CollectionStore, sweep_id: int | None) -> None:
@@ -163,16 +168,24 @@ async def _tick(stats: SweepStats, on_progress: Callable[[SweepStats], None]) ->
 
 
 def _on_signals(handler: Callable[[], Any]) -> Callable[[], None]:
-    """SIGINT/SIGTERM stop the crawl cleanly (pages in flight are committed or not at all)."""
+    """SIGINT/SIGTERM stop the crawl cleanly (pages in flight are committed or not at all); the returned
+    function puts back the handlers it replaced (`tgsweep collector`'s own, which releases the lease)."""
     loop = asyncio.get_running_loop()
-    installed = []
+    replaced: dict[int, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
+        before = getattr(loop, "_signal_handlers", {}).get(sig)  # asyncio keeps no public accessor
         try:
             loop.add_signal_handler(sig, handler)
-            installed.append(sig)
+            replaced[sig] = before
         except (NotImplementedError, RuntimeError, ValueError):
             pass
-    return lambda: [loop.remove_signal_handler(s) for s in installed] and None
+
+    def restore() -> None:
+        for sig, before in replaced.items():
+            loop.remove_signal_handler(sig)
+            if before is not None:
+                loop.add_signal_handler(sig, before._callback, *before._args)
+    return restore
 
 
 def run_async(main: Callable[[], Awaitable[T]]) -> T:

@@ -23,6 +23,7 @@ from typing import Any, AsyncIterator, Iterable
 from store.postgres.schema import MIGRATIONS
 
 # advisory lock keys (pg_advisory_xact_lock): one per thing that must be serial across processes
+IDLE_IN_TRANSACTION_MS = 300_000  # a write transaction idle this long is a stuck process: the server ends it
 LOCKS = {"migrate": 7_413_001, "custody": 7_413_002, "append": 7_413_003, "write": 7_413_004}
 
 
@@ -152,8 +153,13 @@ class PgDatabase:
 
         # client-side binding: values go in as literals, typed by where they stand, as SQLite types them
         # (a server-side `$1 IS NULL` cannot tell what type $1 is)
-        engine = create_async_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True,
-                                     connect_args={"cursor_factory": psycopg.AsyncClientCursor})
+        # one writer at a time (`transaction`): a writer whose machine vanished or whose process is frozen
+        # must not hold every other one for hours, so dead peers are found by TCP keepalives within about a
+        # minute and a transaction left idle for IDLE_IN_TRANSACTION_MS is ended by the server
+        engine = create_async_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, connect_args={
+            "cursor_factory": psycopg.AsyncClientCursor, "keepalives": 1, "keepalives_idle": 30,
+            "keepalives_interval": 10, "keepalives_count": 3,
+            "options": f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"})
         store = cls(engine, url)
         try:
             await store.migrate()
@@ -213,7 +219,7 @@ class PgDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Connection]:
-        """One write transaction of this Store object (others, in other processes, run beside it)."""
+        """One write transaction of this Store object; other processes' wait for it (the `write` lock)."""
         async with self._write_lock:
             async with self.engine.begin() as conn:
                 self._tx, self._tx_task = _Connection(conn), asyncio.current_task()
@@ -235,7 +241,7 @@ class PgDatabase:
 
     async def lock(self, tx: _Connection, name: str) -> None:
         """Hold the advisory lock `name` until `tx` ends: what must be serial across processes."""
-        shared = "_shared" if name == "append" else ""  # writers of the append-only tables run beside each other
+        shared = "_shared" if name == "append" else ""  # writers share it; a graph read takes it alone
         await tx.execute(f"SELECT pg_advisory_xact_lock{shared}(?)", (LOCKS[name],))
 
     async def generation(self) -> int:

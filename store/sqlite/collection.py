@@ -189,8 +189,8 @@ class CollectionSQL(Database):
         self._custody_pending.append((now(), action, digest, url, sweep_id))
 
     async def _before_commit(self) -> None:
-        """The transaction's custody entries, chained last: on PostgreSQL the chain's lock is then held
-        for these few statements, not the whole transaction, so other writers' pages go in meanwhile."""
+        """The transaction's custody entries, chained last, in commit order (on PostgreSQL under the chain's
+        own lock besides the one-writer lock, so the chain stays serial whatever the write locking)."""
         pending, self._custody_pending = self._custody_pending, []
         if not pending:
             return

@@ -145,3 +145,41 @@ async def test_the_custody_chain_is_append_only(pg_url, statement):
         assert (await store.verify()).ok
     finally:
         await store.close()
+
+
+async def _open_before_telethon_access(engine: str, where: str):
+    """A store at the version before telethon_access, holding one account's hash and flood wait."""
+    import store.postgres.database as pg_database
+    import store.sqlite.database as sqlite_database
+    from store import open_store
+
+    module = pg_database if engine == "postgresql" else sqlite_database
+    every = module.MIGRATIONS
+    module.MIGRATIONS = every[:-1]
+    try:
+        store = await (PostgresStore.open(where) if engine == "postgresql" else open_store(where))
+        async with store.transaction() as db:
+            await db.execute("INSERT INTO telethon_entities(username, peer_id, kind, access_hash, resolved_at) "
+                             "VALUES ('feed', 42, 'channel', 4242, '2026-01-01T00:00:00+00:00')")
+            await db.execute("INSERT INTO telethon_waits(scope, until, seconds, request, recorded_at) "
+                             "VALUES ('account:resolve', '2999-01-01T00:00:00+00:00', 7200, 'resolve', 'x')")
+            await db.execute("INSERT INTO lease_log(account, holder, event, at) VALUES ('unit', 'h:1', 'acquired', 'x')")
+        await store.close()
+    finally:
+        module.MIGRATIONS = every
+    return await (PostgresStore.open(where) if engine == "postgresql" else open_store(where))
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+async def test_an_upgrade_keeps_the_accounts_hashes_and_flood_waits(engine, tmp_path, request):
+    """The access hash and flood wait one account had stay in force for it (`default`, or the collector's)."""
+    where = request.getfixturevalue("pg_url") if engine == "postgresql" else str(tmp_path / "db.sqlite")
+    store = await _open_before_telethon_access(engine, where)
+    try:
+        for account in ("default", "unit"):
+            assert (await store.cached_entity("feed", account)).access_hash == 4242
+            assert await store.account_waits(account) == {"resolve": "2999-01-01T00:00:00+00:00"}
+        assert (await store.cached_entity("feed", "other")).access_hash is None
+        assert await store.account_waits("other") == {}
+    finally:
+        await store.close()

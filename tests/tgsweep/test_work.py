@@ -185,6 +185,12 @@ def test_workers_and_collectors_killed_at_random_lose_and_double_nothing(tmp_pat
                 workers[victim] = _spawn_worker(config, logs)
                 time.sleep(rng.uniform(0, 0.5))
                 victim = rng.randrange(len(collectors))
+                if kills % 2 == 0:  # every other round the account's holder, whichever it is now
+                    holders = asyncio.run(_read(pg_url, "SELECT holder FROM lease_log WHERE event = 'acquired' "
+                                                        "ORDER BY id DESC LIMIT 1"))
+                    pids = [c.pid for c in collectors]
+                    holder = int(holders[0][0].rsplit(":", 1)[1]) if holders else None
+                    victim = pids.index(holder) if holder in pids else victim
                 _kill(collectors[victim])
                 collectors[victim] = _spawn_collector(collector_config, notes, logs)
                 kills += 1
@@ -241,7 +247,7 @@ def test_workers_and_collectors_killed_at_random_lose_and_double_nothing(tmp_pat
         pid, at = line.split()
         spans.setdefault(int(pid), []).append(float(at))
     ordered = sorted((min(t), max(t), pid) for pid, t in spans.items())
-    assert len(ordered) >= 2, ordered  # the lease changed hands
+    assert len(ordered) >= 3, ordered  # the lease changed hands, holders killed
     assert all(a[1] < b[0] for a, b in zip(ordered, ordered[1:])), ordered
     lease_log = asyncio.run(_read(pg_url, "SELECT holder, event FROM lease_log WHERE account = 'unit' ORDER BY id"))
     holders = [holder for holder, event in lease_log if event == "acquired"]

@@ -976,6 +976,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _handle(self, method: str) -> None:
+        generation = self.tme._log_generation  # received before a clear_requests: not the next run's
         parts = urlsplit(self.path)
         path, query = parts.path, parts.query
         length = int(self.headers.get("Content-Length") or 0)
@@ -983,7 +984,6 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/__admin/"):
             self._admin(method, path, payload)
             return
-        generation = self.tme._log_generation
         fault = self.tme._take_fault(path + ("?" + query if query else "")) or {}
         if fault.get("delay") or self.tme.delay:
             time.sleep(float(fault.get("delay") or self.tme.delay))

@@ -81,3 +81,23 @@ def test_with_a_discover_interval_the_watchlist_sweep_leaves_discovered_channels
         assert feeds(server) == {"beta_chan", "delta_chan"}  # the watchlist is not swept again; max_depth 2 holds
         assert stored_ids(sweeps, config, "delta_chan") == world_ids(world, "delta_chan")
         assert sweeps.rows(config, "SELECT depth FROM channels WHERE username='delta_chan'") == [(2,)]
+
+
+async def test_a_sweeps_signal_handlers_give_back_the_ones_they_replaced():
+    """`tgsweep collector` handles SIGTERM itself (to release its lease): after a sweep, its handler is back."""
+    import asyncio
+    import os
+    import signal
+
+    from crawler.web.stage import _on_signals
+
+    loop = asyncio.get_running_loop()
+    got = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, got.set)
+    try:
+        stop = _on_signals(lambda: None)  # a sweep runs
+        stop()  # and ends
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(got.wait(), 5)
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
