@@ -39,11 +39,9 @@ class StampedTmeServer(TmeServer):
                 self.stamps.append({"at": time.monotonic(), "method": method, "path": path, "query": query,
                                     "status": status})
 
-    def clear_requests(self) -> None:
-        with self._lock:  # the log, its generation and the stamps at once
-            self._log.clear()
-            self._log_generation += 1
-            self.stamps.clear()
+    def _forget_log(self) -> None:
+        super()._forget_log()
+        self.stamps.clear()
 
 
 def _toml_value(value: Any) -> str:

@@ -1,5 +1,21 @@
 """The SQLite schema: one migration per version, applied in order (store/sqlite/database.py)."""
 
+# the data of the per-account Telethon migration, the same statements on both engines (store/postgres/schema.py)
+PER_ACCOUNT_TELETHON = """
+-- which account a hash or wait came from was not kept: each goes to `default` and to every account a
+-- collector held (lease_log); a hash wrong for an account costs one refused request, then a resolve
+INSERT INTO telethon_access(account, username, access_hash)
+    SELECT a.account, e.username, e.access_hash FROM telethon_entities e,
+        (SELECT 'default' AS account UNION SELECT account FROM lease_log) a
+    WHERE e.access_hash IS NOT NULL;
+ALTER TABLE telethon_entities DROP COLUMN access_hash;
+INSERT INTO telethon_waits(scope, until, seconds, request, recorded_at)
+    SELECT a.account || substr(w.scope, 8), w.until, w.seconds, w.request, w.recorded_at
+    FROM telethon_waits w, (SELECT DISTINCT account FROM lease_log WHERE account != 'default') a
+    WHERE substr(w.scope, 1, 8) = 'account:';
+UPDATE telethon_waits SET scope = 'default:' || substr(scope, 9) WHERE substr(scope, 1, 8) = 'account:';
+"""
+
 # Each entry is one schema version; never edit a released one, append a new one.
 MIGRATIONS: list[str] = [
     """
@@ -432,17 +448,5 @@ MIGRATIONS: list[str] = [
         access_hash INTEGER NOT NULL,
         PRIMARY KEY (account, username)
     );
-    -- which account a hash or wait came from was not kept: each goes to `default` and to every account a
-    -- collector held (lease_log); a hash wrong for an account costs one refused request, then a resolve
-    INSERT INTO telethon_access(account, username, access_hash)
-        SELECT a.account, e.username, e.access_hash FROM telethon_entities e,
-            (SELECT 'default' AS account UNION SELECT account FROM lease_log) a
-        WHERE e.access_hash IS NOT NULL;
-    ALTER TABLE telethon_entities DROP COLUMN access_hash;
-    INSERT INTO telethon_waits(scope, until, seconds, request, recorded_at)
-        SELECT a.account || substr(w.scope, 8), w.until, w.seconds, w.request, w.recorded_at
-        FROM telethon_waits w, (SELECT DISTINCT account FROM lease_log WHERE account != 'default') a
-        WHERE substr(w.scope, 1, 8) = 'account:';
-    UPDATE telethon_waits SET scope = 'default:' || substr(scope, 9) WHERE substr(scope, 1, 8) = 'account:';
-    """,
+    """ + PER_ACCOUNT_TELETHON,
 ]

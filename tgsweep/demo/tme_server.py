@@ -906,8 +906,12 @@ class TmeServer:
     def clear_requests(self) -> None:
         """Forget the log, including requests still being served (a killed client's slow page)."""
         with self._lock:
-            self._log.clear()
-            self._log_generation += 1
+            self._forget_log()
+
+    def _forget_log(self) -> None:
+        """Under the lock: what clearing the log empties (a subclass's own records too)."""
+        self._log.clear()
+        self._log_generation += 1
 
     def _record(self, method: str, path: str, query: str, status: int, generation: int) -> None:
         with self._lock:
